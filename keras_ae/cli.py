@@ -1,0 +1,96 @@
+"""The ``keras-ae`` command: run a question, or use an exported model for inference.
+
+    keras-ae list
+    keras-ae run A [question options]          (keras-ae run A --help for them)
+    keras-ae reconstruct --model DIR --input FILE.npy --output OUT.npy
+    keras-ae encode | decode | generate ...    (same options)
+    keras-ae info --model DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from keras_ae.errors import KerasAEError
+
+INFERENCE_COMMANDS = ("reconstruct", "encode", "decode", "generate")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-ae", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the assignment questions")
+    run = sub.add_parser("run", help="run one question (options after the id go to it)", add_help=False)
+    run.add_argument("question", help="question id, e.g. A")
+    run.add_argument("options", nargs=argparse.REMAINDER)
+    for name in INFERENCE_COMMANDS:
+        p = sub.add_parser(name, help=f"call the {name!r} endpoint of an exported model on a .npy file")
+        p.add_argument("--model", required=True, help="SavedModel folder, e.g. saved_models/question_a_ce_glorot")
+        p.add_argument("--input", required=True, help=".npy array; uint8 arrays are scaled to the model's range")
+        p.add_argument("--output", required=True, help=".npy file to write")
+        p.add_argument("--batch-size", type=int, default=1024)
+    info = sub.add_parser("info", help="show an exported model's endpoints and metadata")
+    info.add_argument("--model", required=True)
+    return parser
+
+
+def _load_npy(path: str) -> np.ndarray:
+    from keras_ae.errors import DataError
+
+    if not os.path.isfile(path):
+        raise DataError(f"input file not found: {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable numeric .npy array ({exc})") from None
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp.npy"
+    np.save(tmp, array)
+    os.replace(tmp, path)  # an interrupted run never leaves half a file under the real name
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            from keras_ae.questions import QUESTIONS
+
+            for qid, (_, text) in QUESTIONS.items():
+                print(f"{qid}  {text}")
+            return 0
+        if args.command == "run":
+            from keras_ae.questions import get_question
+
+            try:
+                module = get_question(args.question)
+            except KeyError as exc:
+                print(f"keras-ae: error: {exc.args[0]}", file=sys.stderr)
+                return 2
+            return module.main(args.options)
+        from keras_ae.export import InferenceModel
+
+        model = InferenceModel(args.model)
+        if args.command == "info":
+            print(json.dumps({"path": str(model.path), "endpoints": model.endpoints, **model.metadata}, indent=2))
+            return 0
+        x = _load_npy(args.input)
+        y = model(args.command, x, batch_size=args.batch_size)
+        _save_npy(args.output, y)
+        print(f"{args.command}: {x.shape} -> {y.shape}, written to {args.output}")
+        return 0
+    except KerasAEError as exc:
+        print(f"keras-ae: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

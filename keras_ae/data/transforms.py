@@ -1,0 +1,155 @@
+"""Scaling, flattening, noise, 8x8 patches and the tf.data input pipeline."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from keras_ae.errors import DataError
+
+
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [0, 1]."""
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+
+
+def to_signed(images: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [-1, 1] (the range of a tanh output layer)."""
+    return np.asarray(images, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def from_signed(x: np.ndarray) -> np.ndarray:
+    """float [-1, 1] -> float32 [0, 1], for display."""
+    return np.clip((np.asarray(x, dtype=np.float32) + 1.0) / 2.0, 0.0, 1.0)
+
+
+SCALERS = {"unit": to_unit, "signed": to_signed}
+
+
+def scale(images: np.ndarray, value_range: str) -> np.ndarray:
+    """Scale uint8 images to ``"unit"`` ([0, 1]) or ``"signed"`` ([-1, 1])."""
+    try:
+        return SCALERS[value_range](images)
+    except KeyError:
+        raise ValueError(f"unknown value range {value_range!r}; choose 'unit' or 'signed'") from None
+
+
+def to_display(x: np.ndarray, value_range: str) -> np.ndarray:
+    """Model-space values -> [0, 1] for plotting."""
+    return from_signed(x) if value_range == "signed" else np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """(N, H, W[, C]) -> (N, H*W*C)."""
+    images = np.asarray(images)
+    return images.reshape(len(images), -1)
+
+
+def add_gaussian_noise(x, stddev: float, seed=None, clip: tuple[float, float] | None = None):
+    """White Gaussian noise of standard deviation ``stddev`` added to ``x``.
+
+    Works on numpy arrays (``seed`` an int or a numpy Generator) and, inside a ``train_step``,
+    on tensors (``seed`` a ``keras.random.SeedGenerator``). ``clip`` keeps values in range.
+    """
+    if isinstance(x, np.ndarray):
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        noisy = x + rng.normal(0.0, stddev, size=x.shape).astype(x.dtype)
+        return np.clip(noisy, *clip) if clip else noisy
+    from keras import ops, random
+
+    noisy = x + random.normal(ops.shape(x), stddev=stddev, dtype=x.dtype, seed=seed)
+    return ops.clip(noisy, *clip) if clip else noisy
+
+
+def image_to_patches(image: np.ndarray, size: int = 8) -> np.ndarray:
+    """Split a (H, W) grayscale image into non-overlapping size x size patches, row-major.
+
+    Returns (H/size * W/size, size * size). H and W must be multiples of ``size``.
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise DataError(f"expected a 2-D grayscale image, found shape {image.shape}")
+    h, w = image.shape
+    if h % size or w % size:
+        raise DataError(f"image of shape {image.shape} does not split into {size}x{size} patches")
+    return (
+        image.reshape(h // size, size, w // size, size).swapaxes(1, 2).reshape(-1, size * size)
+    )
+
+
+def patches_to_image(patches: np.ndarray, shape: tuple[int, int], size: int = 8) -> np.ndarray:
+    """Inverse of :func:`image_to_patches`."""
+    h, w = shape
+    patches = np.asarray(patches)
+    expected = (h // size) * (w // size)
+    if patches.shape != (expected, size * size):
+        raise DataError(f"expected {expected} patches of {size * size} values for {shape}, found {patches.shape}")
+    return patches.reshape(h // size, w // size, size, size).swapaxes(1, 2).reshape(h, w)
+
+
+def random_patches(image: np.ndarray, count: int, size: int = 8, seed=None) -> np.ndarray:
+    """``count`` patches taken at uniformly random positions (overlap allowed), flattened."""
+    image = np.asarray(image)
+    rng = np.random.default_rng(seed)
+    h, w = image.shape
+    ys = rng.integers(0, h - size + 1, size=count)
+    xs = rng.integers(0, w - size + 1, size=count)
+    rows = ys[:, None, None] + np.arange(size)[None, :, None]
+    cols = xs[:, None, None] + np.arange(size)[None, None, :]
+    return image[rows, cols].reshape(count, size * size)
+
+
+def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int | None = 0,
+                 drop_remainder: bool = False):
+    """An in-memory ``tf.data`` pipeline: shuffle (seeded, reshuffled each epoch), batch, prefetch.
+
+    With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(x, dtype=np.float32)
+    tensors = (x, x) if y is None else (x, np.asarray(y))
+    ds = tf.data.Dataset.from_tensor_slices(tensors)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def load_user_array(path: str | os.PathLike, feature_dim: int = 784) -> np.ndarray:
+    """A user's ``.npy`` file of shape (N, feature_dim) -> float32 in [0, 1].
+
+    Loaded with ``allow_pickle=False``. Integer arrays must hold 0..255 and are divided by 255;
+    float arrays must already lie in [0, 1]. Wrong shape, dtype, NaN/inf and out-of-range values
+    are refused with a message saying what was expected and what was found.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"data file not found: {path} (expected a .npy array of shape (N, {feature_dim}))")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a plain numeric .npy array ({exc}); object arrays are refused") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot be read as .npy ({exc}); is it truncated?") from None
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"{path}: expected one .npy array, found {type(array).__name__}")
+    if array.ndim != 2 or array.shape[1] != feature_dim or array.shape[0] == 0:
+        raise DataError(f"{path}: expected shape (N, {feature_dim}) with N >= 1, found {array.shape}")
+    if array.dtype.kind in "iu":
+        lo, hi = int(array.min()), int(array.max())
+        if lo < 0 or hi > 255:
+            raise DataError(f"{path}: integer pixels must lie in 0..255, found {lo}..{hi}")
+        return array.astype(np.float32) / np.float32(255.0)
+    if array.dtype.kind != "f":
+        raise DataError(f"{path}: expected an integer or float array, found dtype {array.dtype}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise DataError(f"{path}: {int(bad.sum())} NaN or infinite values (first in row {int(np.argwhere(bad)[0][0])})")
+    lo, hi = float(array.min()), float(array.max())
+    if lo < 0.0 or hi > 1.0:
+        raise DataError(
+            f"{path}: float pixels must lie in [0, 1], found {lo:g}..{hi:g}"
+            + ("; divide by 255 first" if hi <= 255.0 and lo >= 0.0 else "")
+        )
+    return array.astype(np.float32)

@@ -1,0 +1,17 @@
+"""Exceptions with messages that name the problem and how to fix it."""
+
+
+class KerasAEError(Exception):
+    """Base class of every error keras_ae raises on purpose."""
+
+
+class DataError(KerasAEError, ValueError):
+    """A data file is missing, truncated, corrupt or of the wrong shape, dtype or range."""
+
+
+class ModelLoadError(KerasAEError, ValueError):
+    """A path that should hold an exported model does not."""
+
+
+class TrainingDivergedError(KerasAEError, RuntimeError):
+    """The training loss became NaN or infinite."""

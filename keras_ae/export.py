@@ -1,0 +1,129 @@
+"""SavedModel export and inference loading.
+
+``export_model`` writes ``<dir>/`` as a TensorFlow SavedModel whose endpoints come from the
+model's ``export_endpoints()`` (``encode``, ``decode``, ``reconstruct``; ``generate`` for
+generative models), plus ``model.keras`` (to resume training) and ``metadata.json``. Loading
+needs no keras_ae code: ``tf.saved_model.load(dir).reconstruct(x)`` or
+``keras.layers.TFSMLayer(dir, call_endpoint="reconstruct")``. :class:`InferenceModel` adds
+shape checks and batching on top for the ``keras-ae`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from keras_ae.errors import ModelLoadError
+
+METADATA_FILE = "metadata.json"
+KERAS_FILE = "model.keras"
+
+
+def export_model(model, directory: str | os.PathLike, metadata: dict | None = None,
+                 save_keras: bool = True) -> Path:
+    """Export ``model`` to ``directory`` (replaced atomically: a failed export keeps the old one)."""
+    import keras
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(directory.name + ".tmp-export")
+    shutil.rmtree(tmp, ignore_errors=True)
+    endpoints = model.export_endpoints()
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, signature) in endpoints.items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+    archive.write_out(str(tmp), verbose=False)
+    if save_keras:
+        model.save(tmp / KERAS_FILE)
+    info = {
+        "name": model.name,
+        "class": type(model).__name__,
+        "endpoints": {
+            name: {"input_shape": [None if d is None else int(d) for d in sig[0].shape]}
+            for name, (_, sig) in endpoints.items()
+        },
+        **(metadata or {}),
+    }
+    (tmp / METADATA_FILE).write_text(json.dumps(info, indent=2, default=str))
+    if directory.exists():
+        old = directory.with_name(directory.name + ".old-export")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, directory)
+    return directory
+
+
+def check_saved_model_dir(path: str | os.PathLike) -> Path:
+    """Raise :class:`ModelLoadError` unless ``path`` is a SavedModel folder."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"model path {path} does not exist")
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {path} is a file, not a SavedModel folder "
+                             "(expected a folder holding saved_model.pb and variables/)")
+    if not (path / "saved_model.pb").is_file():
+        raise ModelLoadError(f"{path} is not a SavedModel: no saved_model.pb in it "
+                             "(export one with keras_ae.export.export_model)")
+    return path
+
+
+class InferenceModel:
+    """An exported model loaded with ``tf.saved_model.load``, called on numpy arrays in batches."""
+
+    def __init__(self, path: str | os.PathLike):
+        import tensorflow as tf
+
+        self.path = check_saved_model_dir(path)
+        try:
+            self.module = tf.saved_model.load(str(self.path))
+        except Exception as exc:  # corrupt protobuf, missing variables, ...
+            raise ModelLoadError(f"{self.path}: the SavedModel cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        meta = self.path / METADATA_FILE
+        self.metadata = json.loads(meta.read_text()) if meta.is_file() else {}
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [n for n in ("encode", "decode", "reconstruct", "generate") if hasattr(self.module, n)]
+
+    def input_shape(self, endpoint: str) -> tuple:
+        fn = self._endpoint(endpoint)
+        spec = fn.concrete_functions[0].structured_input_signature[0][0]
+        return tuple(spec.shape[1:])
+
+    def _endpoint(self, endpoint: str):
+        if endpoint not in self.endpoints:
+            raise ModelLoadError(f"{self.path} has no endpoint {endpoint!r}; it has {', '.join(self.endpoints)}")
+        return getattr(self.module, endpoint)
+
+    def __call__(self, endpoint: str, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        from keras_ae.errors import DataError
+
+        fn = self._endpoint(endpoint)
+        want = self.input_shape(endpoint)
+        x = np.asarray(x)
+        if x.ndim == len(want) and len(want) > 0:
+            x = x[None]  # one sample
+        if tuple(x.shape[1:]) != want:
+            raise DataError(f"{endpoint} of {self.path} takes arrays of shape (N, {', '.join(map(str, want))}), "
+                            f"found {x.shape}")
+        if x.dtype == np.uint8:
+            x = self.scale_uint8(x)
+        x = x.astype(np.float32)
+        if not np.all(np.isfinite(x)):
+            raise DataError(f"input to {endpoint} holds NaN or infinite values")
+        outputs = [np.asarray(fn(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    def scale_uint8(self, x: np.ndarray) -> np.ndarray:
+        """uint8 pixels -> the model's input range (``value_range`` in metadata.json)."""
+        from keras_ae.data.transforms import scale
+
+        return scale(x, self.metadata.get("value_range", "unit"))

@@ -1,0 +1,63 @@
+"""The Autoencoder model: a functional encoder and decoder joined, serialisable, exportable."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Autoencoder(keras.Model):
+    """``decoder(encoder(x))`` trained on plain reconstruction with ``compile(loss=...)``/``fit``.
+
+    ``encoder`` and ``decoder`` are functional ``keras.Model``s; they stay reachable as
+    attributes, are saved with the model and give the SavedModel endpoints ``encode``,
+    ``decode`` and ``reconstruct``. Subclasses override ``train_step`` where training is not
+    plain reconstruction.
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def call(self, inputs, training=False):
+        return self.decoder(self.encoder(inputs, training=training), training=training)
+
+    def build(self, input_shape=None):
+        # Both sub-models are functional and already built.
+        self.built = True
+
+    @property
+    def sample_shape(self) -> tuple:
+        """Shape of one input (and one reconstruction), without the batch axis."""
+        return tuple(self.encoder.inputs[0].shape[1:])
+
+    @property
+    def code_shape(self) -> tuple:
+        return tuple(self.encoder.outputs[0].shape[1:])
+
+    def export_endpoints(self) -> dict:
+        """name -> (function, input signature) for :func:`keras_ae.export.export_model`."""
+        x_spec = [tf.TensorSpec((None, *self.sample_shape), tf.float32, name="x")]
+        z_spec = [tf.TensorSpec((None, *self.code_shape), tf.float32, name="z")]
+        return {
+            "encode": (lambda x: self.encoder(x, training=False), x_spec),
+            "decode": (lambda z: self.decoder(z, training=False), z_spec),
+            "reconstruct": (lambda x: self(x, training=False), x_spec),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            decoder=keras.saving.serialize_keras_object(self.decoder),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"), custom_objects=custom_objects)
+        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"), custom_objects=custom_objects)
+        return cls(encoder=encoder, decoder=decoder, **config)

@@ -1,0 +1,104 @@
+"""Matplotlib figures: image grids, loss curves, 2-D embeddings. One helper per figure kind."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> str:
+    """Write ``fig`` to ``path`` (folders created) and close it."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _as_images(images, image_shape):
+    images = np.asarray(images, dtype=np.float32)
+    if image_shape is not None:
+        images = images.reshape(len(images), *image_shape)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    return np.clip(images, 0.0, 1.0)
+
+
+def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike, title: str,
+                    image_shape: tuple[int, ...] | None = (28, 28), orientation: str = "rows",
+                    sample_titles: Sequence[str] | None = None, cell: float = 1.0) -> str:
+    """A grid of images: each labelled series (values in [0, 1]) is one row (or one column).
+
+    ``orientation="rows"``: series are rows, samples run left to right (ten inputs over their
+    reconstructions). ``"columns"``: series are columns, samples run down (sheet 003's figure of
+    variants side by side). ``sample_titles`` label the samples (class names, for instance).
+    """
+    if orientation not in ("rows", "columns"):
+        raise ValueError("orientation must be 'rows' or 'columns'")
+    series = [(label, _as_images(imgs, image_shape)) for label, imgs in series]
+    n_series, n_samples = len(series), len(series[0][1])
+    if any(len(imgs) != n_samples for _, imgs in series):
+        raise ValueError("every series needs the same number of images")
+    shape = (n_series, n_samples) if orientation == "rows" else (n_samples, n_series)
+    fig, axes = plt.subplots(*shape, figsize=(shape[1] * cell + 0.8, shape[0] * cell + 0.8), squeeze=False)
+    for s, (label, imgs) in enumerate(series):
+        for i, img in enumerate(imgs):
+            ax = axes[s, i] if orientation == "rows" else axes[i, s]
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if orientation == "rows" and i == 0:
+                ax.set_ylabel(label, fontsize=9)
+            if orientation == "columns" and i == 0:
+                ax.set_title(label, fontsize=8)
+            if sample_titles is not None:
+                if orientation == "rows" and s == 0:
+                    ax.set_title(sample_titles[i], fontsize=7)
+                if orientation == "columns" and s == 0:
+                    ax.set_ylabel(sample_titles[i], fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike,
+                title: str, xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False) -> str:
+    """Line plot of labelled (x, y) series, for example train and test loss over epochs."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_embedding(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                   path: str | os.PathLike, title: str, xlabel: str = "t-SNE 1",
+                   ylabel: str = "t-SNE 2", ax=None) -> str | None:
+    """2-D scatter of codes with a discrete colour per class and a legend of class names.
+
+    With ``ax`` given the points are drawn there (for side-by-side panels) and nothing is saved.
+    """
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    cmap = plt.get_cmap("tab10", len(class_names))
+    labels = np.asarray(labels)
+    for k, name in enumerate(class_names):
+        sel = labels == k
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=9, color=cmap(k), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, markerscale=1.5, loc="best", framealpha=0.8)
+    return save_figure(fig, path) if own else None

@@ -1,0 +1,17 @@
+"""One module per assignment question; each has ``build_parser()``, ``run(args)`` and ``main()``."""
+
+from __future__ import annotations
+
+import importlib
+
+# id -> (module, one-line description)
+QUESTIONS = {
+    "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+}
+
+
+def get_question(qid: str):
+    key = qid.upper()
+    if key not in QUESTIONS:
+        raise KeyError(f"unknown question {qid!r}; choose one of {', '.join(QUESTIONS)}")
+    return importlib.import_module(QUESTIONS[key][0])

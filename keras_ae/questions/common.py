@@ -1,0 +1,60 @@
+"""What every question's script shares: command-line options, seeding, training, export."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+DEFAULT_OUTPUT_ROOT = "results"
+DEFAULT_SAVED_MODELS = "saved_models"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs: int, batch_size: int,
+                         learning_rate: float) -> argparse.ArgumentParser:
+    g = parser.add_argument_group("common options")
+    g.add_argument("--data-dir", default=None,
+                   help="folder with the IDX files (default: $KERAS_AE_DATA_DIR, else tensorflow-datasets)")
+    g.add_argument("--output-dir", default=os.path.join(DEFAULT_OUTPUT_ROOT, question),
+                   help="where figures, tables and logs go (default: %(default)s)")
+    g.add_argument("--saved-models-dir", default=DEFAULT_SAVED_MODELS,
+                   help="where SavedModels go (default: %(default)s)")
+    g.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    g.add_argument("--epochs", type=int, default=epochs, help="passes over the training set (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=batch_size, help="default: %(default)s")
+    g.add_argument("--learning-rate", type=float, default=learning_rate, help="default: %(default)s")
+    g.add_argument("--seed", type=int, default=0, help="random seed of the whole run (default: %(default)s)")
+    g.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    g.add_argument("--test-limit", type=int, default=None, help="use only the first N test images")
+    g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    g.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2),
+                   help="Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch (default: auto)")
+    return parser
+
+
+def check_positive(args: argparse.Namespace) -> None:
+    for name in ("epochs", "batch_size", "train_limit", "test_limit"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def verbosity(args: argparse.Namespace):
+    return "auto" if args.verbose is None else args.verbose
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and the backend; ops stay deterministic where TensorFlow allows it."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+        return False

@@ -1,0 +1,153 @@
+"""Question A: sigmoid MLP autoencoder on MNIST (sheet 000 tasks 1-4, sheet 003 problem 3 tasks 1-6).
+
+Encoder 784-256-128 and decoder 128-256-784, sigmoid everywhere; normal (task 2) or Glorot
+(task 5) weights; mean squared error (task 3) or cross-entropy (task 4) loss; "going deeper"
+(task 6) adds a 64-unit layer. Adam, learning rate 0.001, 20 epochs ("20 training iterations").
+Writes one figure with test digits and every variant's reconstructions side by side, a table of
+test losses, per-variant logs, and a SavedModel per variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    label: str
+    loss: str
+    init: str
+    encoder_units: tuple[int, ...] = (256, 128)
+
+    @property
+    def decoder_units(self) -> tuple[int, ...]:
+        return tuple(reversed(self.encoder_units[:-1]))
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("mse_normal", "MSE / normal", "mse", "normal"),
+        Variant("ce_normal", "CE / normal", "cross_entropy", "normal"),
+        Variant("ce_glorot", "CE / Xavier", "cross_entropy", "glorot"),
+        Variant("ce_glorot_deep", "CE / Xavier / +64", "cross_entropy", "glorot", (256, 128, 64)),
+        Variant("mse_glorot", "MSE / Xavier", "mse", "glorot"),
+    )
+}
+DEFAULT_VARIANTS = ("mse_normal", "ce_normal", "ce_glorot", "ce_glorot_deep")
+
+
+def build_model(variant: Variant, normal_stddev: float = 1.0):
+    from keras_ae.models import build_dense_autoencoder
+
+    return build_dense_autoencoder(
+        input_dim=784, encoder_units=variant.encoder_units, decoder_units=variant.decoder_units,
+        activation="sigmoid", output_activation="sigmoid", init=variant.init,
+        normal_stddev=normal_stddev, name=f"question_a_{variant.name}",
+    )
+
+
+def compile_model(model, variant: Variant, learning_rate: float):
+    import keras
+
+    from keras_ae.losses import get_loss
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=get_loss(variant.loss),
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    return model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="question_a", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=sorted(VARIANTS),
+                        help="variants to train (default: the sheets' four)")
+    parser.add_argument("--normal-stddev", type=float, default=1.0,
+                        help="standard deviation of the 'normal' initialiser (tf.random_normal's 1.0)")
+    parser.add_argument("--num-images", type=int, default=8, help="test digits in the figure")
+    return add_common_arguments(parser, "question_a", epochs=20, batch_size=128, learning_rate=1e-3)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.data import flatten, load_dataset, make_dataset, to_unit
+    from keras_ae.export import export_model
+    from keras_ae.losses import cross_entropy_per_image, mse_per_pixel
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    check_positive(args)
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    train = load_dataset("mnist", "train", args.data_dir)
+    test = load_dataset("mnist", "test", args.data_dir)
+    x_train = flatten(to_unit(train.images[: args.train_limit]))
+    x_test = flatten(to_unit(test.images[: args.test_limit]))
+    sample = x_test[: args.num_images]
+
+    rows, recons, curves, exports = [], {}, {}, {}
+    for i, name in enumerate(args.variants):
+        variant = VARIANTS[name]
+        print(f"[question A] variant {i + 1}/{len(args.variants)}: {variant.label} "
+              f"({variant.loss}, {variant.init} init, encoder 784-{'-'.join(map(str, variant.encoder_units))})",
+              flush=True)
+        seed_everything(args.seed)
+        model = compile_model(build_model(variant, args.normal_stddev), variant, args.learning_rate)
+        run_dir = os.path.join(out, name)
+        callbacks = standard_callbacks(run_dir, tensorboard=args.tensorboard) + [
+            ReconstructionFigure(sample, os.path.join(run_dir, "reconstructions_epoch{epoch:03d}.png"),
+                                 f"Question A, {variant.label}: test digits over reconstructions"),
+        ]
+        with Timer() as timer:
+            history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
+                                epochs=args.epochs, validation_data=(x_test, x_test),
+                                callbacks=callbacks, shuffle=False, verbose=verbosity(args))
+        z_test = model.predict(x_test, batch_size=1024, verbose=0)
+        recons[variant.label] = z_test[: args.num_images]
+        epochs = list(range(1, len(history.history["val_mse"]) + 1))
+        curves[variant.label] = (epochs, history.history["val_mse"])
+        rows.append({
+            "variant": name, "label": variant.label, "loss": variant.loss, "init": variant.init,
+            "layers": "784-" + "-".join(map(str, variant.encoder_units)), "epochs": args.epochs,
+            "final_train_loss": float(history.history["loss"][-1]),
+            "test_mse": mse_per_pixel(x_test, z_test),
+            "test_cross_entropy": cross_entropy_per_image(x_test, z_test),
+            "train_seconds": round(timer.seconds, 1),
+        })
+        if not args.no_export:
+            exports[name] = str(export_model(model, os.path.join(args.saved_models_dir, f"question_a_{name}"), metadata={
+                "question": "A", "variant": name, "loss": variant.loss, "init": variant.init,
+                "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
+                "epochs": args.epochs, "seed": args.seed,
+            }))
+        print(f"[question A] {variant.label}: test MSE {rows[-1]['test_mse']:.5f}, "
+              f"test cross-entropy {rows[-1]['test_cross_entropy']:.2f} nats/image, "
+              f"{timer.seconds:.1f} s", flush=True)
+
+    figure = plot_image_grid([("input", sample), *recons.items()], os.path.join(out, "reconstructions.png"),
+                             f"Question A: MNIST test digits and reconstructions after {args.epochs} epochs",
+                             orientation="columns")
+    curve_fig = plot_curves(curves, os.path.join(out, "test_mse.png"),
+                            "Question A: test MSE per epoch (all variants)", ylabel="test MSE per pixel", logy=True)
+    table = write_table(rows, os.path.join(out, "test_losses"), caption=(
+        f"Question A: test losses on {len(x_test)} MNIST test images after {args.epochs} epochs. "
+        "test_mse: mean over pixels of (x - z)^2; test_cross_entropy: -sum over the 784 pixels of "
+        "[x log z + (1 - x) log(1 - z)], averaged over images (nats)."))
+    print(f"[question A] figure {figure}, table {table[0]}", flush=True)
+    return {"rows": rows, "figures": [figure, curve_fig], "tables": list(table), "saved_models": exports}
+
+
+def main(argv=None) -> int:
+    run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

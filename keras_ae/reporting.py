@@ -1,0 +1,38 @@
+"""Result tables as Markdown and CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Sequence
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+    return str(value)
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+    columns = list(columns or rows[0].keys())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(rows: Sequence[dict], path_stem: str | os.PathLike, columns: Sequence[str] | None = None,
+                caption: str | None = None) -> tuple[str, str]:
+    """Write ``<stem>.md`` (with an optional caption line) and ``<stem>.csv``; return both paths."""
+    if not rows:
+        raise ValueError("no rows to write")
+    stem = os.fspath(path_stem)
+    os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
+    columns = list(columns or rows[0].keys())
+    md = markdown_table(rows, columns)
+    with open(stem + ".md", "w") as fh:
+        fh.write((caption + "\n\n" if caption else "") + md)
+    with open(stem + ".csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return stem + ".md", stem + ".csv"
