@@ -127,3 +127,21 @@ class InferenceModel:
         from keras_ae.data.transforms import scale
 
         return scale(x, self.metadata.get("value_range", "unit"))
+
+
+def load_keras_model(path: str | os.PathLike, compile: bool = True):
+    """Load a ``model.keras`` file (or the one inside an export folder) to resume training.
+
+    Imports keras_ae's registered classes first, so custom models and losses deserialise.
+    """
+    import keras
+
+    import keras_ae.losses  # noqa: F401  (registers the losses)
+    import keras_ae.models  # noqa: F401  (registers the models)
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / KERAS_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"no .keras file at {path}")
+    return keras.saving.load_model(path, compile=compile)
