@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main, seed_everything,
+                                      verbosity)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def compile_model(model, variant: Variant, learning_rate: float):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="question_a", description=__doc__,
+    parser = argparse.ArgumentParser(prog="keras-ae run A", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=sorted(VARIANTS),
                         help="variants to train (default: the sheets' four)")
@@ -145,8 +146,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    run(build_parser().parse_args(argv))
-    return 0
+    return question_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":
