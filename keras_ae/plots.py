@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -74,6 +75,7 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
         ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
     ax.set_title(title)
@@ -102,3 +104,30 @@ def plot_embedding(coords: np.ndarray, labels: np.ndarray, class_names: Sequence
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, markerscale=1.5, loc="best", framealpha=0.8)
     return save_figure(fig, path) if own else None
+
+
+def plot_tiles(images: np.ndarray, grid: tuple[int, int], path: str | os.PathLike, title: str,
+               image_shape: tuple[int, ...] = (28, 28), xlabel: str | None = None, ylabel: str | None = None,
+               xticklabels: Sequence[str] | None = None, yticklabels: Sequence[str] | None = None) -> str:
+    """Images (values in [0, 1]) tiled edge to edge into one picture of ``grid`` = (rows, cols).
+
+    For sample grids (generated digits) and latent-space walks; tick labels can mark the
+    latent coordinates of each row and column.
+    """
+    rows, cols = grid
+    imgs = _as_images(images, image_shape)
+    if len(imgs) != rows * cols:
+        raise ValueError(f"{len(imgs)} images do not fill a {rows}x{cols} grid")
+    h, w = imgs.shape[1:3]
+    canvas = imgs.reshape(rows, cols, h, w, *imgs.shape[3:]).swapaxes(1, 2).reshape(rows * h, cols * w, *imgs.shape[3:])
+    fig, ax = plt.subplots(figsize=(min(1 + cols * 0.55, 12), min(1 + rows * 0.55, 12)))
+    ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks(np.arange(cols) * w + w / 2 - 0.5, xticklabels if xticklabels is not None else [])
+    ax.set_yticks(np.arange(rows) * h + h / 2 - 0.5, yticklabels if yticklabels is not None else [])
+    ax.tick_params(labelsize=7)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)

@@ -20,13 +20,11 @@ class Autoencoder(keras.Model):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        # Functional sub-models are built already; a custom train_step may never call self().
+        self.built = True
 
     def call(self, inputs, training=False):
         return self.decoder(self.encoder(inputs, training=training), training=training)
-
-    def build(self, input_shape=None):
-        # Both sub-models are functional and already built.
-        self.built = True
 
     @property
     def sample_shape(self) -> tuple:

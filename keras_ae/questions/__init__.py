@@ -7,6 +7,7 @@ import importlib
 # id -> (module, one-line description)
 QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+    "J": ("keras_ae.questions.question_j", "variational autoencoder backing the written answers (docs/answers.md)"),
 }
 
 

@@ -1,0 +1,175 @@
+"""Question J: a variational autoencoder that shows what the written answers (docs/answers.md) say.
+
+Trains a VAE on MNIST (2-D latent space by default, so it can be drawn), then:
+- plots the test set's posterior means coloured by digit, the decoded 2-D latent grid and
+  decoded samples of the prior;
+- measures the reparameterization trick against the score-function (REINFORCE) estimator: the
+  variance of per-sample estimates of d/d(mu) E_q[log p(x|z)] on test images (answer ii);
+- trains VAEs with latent sizes below and above the input's 784 dimensions and counts active
+  latent units (Burda et al. 2015: Cov_x(E_q[z]) > 0.01) (answer iii).
+Exports the VAE with encode / decode / reconstruct / generate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main, seed_everything,
+                                      verbosity)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-ae run J", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latent-dim", type=int, default=2, help="latent size of the main VAE (default: 2)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[512, 256], help="encoder hidden layers")
+    parser.add_argument("--latent-sweep", type=int, nargs="*", default=[2, 20, 1000],
+                        help="latent sizes for the active-units experiment (empty: skip)")
+    parser.add_argument("--sweep-epochs", type=int, default=10, help="epochs of each sweep model")
+    parser.add_argument("--gradient-samples", type=int, default=1000,
+                        help="Monte-Carlo samples per image in the gradient-variance experiment")
+    return add_common_arguments(parser, "question_j", epochs=30, batch_size=128, learning_rate=1e-3)
+
+
+def gradient_estimator_variance(model, x: np.ndarray, samples: int = 1000, seed: int = 0) -> dict:
+    """Variance of two unbiased estimators of d/d(mu) E_{q(z|x)}[log p(x|z)], per latent unit.
+
+    score function: f(z) * (z - mu) / sigma^2;  reparameterization: grad_z f(z) at z = mu + sigma * eps.
+    Both are unbiased, so they differ only in variance: the ratio of variances is how many
+    score-function samples buy the precision of one reparameterized sample.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    mean, log_var = (np.asarray(a) for a in model.encoder(x, training=False))
+    sigma = np.exp(0.5 * log_var)
+    var_sf, var_rp = [], []
+    for i in range(len(x)):
+        eps = rng.standard_normal((samples, mean.shape[1])).astype(np.float32)
+        z = tf.constant(mean[i] + sigma[i] * eps)
+        target = tf.constant(np.repeat(x[i : i + 1], samples, axis=0))
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            p = tf.clip_by_value(model.decoder(z, training=False), 1e-7, 1 - 1e-7)
+            log_lik = tf.reduce_sum(target * tf.math.log(p) + (1 - target) * tf.math.log(1 - p), axis=1)
+        reparam = tape.gradient(log_lik, z).numpy()  # dz/dmu = 1
+        score = log_lik.numpy()[:, None] * eps / sigma[i]  # (z - mu) / sigma^2 = eps / sigma
+        var_sf.append(score.var(axis=0).mean())
+        var_rp.append(reparam.var(axis=0).mean())
+    return {
+        "score_function_variance": float(np.mean(var_sf)),
+        "reparameterization_variance": float(np.mean(var_rp)),
+        "variance_ratio": float(np.mean(var_sf) / np.mean(var_rp)),
+    }
+
+
+def active_units(model, x: np.ndarray, threshold: float = 0.01) -> int:
+    """Latent units whose posterior mean varies across inputs: Cov_x(E_q[z_k]) > threshold."""
+    mean = np.asarray(model.encoder.predict(x, batch_size=1024, verbose=0)[0])
+    return int(np.sum(mean.var(axis=0) > threshold))
+
+
+def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=()):
+    import keras
+
+    from keras_ae.data import make_dataset
+    from keras_ae.models.variational import build_vae
+
+    seed_everything(args.seed)
+    model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d")
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=epochs,
+                        validation_data=(x_test, x_test), callbacks=list(callbacks), shuffle=False,
+                        verbose=verbosity(args))
+    return model, history
+
+
+def run(args: argparse.Namespace) -> dict:
+    from scipy.stats import norm
+
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import MNIST_CLASSES, flatten, load_dataset, to_unit
+    from keras_ae.export import export_model
+    from keras_ae.plots import plot_curves, plot_embedding, plot_tiles
+    from keras_ae.reporting import write_table
+
+    check_positive(args)
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    train, test = load_dataset("mnist", "train", args.data_dir), load_dataset("mnist", "test", args.data_dir)
+    x_train, x_test = flatten(to_unit(train.images[: args.train_limit])), flatten(to_unit(test.images[: args.test_limit]))
+    y_test = test.labels[: args.test_limit]
+
+    print(f"[question J] VAE 784-{'-'.join(map(str, args.hidden))}-{args.latent_dim}, {args.epochs} epochs", flush=True)
+    with Timer() as timer:
+        model, history = train_vae(args, x_train, x_test, args.latent_dim, args.epochs,
+                                   standard_callbacks(os.path.join(out, "vae"), tensorboard=args.tensorboard))
+    h = history.history
+    epochs = list(range(1, len(h["loss"]) + 1))
+    figures = [plot_curves({"train -ELBO": (epochs, h["loss"]), "test -ELBO": (epochs, h["val_loss"]),
+                            "train KL": (epochs, h["kl_loss"])}, os.path.join(out, "elbo.png"),
+                           "Question J: VAE loss (negative ELBO, nats per image)", ylabel="nats per image")]
+    final = model.evaluate(x_test, x_test, batch_size=1024, verbose=0, return_dict=True)
+    rows = [{"model": model.name, "latent_dim": args.latent_dim, "epochs": args.epochs,
+             "test_neg_elbo": final["loss"], "test_reconstruction": final["reconstruction_loss"],
+             "test_kl": final["kl_loss"], "active_units": active_units(model, x_test),
+             "train_seconds": round(timer.seconds, 1)}]
+
+    mean = np.asarray(model.encoder.predict(x_test, batch_size=1024, verbose=0)[0])
+    if args.latent_dim == 2:
+        figures.append(plot_embedding(mean[:5000], y_test[:5000], MNIST_CLASSES, os.path.join(out, "latent_space.png"),
+                                      "Question J: posterior means of MNIST test digits (2-D VAE)",
+                                      xlabel="z1 (posterior mean)", ylabel="z2 (posterior mean)"))
+        n = 15
+        ticks = norm.ppf(np.linspace(0.05, 0.95, n))  # equal prior mass between rows/columns
+        grid = np.array([[z1, z2] for z2 in ticks[::-1] for z1 in ticks], np.float32)
+        figures.append(plot_tiles(model.decoder.predict(grid, verbose=0), (n, n), os.path.join(out, "manifold.png"),
+                                  "Question J: decoded 2-D latent grid (prior quantiles 5%..95%)",
+                                  xlabel="z1", ylabel="z2", xticklabels=[f"{t:.1f}" for t in ticks],
+                                  yticklabels=[f"{t:.1f}" for t in ticks[::-1]]))
+    z = np.random.default_rng(args.seed).standard_normal((100, args.latent_dim)).astype(np.float32)
+    figures.append(plot_tiles(model.decoder.predict(z, verbose=0), (10, 10), os.path.join(out, "samples.png"),
+                              "Question J: decoded samples of the prior N(0, I)"))
+
+    print("[question J] gradient variance: score function vs reparameterization", flush=True)
+    grads = gradient_estimator_variance(model, x_test[:50], args.gradient_samples, seed=args.seed)
+    k = args.gradient_samples
+    tables = list(write_table([{"estimator": "score function (REINFORCE)", "variance": grads["score_function_variance"],
+                                f"std_error_with_{k}_samples": (grads["score_function_variance"] / k) ** 0.5},
+                               {"estimator": "reparameterization", "variance": grads["reparameterization_variance"],
+                                f"std_error_with_{k}_samples": (grads["reparameterization_variance"] / k) ** 0.5}],
+                              os.path.join(out, "gradient_variance"), caption=(
+        f"Question J: variance of single-sample estimates of d/d(mu) E_q[log p(x|z)] over "
+        f"{args.gradient_samples} samples, averaged over 50 test digits and {args.latent_dim} latent units. "
+        f"Ratio score-function / reparameterization: {grads['variance_ratio']:.1f}.")))
+
+    for latent in args.latent_sweep:
+        print(f"[question J] latent-size sweep: {latent} dimensions, {args.sweep_epochs} epochs", flush=True)
+        with Timer() as t:
+            sweep_model, _ = train_vae(args, x_train, x_test, latent, args.sweep_epochs)
+        res = sweep_model.evaluate(x_test, x_test, batch_size=1024, verbose=0, return_dict=True)
+        rows.append({"model": sweep_model.name, "latent_dim": latent, "epochs": args.sweep_epochs,
+                     "test_neg_elbo": res["loss"], "test_reconstruction": res["reconstruction_loss"],
+                     "test_kl": res["kl_loss"], "active_units": active_units(sweep_model, x_test),
+                     "train_seconds": round(t.seconds, 1)})
+    tables += write_table(rows, os.path.join(out, "vae_results"), caption=(
+        "Question J: VAEs on MNIST. test_neg_elbo = reconstruction cross-entropy + KL (nats per test "
+        "image; lower is better). active_units: latent units with Cov_x(E_q[z]) > 0.01."))
+    exports = {}
+    if not args.no_export:
+        exports["vae"] = str(export_model(model, os.path.join(args.saved_models_dir, "question_j_vae"), metadata={
+            "question": "J", "value_range": "unit", "latent_dim": args.latent_dim, "epochs": args.epochs,
+            "input": "MNIST digit flattened to 784 values in [0, 1]; generate takes z ~ N(0, I)"}))
+    print(f"[question J] -ELBO {final['loss']:.2f} nats, gradient variance ratio {grads['variance_ratio']:.1f}", flush=True)
+    return {"rows": rows, "gradients": grads, "figures": figures, "tables": tables, "saved_models": exports}
+
+
+def main(argv=None) -> int:
+    return question_main(build_parser, run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
