@@ -1,6 +1,7 @@
 """The ``keras-ae`` command: run a question, or use an exported model for inference.
 
     keras-ae list
+    keras-ae run all [--quick] [--only A B ...] every question in order, then results/report.html
     keras-ae run A [question options]          (keras-ae run A --help for them)
     keras-ae reconstruct --model DIR --input FILE.npy --output OUT.npy
     keras-ae encode | decode | generate ...    (same options)
@@ -58,6 +59,29 @@ def _save_npy(path: str, array: np.ndarray) -> None:
     os.replace(tmp, path)  # an interrupted run never leaves half a file under the real name
 
 
+def _run_all(options: list[str]) -> int:
+    from keras_ae.questions import QUESTIONS
+    from keras_ae.report import run_all, write_report
+
+    parser = argparse.ArgumentParser(prog="keras-ae run all",
+                                     description="Run every question in order and write one HTML report.")
+    parser.add_argument("--quick", action="store_true", help="small slices and few epochs: a smoke test in minutes")
+    parser.add_argument("--only", nargs="+", choices=list(QUESTIONS), metavar="ID",
+                        help=f"run only these questions ({' '.join(QUESTIONS)})")
+    parser.add_argument("--output-dir", default="results", help="root of every question's outputs and the report")
+    parser.add_argument("--saved-models-dir", default="saved_models")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2))
+    args = parser.parse_args(options)
+    results = run_all(args.only, args.output_dir, args.saved_models_dir, args.quick, args.data_dir, args.seed,
+                      args.verbose)
+    report = write_report(results, os.path.join(args.output_dir, "report.html"), quick=args.quick)
+    failed = [r.qid for r in results if r.status != "ok"]
+    print(f"report: {report}" + (f"; FAILED: {' '.join(failed)}" if failed else "; all questions completed"))
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -70,6 +94,8 @@ def main(argv=None) -> int:
         if args.command == "run":
             from keras_ae.questions import get_question
 
+            if args.question.lower() == "all":
+                return _run_all(args.options)
             try:
                 module = get_question(args.question)
             except KeyError as exc:

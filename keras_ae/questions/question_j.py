@@ -21,6 +21,21 @@ from keras_ae.questions.common import (Timer, add_common_arguments, check_positi
                                       verbosity)
 
 
+QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
+              "--sweep-epochs", "1", "--gradient-samples", "200"]
+CAPTIONS = {
+    "elbo.png": "Negative ELBO (reconstruction cross-entropy + KL, nats per image) on the training and test sets, "
+                "and the KL term, over epochs.",
+    "latent_space.png": "Posterior means E[z|x] of 5,000 MNIST test digits in the 2-D latent space, coloured by "
+                        "digit: the KL term keeps the codes near the N(0, I) prior while classes form regions.",
+    "manifold.png": "Decoder outputs on a 15x15 grid of latent points at the prior's 5%..95% quantiles: "
+                    "every point of the prior decodes to a digit-like image (answer i).",
+    "samples.png": "Decoded samples z ~ N(0, I): the VAE is a generative model.",
+}
+PUBLISHED = ("Kingma & Welling (2013), Fig. 4: 2-D latent manifold of MNIST; their MLP VAEs reach a lower "
+             "bound around -100 nats with larger latent spaces.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-ae run J", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

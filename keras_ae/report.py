@@ -1,0 +1,182 @@
+"""The all-questions run and its self-contained HTML report.
+
+``run_all`` runs the chosen questions in order, one progress line each, and never lets one
+failure lose the others' results: a failed question is recorded with its error and the report
+marks it. ``write_report`` embeds every figure (base64 PNG) with its caption, every table, and
+the published numbers beside the measured ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from keras_ae.questions import QUESTIONS, get_question
+
+
+@dataclass
+class QuestionResult:
+    qid: str
+    title: str
+    status: str = "not run"  # "ok" or "failed"
+    seconds: float = 0.0
+    result: dict = field(default_factory=dict)
+    error: str = ""
+    output_dir: str = ""
+
+
+def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
+                  seed: int, qid: str) -> list[str]:
+    argv = ["--output-dir", os.path.join(output_root, f"question_{qid.lower()}"),
+            "--saved-models-dir", saved_models_dir, "--seed", str(seed)]
+    if data_dir:
+        argv += ["--data-dir", data_dir]
+    if quick:
+        argv += list(getattr(module, "QUICK_ARGS", []))
+    return argv
+
+
+def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "saved_models", quick: bool = False,
+            data_dir: str | None = None, seed: int = 0, verbose: int | None = None) -> list[QuestionResult]:
+    qids = [q.upper() for q in (qids or QUESTIONS)]
+    results = []
+    for i, qid in enumerate(qids, 1):
+        title = QUESTIONS[qid][1]
+        entry = QuestionResult(qid, title, output_dir=os.path.join(output_root, f"question_{qid.lower()}"))
+        print(f"[{i}/{len(qids)}] question {qid}: {title}{' (quick)' if quick else ''}", flush=True)
+        start = time.perf_counter()
+        try:
+            module = get_question(qid)
+            parser = module.build_parser()
+            argv = question_argv(module, output_root, saved_models_dir, quick, data_dir, seed, qid)
+            if verbose is not None:
+                argv += ["--verbose", str(verbose)]
+            entry.result = module.run(parser.parse_args(argv)) or {}
+            entry.status = "ok"
+        except SystemExit as exc:  # argparse refusing an option
+            entry.status, entry.error = "failed", f"bad options (exit {exc.code})"
+        except Exception as exc:  # noqa: BLE001 - one question's failure must not stop the others
+            entry.status = "failed"
+            entry.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=6)}"
+        entry.seconds = time.perf_counter() - start
+        print(f"[{i}/{len(qids)}] question {qid}: {entry.status} in {entry.seconds / 60:.1f} min"
+              + (f" - {entry.error.splitlines()[0]}" if entry.error else ""), flush=True)
+        results.append(entry)
+    return results
+
+
+# ---- HTML ----------------------------------------------------------------------------------
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}
+th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1.2em 0;text-align:center}figure img{max-width:min(100%,720px);border:1px solid #ddd}
+figcaption{font-size:.9em;color:#444;margin-top:.3em;text-align:left}
+.ok{color:#16702e;font-weight:bold}.failed{color:#b00020;font-weight:bold}
+pre{background:#fbeaea;padding:.8em;overflow-x:auto;font-size:.8em}
+.published{background:#eef4fb;padding:.5em .8em;border-left:4px solid #4a7fc1}
+"""
+
+
+def _img_tag(path: str) -> str:
+    with open(path, "rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return f'<img alt="{html.escape(os.path.basename(path))}" src="data:image/png;base64,{data}">'
+
+
+def _csv_table(path: str) -> str:
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return ""
+    def cell(v):
+        try:
+            f = float(v)
+        except ValueError:
+            return f"<td>{html.escape(v)}</td>"
+        return f'<td class="num">{v if v.lstrip("-").isdigit() else f"{f:.4g}"}</td>'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in rows[0])
+    body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows[1:])
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _caption_of_table(md_path: str) -> str:
+    if not os.path.isfile(md_path):
+        return ""
+    first = open(md_path).read().split("\n\n", 1)
+    return first[0] if len(first) == 2 and not first[0].startswith("|") else ""
+
+
+def _figure_caption(module, path: str) -> str:
+    captions = getattr(module, "CAPTIONS", {}) if module else {}
+    name = os.path.basename(path)
+    for key, text in captions.items():
+        if name == key or (key.endswith("*") and name.startswith(key[:-1])):
+            return text
+    return name.rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
+
+
+def _question_section(n: int, entry: QuestionResult) -> str:
+    try:
+        module = get_question(entry.qid)
+    except Exception:  # noqa: BLE001
+        module = None
+    parts = [f'<h2 id="q{entry.qid}">Question {entry.qid}: {html.escape(entry.title)}</h2>',
+             f'<p>Status: <span class="{entry.status}">{entry.status}</span>, '
+             f"{entry.seconds / 60:.1f} min. Outputs in <code>{html.escape(entry.output_dir)}</code>.</p>"]
+    if module is not None and getattr(module, "__doc__", None):
+        parts.append(f"<p>{html.escape(module.__doc__.strip().split(chr(10) + chr(10))[0])}</p>")
+    if entry.error:
+        parts.append(f"<pre>{html.escape(entry.error)}</pre>")
+    published = getattr(module, "PUBLISHED", None) if module else None
+    if published:
+        parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(published)}</p>')
+    for table in [t for t in entry.result.get("tables", []) if str(t).endswith(".csv")]:
+        if os.path.isfile(table):
+            caption = _caption_of_table(str(table)[:-4] + ".md")
+            parts.append(f"{_csv_table(table)}<p><i>{html.escape(caption)}</i></p>")
+    for k, path in enumerate([f for f in entry.result.get("figures", []) if f and os.path.isfile(f)], 1):
+        parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.qid}.{k}.</b> "
+                     f"{html.escape(_figure_caption(module, path))}</figcaption></figure>")
+    models = entry.result.get("saved_models", {})
+    if models:
+        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in models.values())
+        parts.append(f"<p>SavedModels:</p><ul>{items}</ul>")
+    return "\n".join(parts)
+
+
+def write_report(results: list[QuestionResult], path: str, quick: bool = False) -> str:
+    """One self-contained HTML file: summary table, then a section per question."""
+    ok = sum(r.status == "ok" for r in results)
+    summary = "".join(
+        f'<tr><td><a href="#q{r.qid}">{r.qid}</a></td><td>{html.escape(r.title)}</td>'
+        f'<td class="{r.status}">{r.status}</td><td>{r.seconds / 60:.1f}</td></tr>' for r in results)
+    body = "\n".join(_question_section(i, r) for i, r in enumerate(results, 1))
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>keras_ae report</title><style>{_STYLE}</style></head>
+<body><h1>keras_ae: autoencoder assignments, report</h1>
+<p>{ok} of {len(results)} questions completed{' (quick profile: small slices, few epochs; numbers are not comparable to the published ones)' if quick else ''}.
+Written answers: <code>docs/answers.md</code>.</p>
+<table><tr><th>question</th><th>what</th><th>status</th><th>minutes</th></tr>{summary}</table>
+{body}
+</body></html>
+"""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(doc)
+    os.replace(tmp, path)
+    with open(os.path.splitext(path)[0] + ".json", "w") as fh:
+        json.dump([{"question": r.qid, "status": r.status, "seconds": round(r.seconds, 1), "error": r.error,
+                    "figures": r.result.get("figures", []), "tables": r.result.get("tables", [])} for r in results],
+                  fh, indent=2, default=str)
+    return path

@@ -1,0 +1,92 @@
+"""The all-questions run: a report that embeds every question's figures, failures isolated."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """`keras-ae run all --quick --only A J` plus a deliberately broken question."""
+    from keras_ae import questions
+    from keras_ae.cli import main
+
+    def run(args):
+        raise RuntimeError("deliberately broken question")
+
+    broken = types.ModuleType("broken_question")
+    broken.build_parser, broken.run = _parser_accepting_everything, run
+    sys.modules["broken_question"] = broken
+    questions.QUESTIONS["X"] = ("broken_question", "a question that always fails")
+    out = tmp_path_factory.mktemp("all")
+    try:
+        code = main(["run", "all", "--quick", "--only", "A", "X", "J", "--output-dir", str(out),
+                     "--saved-models-dir", str(out / "models"), "--verbose", "0"])
+    finally:
+        questions.QUESTIONS.pop("X")
+        sys.modules.pop("broken_question")
+    return code, out
+
+
+def _parser_accepting_everything():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="broken")
+    parser.add_argument("rest", nargs="*")
+    parser.parse_args = lambda argv=None: parser.parse_known_args(argv)[0]
+    return parser
+
+
+def test_a_failed_question_is_reported_and_the_others_complete(quick_report):
+    import json
+
+    code, out = quick_report
+    assert code == 1  # non-zero because X failed
+    summary = {q["question"]: q for q in json.loads((out / "report.json").read_text())}
+    assert summary["A"]["status"] == "ok" and summary["J"]["status"] == "ok"
+    assert summary["X"]["status"] == "failed" and "deliberately broken question" in summary["X"]["error"]
+    html = (out / "report.html").read_text()
+    assert 'class="failed"' in html and "RuntimeError: deliberately broken question" in html
+
+
+def test_quick_report_embeds_every_figure_with_a_caption(quick_report):
+    import json
+
+    code, out = quick_report
+    html = (out / "report.html").read_text()
+    summary = {q["question"]: q for q in json.loads((out / "report.json").read_text())}
+    figures = summary["A"]["figures"] + summary["J"]["figures"]
+    assert len(figures) >= 6
+    for path in figures:
+        name = path.split("/")[-1]
+        assert f'alt="{name}"' in html, name
+    images = re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)
+    captions = re.findall(r"<figcaption><b>Figure [AJ]\.\d+\.</b> [^<]{20,}", html)
+    assert len(images) == len(figures) == len(captions)
+    assert "Published reference" in html and "<table>" in html
+    assert "src=\"http" not in html and "src=\"/" not in html  # self-contained
+
+
+def test_report_renders_in_a_browser(quick_report, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    out = quick_report[1]
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,2400",
+                    f"--screenshot={shot}", (out / "report.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1000
+    assert pixels[..., :3].std() > 0.05  # text and figures, not a blank page
