@@ -143,8 +143,8 @@ def run(args: argparse.Namespace) -> dict:
         grid = np.array([[z1, z2] for z2 in ticks[::-1] for z1 in ticks], np.float32)
         figures.append(plot_tiles(model.decoder.predict(grid, verbose=0), (n, n), os.path.join(out, "manifold.png"),
                                   "Question J: decoded 2-D latent grid (prior quantiles 5%..95%)",
-                                  xlabel="z1", ylabel="z2", xticklabels=[f"{t:.1f}" for t in ticks],
-                                  yticklabels=[f"{t:.1f}" for t in ticks[::-1]]))
+                                  xlabel="z1", ylabel="z2", xticklabels=[f"{t:.1f}".replace("-0.0", "0.0") for t in ticks],
+                                  yticklabels=[f"{t:.1f}".replace("-0.0", "0.0") for t in ticks[::-1]]))
     z = np.random.default_rng(args.seed).standard_normal((100, args.latent_dim)).astype(np.float32)
     figures.append(plot_tiles(model.decoder.predict(z, verbose=0), (10, 10), os.path.join(out, "samples.png"),
                               "Question J: decoded samples of the prior N(0, I)"))
