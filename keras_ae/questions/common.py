@@ -27,12 +27,38 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     g.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     g.add_argument("--test-limit", type=int, default=None, help="use only the first N test images")
     g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    g.add_argument("--strategy", default="none", choices=STRATEGIES,
+                   help="none: one device; mirrored: tf.distribute.MirroredStrategy over every GPU of this "
+                        "machine (or every logical CPU device); multiworker: MultiWorkerMirroredStrategy, "
+                        "machines listed in $TF_CONFIG (default: %(default)s)")
     g.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2),
                    help="Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch (default: auto)")
     return parser
 
 
 POSITIVE_OPTIONS = ("epochs", "batch_size", "train_limit", "test_limit")
+
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+
+def distribution_strategy(name: str = "none"):
+    """A ``tf.distribute`` strategy by name; build and compile models inside its ``scope()``.
+
+    ``mirrored`` replicates the model on every GPU (or, with no GPU, on every logical CPU
+    device, which is how the tests check it) and splits each global batch between them.
+    ``multiworker`` spans several machines described by the ``TF_CONFIG`` environment variable.
+    """
+    import tensorflow as tf
+
+    if name in (None, "none"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 
 def check_positive(args: argparse.Namespace) -> None:

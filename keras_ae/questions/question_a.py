@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main, seed_everything,
-                                      verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> dict:
               f"({variant.loss}, {variant.init} init, encoder 784-{'-'.join(map(str, variant.encoder_units))})",
               flush=True)
         seed_everything(args.seed)
-        model = compile_model(build_model(variant, args.normal_stddev), variant, args.learning_rate)
+        with distribution_strategy(args.strategy).scope():
+            model = compile_model(build_model(variant, args.normal_stddev), variant, args.learning_rate)
         run_dir = os.path.join(out, name)
         callbacks = standard_callbacks(run_dir, tensorboard=args.tensorboard) + [
             ReconstructionFigure(sample, os.path.join(run_dir, "reconstructions_epoch{epoch:03d}.png"),

@@ -1,0 +1,198 @@
+"""Training-throughput benchmark: keras_ae's training path against a plain PyTorch loop.
+
+For question A's network (784-256-128-256-784, sigmoid) and question B's network
+(784-128-64-32-16-8 / 8-32-64-128-784, ReLU + tanh), MSE loss, Adam, batch 128, on the 60,000
+training images held in memory, it measures steady-state images per second (epochs after a
+warm-up epoch, several repeats, median) of
+
+- keras_ae's training path, one change at a time: ``fit`` on numpy arrays (plain Keras), on the
+  in-memory ``tf.data`` pipeline (``make_dataset``), plus XLA (``jit_compile=True``), plus
+  several steps per execution (``steps_per_execution``);
+- a plain PyTorch loop over the identical network (``pip install -e ".[bench]"``),
+
+in one process, one after the other, and prints the ratio. It also counts the multiply-adds of
+a training step (forward and backward) and sets the achieved FLOP rate against the machine's
+attainable float32 peak, measured in the same run as a large matrix multiply.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    layers: tuple[int, ...]  # widths from input to output
+    activations: tuple[str, ...]  # one per layer after the input
+
+    @property
+    def macs_forward(self) -> int:
+        """Multiply-adds of one forward pass of one image."""
+        return sum(a * b for a, b in zip(self.layers[:-1], self.layers[1:]))
+
+    @property
+    def flops_per_image(self) -> int:
+        """FLOPs of one training step per image: forward, weight gradients, input gradients
+        (none for the first layer's input), 2 FLOPs per multiply-add. Element-wise work and the
+        optimiser update are left out (they are O(width), not O(width^2))."""
+        first = self.layers[0] * self.layers[1]
+        return 2 * (3 * self.macs_forward - first)
+
+
+NETWORKS = {
+    "A": Network("A", (784, 256, 128, 256, 784), ("sigmoid",) * 4),
+    "B": Network("B", (784, 128, 64, 32, 16, 8, 8, 32, 64, 128, 784),
+                 ("relu",) * 9 + ("tanh",)),
+}
+
+
+def _median_rate(epoch_seconds: list[float], images: int) -> float:
+    return images / statistics.median(epoch_seconds)
+
+
+def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> float:
+    """Attainable float32 rate (GFLOP/s) of an n x n matrix multiply in TensorFlow (best of repeats)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    tf.linalg.matmul(a, b).numpy()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def build_keras(net: Network):
+    import keras
+
+    inputs = keras.Input((net.layers[0],))
+    h = inputs
+    for width, act in zip(net.layers[1:], net.activations):
+        h = keras.layers.Dense(width, activation=act)(h)
+    return keras.Model(inputs, h)
+
+
+class _EpochTimer:
+    def __init__(self):
+        import keras
+
+        class Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self._t)
+
+        self.callback = Timer()
+
+
+KERAS_CONFIGS = {
+    "numpy fit": dict(pipeline="numpy", jit_compile=False, steps_per_execution=1),
+    "tf.data": dict(pipeline="tf.data", jit_compile=False, steps_per_execution=1),
+    "tf.data + XLA": dict(pipeline="tf.data", jit_compile=True, steps_per_execution=1),
+    "tf.data + XLA + steps/exec": dict(pipeline="tf.data", jit_compile=True, steps_per_execution=32),
+}
+
+
+def keras_epoch_seconds(net: Network, x: np.ndarray, batch_size: int, epochs: int, pipeline: str,
+                        jit_compile: bool, steps_per_execution: int, seed: int = 0) -> list[float]:
+    """Seconds of each epoch after the first (warm-up, tracing, compilation)."""
+    import keras
+
+    from keras_ae.data import make_dataset
+
+    keras.utils.set_random_seed(seed)
+    model = build_keras(net)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
+    timer = _EpochTimer().callback
+    if pipeline == "numpy":
+        model.fit(x, x, batch_size=batch_size, epochs=epochs + 1, verbose=0, callbacks=[timer])
+    else:
+        model.fit(make_dataset(x, batch_size=batch_size, seed=seed), epochs=epochs + 1, verbose=0,
+                  shuffle=False, callbacks=[timer])
+    return timer.seconds[1:]
+
+
+def torch_epoch_seconds(net: Network, x: np.ndarray, batch_size: int, epochs: int, seed: int = 0) -> list[float]:
+    """The same network and data in a plain PyTorch loop (shuffled mini-batches, Adam, MSE)."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise RuntimeError('PyTorch is not installed: pip install -e ".[bench]" (torch==2.13.0 CPU)') from exc
+
+    torch.manual_seed(seed)
+    acts = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+    layers = []
+    for a, b, act in zip(net.layers[:-1], net.layers[1:], net.activations):
+        layers += [torch.nn.Linear(a, b), acts[act]()]
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.MSELoss()
+    data = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    seconds = []
+    for _ in range(epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(len(data))
+        for i in range(0, len(data), batch_size):
+            batch = data[order[i : i + batch_size]]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(batch), batch)
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+    return seconds[1:]
+
+
+def run_benchmark(networks=("A", "B"), epochs: int = 3, batch_size: int = 128, configs=None,
+                  torch_baseline: bool = True, train_limit: int | None = None, data_dir=None,
+                  peak: bool = True, log=print) -> dict:
+    """Measure everything; return a dict of results (also printed line by line through ``log``)."""
+    from keras_ae.data import flatten, load_dataset, to_signed, to_unit
+
+    configs = list(configs or KERAS_CONFIGS)
+    results = {"peak_gflops": None, "networks": {}}
+    if peak:
+        results["peak_gflops"] = matmul_peak_gflops()
+        log(f"attainable float32 peak (4096x4096 matmul): {results['peak_gflops']:.1f} GFLOP/s")
+    for name in networks:
+        net = NETWORKS[name]
+        dataset = "mnist" if name == "A" else "fashion_mnist"
+        images = load_dataset(dataset, "train", data_dir).images[:train_limit]
+        x = flatten(to_unit(images) if name == "A" else to_signed(images))
+        row = {"flops_per_image": net.flops_per_image, "keras": {}, "torch": None}
+        for config in configs:
+            secs = keras_epoch_seconds(net, x, batch_size, epochs, **KERAS_CONFIGS[config])
+            row["keras"][config] = _median_rate(secs, len(x))
+            log(f"network {name}: keras_ae [{config}]: {row['keras'][config]:,.0f} images/s "
+                f"({net.flops_per_image * row['keras'][config] / 1e9:.1f} GFLOP/s; epochs {', '.join(f'{s:.2f}' for s in secs)} s)")
+        if torch_baseline:
+            secs = torch_epoch_seconds(net, x, batch_size, epochs)
+            row["torch"] = _median_rate(secs, len(x))
+            log(f"network {name}: PyTorch loop: {row['torch']:,.0f} images/s "
+                f"({net.flops_per_image * row['torch'] / 1e9:.1f} GFLOP/s; epochs {', '.join(f'{s:.2f}' for s in secs)} s)")
+        best = max(row["keras"], key=row["keras"].get)
+        row["best_config"], row["best_rate"] = best, row["keras"][best]
+        achieved = net.flops_per_image * row["best_rate"] / 1e9
+        summary = f"network {name}: best keras_ae path [{best}] {row['best_rate']:,.0f} images/s, {achieved:.1f} GFLOP/s"
+        if results["peak_gflops"]:
+            row["fraction_of_peak"] = achieved / results["peak_gflops"]
+            summary += f" = {100 * row['fraction_of_peak']:.0f}% of peak"
+        if row["torch"]:
+            row["ratio_vs_torch"] = row["best_rate"] / row["torch"]
+            summary += f"; {row['ratio_vs_torch']:.2f}x the PyTorch loop"
+        log(summary)
+        results["networks"][name] = row
+    return results
