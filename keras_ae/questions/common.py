@@ -32,11 +32,37 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     return parser
 
 
+POSITIVE_OPTIONS = ("epochs", "batch_size", "train_limit", "test_limit")
+
+
 def check_positive(args: argparse.Namespace) -> None:
-    for name in ("epochs", "batch_size", "train_limit", "test_limit"):
+    for name in POSITIVE_OPTIONS:
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def question_main(build_parser, run, argv=None) -> int:
+    """Parse, validate and run a question; keras_ae's errors end in one line and exit code 2.
+
+    Every question module's ``main`` is ``question_main(build_parser, run, argv)``.
+    """
+    import sys
+
+    from keras_ae.errors import KerasAEError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_positive(args)
+    except ValueError as exc:
+        parser.error(str(exc))  # exits with code 2
+    try:
+        run(args)
+    except KerasAEError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def verbosity(args: argparse.Namespace):
