@@ -14,8 +14,8 @@ class DenoisingAutoencoder(Autoencoder):
     """An :class:`Autoencoder` trained to undo additive white Gaussian noise.
 
     ``train_step`` and ``test_step`` draw fresh noise ``N(0, noise_stddev^2)`` for every batch
-    (from a ``keras.random.SeedGenerator`` stored on the model), feed ``x + noise`` to the
-    network and compute the compiled loss against the clean ``x``. So ``fit(x)`` (or a dataset
+    (from a ``keras.random.SeedGenerator`` stored on the model, seeded with ``noise_seed``), feed
+    ``x + noise`` to the network and compute the compiled loss against the clean ``x``. So ``fit(x)`` (or a dataset
     of ``(x, x)`` pairs) works on clean data; with ``(x, y)`` the target is ``y``.
     ``noise_stddev`` is in the units of the inputs (for inputs in [-1, 1], 0.5 is a quarter of
     the range). ``clip=(lo, hi)`` clips the noisy input to that range; ``None`` (default) adds
@@ -32,7 +32,7 @@ class DenoisingAutoencoder(Autoencoder):
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, noise_stddev: float = 0.5,
-                 clip: tuple[float, float] | None = None, seed: int | None = None, **kwargs):
+                 clip: tuple[float, float] | None = None, noise_seed: int | None = None, **kwargs):
         super().__init__(encoder, decoder, **kwargs)
         noise_stddev = float(noise_stddev)
         if not noise_stddev >= 0.0:
@@ -41,8 +41,8 @@ class DenoisingAutoencoder(Autoencoder):
             clip = (float(clip[0]), float(clip[1]))
             if not clip[0] < clip[1]:
                 raise ValueError(f"clip must be (low, high) with low < high, got {clip}")
-        self.noise_stddev, self.clip, self.seed = noise_stddev, clip, seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.noise_stddev, self.clip, self.noise_seed = noise_stddev, clip, noise_seed
+        self.seed_generator = keras.random.SeedGenerator(noise_seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.clean_loss_tracker = keras.metrics.Mean(name="clean_loss")
         self.noisy_input_loss_tracker = keras.metrics.Mean(name="noisy_input_loss")
@@ -89,5 +89,5 @@ class DenoisingAutoencoder(Autoencoder):
 
     def get_config(self):
         config = super().get_config()
-        config.update(noise_stddev=self.noise_stddev, clip=self.clip, seed=self.seed)
+        config.update(noise_stddev=self.noise_stddev, clip=self.clip, noise_seed=self.noise_seed)
         return config

@@ -70,7 +70,7 @@ def build_model(question: str = "B", encoder_units=SHEET_ENCODER, decoder_units=
     extra, cls = {}, Autoencoder
     if question == "C":
         cls = DenoisingAutoencoder
-        extra = {"noise_stddev": noise_stddev, "clip": (-1.0, 1.0) if noise_clip else None, "seed": seed}
+        extra = {"noise_stddev": noise_stddev, "clip": (-1.0, 1.0) if noise_clip else None, "noise_seed": seed}
     return build_dense_autoencoder(
         input_dim=784, encoder_units=tuple(encoder_units), decoder_units=tuple(decoder_units),
         activation="relu", code_activation="same", output_activation="tanh", init="keras",
@@ -257,6 +257,19 @@ def _model_row(label: str, result: dict, losses: dict, extra: dict) -> dict:
     return row
 
 
+def _baseline_path(args) -> tuple[str, bool]:
+    """Where question B's SavedModel is, and whether it is there; ``--baseline load`` without it
+    is an error before any training starts."""
+    from keras_ae.errors import ModelLoadError
+
+    path = os.path.join(args.saved_models_dir, MODEL_NAMES["B"])
+    exists = os.path.isfile(os.path.join(path, "saved_model.pb"))
+    if args.baseline == "load" and not exists:
+        raise ModelLoadError(f"no question B SavedModel at {path}: run question B first "
+                             "(keras-ae run B) or pass --baseline train")
+    return path, exists
+
+
 def _load_baseline(args, data: FashionData):
     """Question B's model for C's comparison: (encode, reconstruct, summary) or None."""
     from keras_ae.errors import ModelLoadError
@@ -264,12 +277,8 @@ def _load_baseline(args, data: FashionData):
 
     if args.baseline == "none":
         return None
-    path = os.path.join(args.saved_models_dir, MODEL_NAMES["B"])
+    path, exists = _baseline_path(args)
     summary_path = os.path.join(args.baseline_output_dir, "summary.json")
-    exists = os.path.isfile(os.path.join(path, "saved_model.pb"))
-    if args.baseline == "load" and not exists:
-        raise ModelLoadError(f"no question B SavedModel at {path}: run question B first "
-                             "(keras-ae run B) or pass --baseline train")
     if args.baseline == "train" or (args.baseline == "auto" and not exists):
         print(f"[question C] training question B's autoencoder first (results in {args.baseline_output_dir})",
               flush=True)
@@ -303,6 +312,8 @@ def run(args: argparse.Namespace) -> dict:
 
     _check_args(args)
     q, out = args.question, args.output_dir
+    if q == "C" and args.baseline != "none":
+        _baseline_path(args)  # fail early when --baseline load has nothing to load
     label = LABELS[q]
     os.makedirs(out, exist_ok=True)
     print(f"[question {q}] loading Fashion-MNIST (inputs scaled to [-1, 1])", flush=True)
