@@ -332,8 +332,7 @@ def run(args: argparse.Namespace) -> dict:
         curves["noisy input itself vs clean (do nothing)"] = (eval_epochs, [e["test_noisy_input_loss"] for e in evals])
     what = "noisy input -> clean target" if q == "C" else "input -> input"
     figures.append(plot_curves(curves, os.path.join(out, "loss_curves.png"),
-                               f"Question {q}: MSE per pixel ({what}), [-1, 1] scale", ylabel="MSE per pixel",
-                               logy=True))
+                               f"Question {q}: MSE per pixel ({what}), [-1, 1] scale", ylabel="MSE per pixel"))
 
     print(f"[question {q}] t-SNE of the codes of {args.tsne_size} test images and the code-quality numbers",
           flush=True)
