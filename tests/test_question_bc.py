@@ -413,6 +413,24 @@ def test_exported_models_encode_decode_and_denoise(short_runs):
     assert meta["noise_stddev"] == 0.5 and meta["class"] == "DenoisingAutoencoder"
 
 
+def test_c_trains_b_first_when_there_is_no_b_model(tmp_path, data_dir):
+    """--baseline auto without B's SavedModel (and --no-export): B is trained in the same run, its
+    results go to --baseline-output-dir, and C's table and text compare the two."""
+    from keras_ae.questions.question_bc import run
+
+    result = run(_args("C", tmp_path, "--epochs", "1", "--train-limit", "256", "--test-limit", "200",
+                       "--tsne-size", "100", "--tsne-perplexity", "10", "--num-images", "4",
+                       "--baseline-output-dir", str(tmp_path / "qb"), "--no-pixel-reference", "--no-export",
+                       "--encoder-units", "16", "8", "--decoder-units", "16"))
+    assert (tmp_path / "qb" / "tsne_codes.png").is_file() and (tmp_path / "qb" / "summary.json").is_file()
+    assert not (tmp_path / "sm").exists()
+    assert [r["model"] for r in result["rows"]] == ["B: autoencoder", "C: denoising autoencoder"]
+    assert result["comparison"]["baseline_source"] == "trained in this run"
+    assert result["rows"][0]["epochs"] == 1 and result["rows"][0]["final_train_loss"] > 0
+    text = (tmp_path / "qc" / "description.md").read_text()
+    assert "C vs B on the same 100 test images" in text and "Question B (autoencoder)" in text
+
+
 def test_c_refuses_a_missing_baseline_before_training(tmp_path, capsys):
     from keras_ae.questions.question_c import main
 

@@ -270,7 +270,7 @@ def _baseline_path(args) -> tuple[str, bool]:
     return path, exists
 
 
-def _load_baseline(args, data: FashionData):
+def _load_baseline(args):
     """Question B's model for C's comparison: (encode, reconstruct, summary) or None."""
     from keras_ae.errors import ModelLoadError
     from keras_ae.export import InferenceModel
@@ -365,7 +365,7 @@ def run(args: argparse.Namespace) -> dict:
                                                    k=args.knn_k)]
     panels, comparison = [], None
     if q == "C":
-        baseline = _load_baseline(args, data)
+        baseline = _load_baseline(args)
         if baseline is not None:
             print("[question C] the same numbers for question B's codes on the same images", flush=True)
             b_result = analyse(baseline["encode"], data, args, LABELS["B"])
@@ -391,6 +391,7 @@ def run(args: argparse.Namespace) -> dict:
                          f"trust.: trustworthiness of the map ({analysis.NEIGHBOURS} neighbours). "
                          f"B's model: {baseline['source']}.")))
             comparison = {"B": b_result["row"], "C": result["row"], "baseline_source": baseline["source"]}
+            descriptions.append(_compare_text(b_result["row"], result["row"], b_losses, losses, args))
     if pixels is not None:
         rows.append(_model_row("raw pixels (no model)", pixels, {}, {}))
 
@@ -424,6 +425,20 @@ def run(args: argparse.Namespace) -> dict:
     return {"model": model, "summary": summary, "rows": rows, "figures": figures, "tables": list(table),
             "description": description_path, "saved_models": {MODEL_NAMES[q]: exported} if exported else {},
             "tsne_input_shape": tuple(result["codes"].shape), "comparison": comparison, "evaluations": evals}
+
+
+def _compare_text(b: dict, c: dict, b_losses: dict, c_losses: dict, args) -> str:
+    """One paragraph of C-minus-B differences, in the units a reader compares."""
+    def pts(key):
+        return f"{100 * (c[key] - b[key]):+.1f} points ({100 * b[key]:.1f}% -> {100 * c[key]:.1f}%)"
+    return (f"C vs B on the same {c['n']} test images: kNN accuracy train->test {pts('knn_test')}, 5-fold CV on the "
+            f"{c['n']} {pts('knn_cv')}, in the t-SNE plane {pts('knn_cv_tsne')}; trustworthiness {b['trustworthiness']:.3f}"
+            f" -> {c['trustworthiness']:.3f}; class silhouette in code space {b['silhouette_code']:.2f} -> "
+            f"{c['silhouette_code']:.2f}, in the plane {b['silhouette_tsne']:.2f} -> {c['silhouette_tsne']:.2f}; active code "
+            f"units {b['active_dims']} -> {c['active_dims']}. Reconstruction MSE of clean test images "
+            f"{b_losses['test_mse_clean']:.4f} -> {c_losses['test_mse_clean']:.4f}; of noisy ones (sd "
+            f"{args.noise_stddev:g}) against the clean {b_losses['test_mse_noisy']:.4f} -> {c_losses['test_mse_noisy']:.4f} "
+            f"(the noisy images themselves: {c_losses['noisy_input_mse']:.4f}).")
 
 
 def _table_caption(q: str, args, data: FashionData) -> str:
