@@ -1,4 +1,4 @@
-"""Matplotlib figures: image grids, loss curves, 2-D embeddings. One helper per figure kind."""
+"""Matplotlib figures: image grids, loss curves, 2-D embeddings (one or side by side). One helper per figure kind."""
 
 from __future__ import annotations
 
@@ -84,12 +84,23 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
     return save_figure(fig, path)
 
 
+def _add_caption(fig, caption: str | None, width: int = 110) -> None:
+    """A wrapped caption under the axes (the sheets ask for captions on figures)."""
+    if caption:
+        import textwrap
+
+        fig.text(0.5, -0.01, textwrap.fill(caption, width), ha="center", va="top", fontsize=8)
+
+
 def plot_embedding(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
-                   path: str | os.PathLike, title: str, xlabel: str = "t-SNE 1",
-                   ylabel: str = "t-SNE 2", ax=None) -> str | None:
+                   path: str | os.PathLike | None, title: str, xlabel: str = "t-SNE 1",
+                   ylabel: str = "t-SNE 2", ax=None, caption: str | None = None,
+                   legend: bool = True) -> str | None:
     """2-D scatter of codes with a discrete colour per class and a legend of class names.
 
-    With ``ax`` given the points are drawn there (for side-by-side panels) and nothing is saved.
+    Points with label ``k`` are drawn in colour ``k`` of the 10-colour map and named
+    ``class_names[k]`` in the legend. With ``ax`` given the points are drawn there (for
+    side-by-side panels) and nothing is saved. ``caption`` goes under the figure.
     """
     own = ax is None
     if own:
@@ -102,8 +113,29 @@ def plot_embedding(coords: np.ndarray, labels: np.ndarray, class_names: Sequence
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, markerscale=1.5, loc="best", framealpha=0.8)
-    return save_figure(fig, path) if own else None
+    if legend:
+        ax.legend(fontsize=7, markerscale=1.5, loc="best", framealpha=0.8)
+    if not own:
+        return None
+    _add_caption(fig, caption, width=90)
+    return save_figure(fig, path)
+
+
+def plot_embedding_panels(panels: Sequence[tuple[np.ndarray, np.ndarray, str]], class_names: Sequence[str],
+                          path: str | os.PathLike, title: str, caption: str | None = None,
+                          xlabel: str = "t-SNE 1", ylabel: str = "t-SNE 2") -> str:
+    """Several 2-D embeddings side by side, each ``(coords, labels, panel_title)``, one shared
+    legend of class names on the right."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels) + 1.6, 5.0), squeeze=False)
+    for ax, (coords, labels, panel_title) in zip(axes[0], panels):
+        plot_embedding(coords, labels, class_names, None, panel_title, xlabel, ylabel, ax=ax, legend=False)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=1.5,
+               title="class")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _add_caption(fig, caption, width=150)
+    return save_figure(fig, path)
 
 
 def plot_tiles(images: np.ndarray, grid: tuple[int, int], path: str | os.PathLike, title: str,

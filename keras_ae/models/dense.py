@@ -8,7 +8,7 @@ import keras
 
 from keras_ae.models.autoencoder import Autoencoder
 
-INITIALIZERS = ("normal", "glorot")
+INITIALIZERS = ("normal", "glorot", "keras")
 
 
 def make_initializers(init: str, normal_stddev: float = 1.0, seed: int | None = None):
@@ -17,9 +17,13 @@ def make_initializers(init: str, normal_stddev: float = 1.0, seed: int | None = 
     ``normal`` (sheet 000/003 task 2): weights *and* biases ~ N(0, normal_stddev^2); the sheets'
     ``tf.random_normal()`` has standard deviation 1. ``glorot`` (sheet 003 task 5): Xavier/Glorot
     uniform weights; the task only replaces the weight matrices, so biases stay N(0, stddev^2).
+    ``keras``: Keras' Dense defaults, Glorot-uniform weights and zero biases (for sheets that
+    name no initialisation, such as the Fashion-MNIST autoencoder of sheet 001).
     """
     if init not in INITIALIZERS:
         raise ValueError(f"unknown initialiser {init!r}; choose one of {', '.join(INITIALIZERS)}")
+    if init == "keras":
+        return keras.initializers.GlorotUniform(seed=seed), keras.initializers.Zeros()
     bias = keras.initializers.RandomNormal(0.0, normal_stddev, seed=seed)
     if init == "normal":
         kernel = keras.initializers.RandomNormal(0.0, normal_stddev, seed=seed)
@@ -60,7 +64,7 @@ def build_dense_autoencoder(
     layers and an output layer of ``input_dim`` units.
 
     ``code_activation="same"`` uses ``activation`` on the code layer too; ``None`` makes it
-    linear. ``init`` is ``"normal"`` or ``"glorot"`` (see :func:`make_initializers`).
+    linear. ``init`` is ``"normal"``, ``"glorot"`` or ``"keras"`` (see :func:`make_initializers`).
     """
     kernel, bias = make_initializers(init, normal_stddev, seed)
     code_act = activation if code_activation == "same" else code_activation

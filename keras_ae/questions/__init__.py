@@ -7,6 +7,8 @@ import importlib
 # id -> (module, one-line description)
 QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+    "B": ("keras_ae.questions.question_b", "Fashion-MNIST fully-connected autoencoder, t-SNE of the codes"),
+    "C": ("keras_ae.questions.question_c", "denoising autoencoder on Fashion-MNIST, t-SNE compared with B"),
     "J": ("keras_ae.questions.question_j", "variational autoencoder backing the written answers (docs/answers.md)"),
 }
 
