@@ -25,13 +25,13 @@ import numpy as np
 DEFAULT_SIGMAS = tuple(float(s) for s in np.logspace(-1.0, 0.0, 10))
 
 
-def _as_2d(name: str, array) -> np.ndarray:
+def _as_2d(name: str, array, dtype=np.float32) -> np.ndarray:
     array = np.asarray(array)
     if array.ndim != 2 or array.shape[0] == 0:
         raise ValueError(f"{name} must have shape (N, D) with N >= 1, found {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} holds NaN or infinite values")
-    return array.astype(np.float32, copy=False)
+    return array.astype(dtype, copy=False)
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -118,7 +118,7 @@ def prior_statistics(codes, prior_mean: float = 0.0, prior_std: float = 1.0) -> 
     mean absolute off-diagonal correlation, and KL(N(mu, Sigma) || prior) of the Gaussian with
     the codes' mean and covariance (0 when the first two moments match the prior's).
     """
-    z = _as_2d("codes", codes).astype(np.float64)
+    z = _as_2d("codes", codes, np.float64)
     z = (z - prior_mean) / prior_std
     n, d = z.shape
     mean = z.mean(axis=0)
@@ -165,8 +165,8 @@ def mmd_test(x, y, bandwidth: float | None = None, permutations: int = 200, seed
     ``permutations`` random relabellings of the pooled sample whose MMD^2 is at least the
     observed one (with the +1 correction). Cost: (n + m)^2 kernel entries; subsample first.
     """
-    x = _as_2d("x", x).astype(np.float64)
-    y = _as_2d("y", y).astype(np.float64)
+    x = _as_2d("x", x, np.float64)
+    y = _as_2d("y", y, np.float64)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x has {x.shape[1]} dimensions but y has {y.shape[1]}")
     if len(x) < 2 or len(y) < 2:

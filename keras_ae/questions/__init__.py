@@ -7,6 +7,8 @@ import importlib
 # id -> (module, one-line description)
 QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+    "D": ("keras_ae.questions.question_d", "convolutional autoencoder on MNIST-M, least-squares loss"),
+    "E": ("keras_ae.questions.question_e", "adversarial autoencoder with a 100-d N(0, I) prior, three-phase training"),
 }
 
 

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> dict:
           f"{row['test_mse']:.5f} (mean-image baseline {row['mean_image_test_mse']:.5f}), "
           f"{timer.seconds / 60:.1f} min; figures {curves}, {figure}", flush=True)
     return {"row": row, "history": hist, "figures": [curves, figure], "tables": list(table),
-            "saved_model": exported}
+            "saved_model": exported, "model": model}
 
 
 def main(argv=None) -> int:
