@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -80,6 +81,8 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
         ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if all(float(x).is_integer() for xs, _ in series.values() for x in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
     if logy:
         ax.set_yscale("log")
     ax.set_title(title)
