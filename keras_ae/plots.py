@@ -68,20 +68,27 @@ def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.Pat
 
 
 def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike,
-                title: str, xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False) -> str:
-    """Line plot of labelled (x, y) series, for example train and test loss over epochs."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+                title: str, xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False,
+                ax=None) -> str | None:
+    """Line plot of labelled (x, y) series, for example train and test loss over epochs.
+
+    With ``ax`` given the curves are drawn there (for side-by-side panels) and nothing is saved.
+    """
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for label, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if all(float(x).is_integer() for xs, _ in series.values() for x in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
     if logy:
         ax.set_yscale("log")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    return save_figure(fig, path)
+    return save_figure(fig, path) if own else None
 
 
 def _add_caption(fig, caption: str | None, width: int = 110) -> None:

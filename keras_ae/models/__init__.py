@@ -1,7 +1,13 @@
 """Network builders and the Model subclasses that train them."""
 
+from keras_ae.models.adversarial import AdversarialAutoencoder, build_adversarial_autoencoder
 from keras_ae.models.autoencoder import Autoencoder
+from keras_ae.models.conv import build_conv_autoencoder, build_conv_decoder, build_conv_encoder
 from keras_ae.models.dense import build_dense_autoencoder, build_mlp, make_initializers
 from keras_ae.models.denoising import DenoisingAutoencoder
 
-__all__ = ["Autoencoder", "DenoisingAutoencoder", "build_dense_autoencoder", "build_mlp", "make_initializers"]
+__all__ = [
+    "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "build_adversarial_autoencoder",
+    "build_conv_autoencoder", "build_conv_decoder", "build_conv_encoder", "build_dense_autoencoder", "build_mlp",
+    "make_initializers",
+]

@@ -9,6 +9,8 @@ QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
     "B": ("keras_ae.questions.question_b", "Fashion-MNIST fully-connected autoencoder, t-SNE of the codes"),
     "C": ("keras_ae.questions.question_c", "denoising autoencoder on Fashion-MNIST, t-SNE compared with B"),
+    "D": ("keras_ae.questions.question_d", "convolutional autoencoder on MNIST-M, least-squares loss"),
+    "E": ("keras_ae.questions.question_e", "adversarial autoencoder with a 100-d N(0, I) prior, three-phase training"),
     "J": ("keras_ae.questions.question_j", "variational autoencoder backing the written answers (docs/answers.md)"),
 }
 

@@ -1,0 +1,230 @@
+"""The adversarial autoencoder (Makhzani et al. 2015) of sheet 002 problem 2.
+
+An MLP encoder q(z|x) (deterministic), an MLP decoder and an MLP discriminator on codes. Every
+batch runs the sheet's three phases, each with its own optimizer:
+
+(a) reconstruction: encoder and decoder minimise the reconstruction loss;
+(b) discriminator: minimise L_D = -E_{z~p(z)}[log D(z)] - E_x[log(1 - D(Enc(x)))], prior samples
+    labelled real (1), encoded data labelled fake (0); only the discriminator's weights move;
+(c) generator: the encoder minimises L_Enc = E_x[log(1 - D(Enc(x)))] (the sheet's saturating
+    form) or, with ``generator_loss="non_saturating"``, -E_x[log D(Enc(x))]; only the encoder's
+    weights move.
+
+The discriminator network outputs a logit l; D(z) = sigmoid(l), and the losses are computed
+from logits (log D = -softplus(-l), log(1 - D) = -softplus(l)), which is exact and never takes
+log(0).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_ae.losses import get_loss
+from keras_ae.models.autoencoder import Autoencoder
+from keras_ae.models.dense import build_mlp
+
+GENERATOR_LOSSES = ("saturating", "non_saturating")
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """-E[log D(z_real)] - E[log(1 - D(z_fake))] from the discriminator's logits."""
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+
+
+def generator_loss(fake_logits, mode: str = "saturating"):
+    """The encoder's adversarial loss: E[log(1 - D)] (saturating, the sheet) or -E[log D]."""
+    if mode == "saturating":
+        return -ops.mean(ops.softplus(fake_logits))
+    if mode == "non_saturating":
+        return ops.mean(ops.softplus(-fake_logits))
+    raise ValueError(f"unknown generator loss {mode!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
+
+
+def _unpack_x(data):
+    return data[0] if isinstance(data, (tuple, list)) else data
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class AdversarialAutoencoder(Autoencoder):
+    """Autoencoder whose aggregated posterior q(z) is pushed towards N(0, prior_stddev^2 I).
+
+    ``compile(reconstruction_optimizer, discriminator_optimizer, generator_optimizer,
+    reconstruction_loss="squared_error", generator_loss="saturating")`` sets the three phases up;
+    ``fit`` then runs them on every batch (see the module docstring). The three losses are the
+    metrics ``reconstruction_loss``, ``discriminator_loss`` and ``generator_loss``.
+    ``reconstruction_step``, ``discriminator_step`` and ``generator_step`` run one phase alone.
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, discriminator: keras.Model,
+                 prior_stddev: float = 1.0, seed: int | None = None, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        self.discriminator = discriminator
+        self.prior_stddev = float(prior_stddev)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="prior_seed")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.discriminator_tracker = keras.metrics.Mean(name="discriminator_loss")
+        self.generator_tracker = keras.metrics.Mean(name="generator_loss")
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, reconstruction_optimizer=None, discriminator_optimizer=None, generator_optimizer=None,
+                reconstruction_loss: str = "squared_error", generator_loss: str = "saturating", **kwargs):
+        """Three optimizers (Adam(1e-3) each by default), the reconstruction loss by name
+        (``squared_error``, ``mse`` or ``cross_entropy``) and the generator loss form."""
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"unknown generator loss {generator_loss!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
+        super().compile(optimizer=None, **kwargs)
+        self.reconstruction_optimizer = keras.optimizers.get(reconstruction_optimizer or keras.optimizers.Adam(1e-3))
+        self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer or keras.optimizers.Adam(1e-3))
+        self.generator_optimizer = keras.optimizers.get(generator_optimizer or keras.optimizers.Adam(1e-3))
+        if len({id(self.reconstruction_optimizer), id(self.discriminator_optimizer), id(self.generator_optimizer)}) < 3:
+            raise ValueError("each phase needs its own optimizer instance")
+        self.reconstruction_loss_name = reconstruction_loss
+        self.reconstruction_loss_fn = get_loss(reconstruction_loss)
+        self.generator_loss_mode = generator_loss
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False) or not hasattr(self, "reconstruction_optimizer"):
+            return None
+        return {
+            "reconstruction_optimizer": keras.saving.serialize_keras_object(self.reconstruction_optimizer),
+            "discriminator_optimizer": keras.saving.serialize_keras_object(self.discriminator_optimizer),
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
+            "reconstruction_loss": self.reconstruction_loss_name,
+            "generator_loss": self.generator_loss_mode,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+        # Create the optimizers' variables now, so that a saved optimizer state loads into them.
+        for optimizer, variables in self._phase_variables().values():
+            optimizer.build(variables)
+
+    def _phase_variables(self) -> dict:
+        return {
+            "reconstruction": (self.reconstruction_optimizer,
+                               self.encoder.trainable_variables + self.decoder.trainable_variables),
+            "discriminator": (self.discriminator_optimizer, self.discriminator.trainable_variables),
+            "generator": (self.generator_optimizer, self.encoder.trainable_variables),
+        }
+
+    # ------------------------------------------------------------------ model pieces
+    @property
+    def metrics(self):
+        return [self.reconstruction_tracker, self.discriminator_tracker, self.generator_tracker]
+
+    @property
+    def code_dim(self) -> int:
+        return int(self.code_shape[-1])
+
+    def sample_prior(self, batch_size):
+        """``batch_size`` codes drawn from the prior N(0, prior_stddev^2 I)."""
+        return keras.random.normal((batch_size, self.code_dim), stddev=self.prior_stddev, seed=self.seed_generator)
+
+    def generate(self, noise, training=False):
+        """Images decoded from standard-normal ``noise``, scaled to the prior: decode(stddev * noise)."""
+        return self.decoder(noise * self.prior_stddev, training=training)
+
+    def discriminate(self, z):
+        """D(z): the discriminator's probability that ``z`` came from the prior."""
+        return ops.sigmoid(self.discriminator(z, training=False))
+
+    # ------------------------------------------------------------------ the three phases
+    def phase_losses(self, x, training: bool = False):
+        """The three losses on ``x`` without updating anything: (reconstruction, discriminator, generator)."""
+        x_hat = self(x, training=training)
+        z_fake = self.encoder(x, training=training)
+        z_real = self.sample_prior(ops.shape(x)[0])
+        real_logits = self.discriminator(z_real, training=training)
+        fake_logits = self.discriminator(z_fake, training=training)
+        return (self.reconstruction_loss_fn(x, x_hat), discriminator_loss(real_logits, fake_logits),
+                generator_loss(fake_logits, self.generator_loss_mode))
+
+    def reconstruction_step(self, x):
+        """Phase (a): one update of encoder + decoder on the reconstruction loss."""
+        optimizer, variables = self._phase_variables()["reconstruction"]
+        with tf.GradientTape() as tape:
+            loss = self.reconstruction_loss_fn(x, self(x, training=True))
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    def discriminator_step(self, x):
+        """Phase (b): one update of the discriminator; prior samples are real, Enc(x) is fake."""
+        optimizer, variables = self._phase_variables()["discriminator"]
+        z_fake = ops.stop_gradient(self.encoder(x, training=False))
+        z_real = self.sample_prior(ops.shape(x)[0])
+        with tf.GradientTape() as tape:
+            loss = discriminator_loss(self.discriminator(z_real, training=True),
+                                      self.discriminator(z_fake, training=True))
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    def generator_step(self, x):
+        """Phase (c): one update of the encoder (the generator) to fool the discriminator."""
+        optimizer, variables = self._phase_variables()["generator"]
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.encoder(x, training=True), training=False)
+            loss = generator_loss(fake_logits, self.generator_loss_mode)
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    def train_step(self, data):
+        x = _unpack_x(data)
+        self.reconstruction_tracker.update_state(self.reconstruction_step(x))
+        self.discriminator_tracker.update_state(self.discriminator_step(x))
+        self.generator_tracker.update_state(self.generator_step(x))
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        rec, disc, gen = self.phase_losses(_unpack_x(data), training=False)
+        self.reconstruction_tracker.update_state(rec)
+        self.discriminator_tracker.update_state(disc)
+        self.generator_tracker.update_state(gen)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ------------------------------------------------------------------ export, config
+    def export_endpoints(self) -> dict:
+        endpoints = super().export_endpoints()
+        noise_spec = [tf.TensorSpec((None, self.code_dim), tf.float32, name="noise")]
+        endpoints["generate"] = (lambda noise: self.generate(noise, training=False), noise_spec)
+        return endpoints
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(discriminator=keras.saving.serialize_keras_object(self.discriminator),
+                      prior_stddev=self.prior_stddev, seed=self.seed)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        nets = {key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
+                for key in ("encoder", "decoder", "discriminator")}
+        return cls(**nets, **config)
+
+
+def build_adversarial_autoencoder(input_dim: int = 784, code_dim: int = 100,
+                                  hidden_units: Sequence[int] = (1000, 1000),
+                                  discriminator_units: Sequence[int] = (1000, 1000),
+                                  activation: str = "relu", output_activation: str = "sigmoid",
+                                  prior_stddev: float = 1.0, seed: int | None = None,
+                                  name: str = "adversarial_autoencoder") -> AdversarialAutoencoder:
+    """Three MLPs: encoder input_dim -> hidden_units -> code_dim (linear code), decoder
+    code_dim -> reversed(hidden_units) -> input_dim (``output_activation``), discriminator
+    code_dim -> discriminator_units -> 1 logit. Defaults: Makhzani et al.'s MNIST networks
+    (two hidden layers of 1000 ReLU units in each)."""
+    hidden_units, discriminator_units = tuple(hidden_units), tuple(discriminator_units)
+    encoder = build_mlp(input_dim, [*hidden_units, code_dim], [activation] * len(hidden_units) + [None],
+                        name="encoder")
+    decoder = build_mlp(code_dim, [*reversed(hidden_units), input_dim],
+                        [activation] * len(hidden_units) + [output_activation], name="decoder", input_name="z")
+    discriminator = build_mlp(code_dim, [*discriminator_units, 1], [activation] * len(discriminator_units) + [None],
+                              name="discriminator", input_name="z")
+    return AdversarialAutoencoder(encoder, decoder, discriminator, prior_stddev=prior_stddev, seed=seed, name=name)

@@ -1,0 +1,140 @@
+"""Question D: convolutional autoencoder on MNIST-M (sheet 002, problem 1).
+
+Encoder: Conv2D layers of stride 2 (28x28x3 -> 14x14x32 -> 7x7x64) and a linear 3x3 Conv2D to
+the code (7x7x16 by default); decoder: the mirror image in Conv2DTranspose layers ending in a
+sigmoid 28x28x3 image. Least-squares loss: ||x - r||^2 summed over the 2,352 values of an
+image, averaged over the batch. Adam, learning rate 0.001, batch 128, 20 epochs on the 55,000
+MNIST-M training images, validated on the 5,000 validation images every epoch.
+
+Writes the train and validation loss curves in one figure, 10 random test images over their
+reconstructions, a table of test losses, and a SavedModel (encode / decode / reconstruct).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+
+LOSSES = ("squared_error", "mse")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="question_d", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filters", type=int, nargs="+", default=[32, 64],
+                        help="filters of the stride-2 Conv2D layers; the decoder mirrors them (default: 32 64)")
+    parser.add_argument("--code-channels", type=int, default=16,
+                        help="feature maps of the code layer (7x7xC with two stride-2 layers; default: %(default)s)")
+    parser.add_argument("--kernel-size", type=int, default=3, help="default: %(default)s")
+    parser.add_argument("--loss", choices=LOSSES, default="squared_error",
+                        help="least squares summed over an image's pixels (squared_error) or averaged (mse)")
+    parser.add_argument("--num-images", type=int, default=10, help="random test images in the figure")
+    parser.add_argument("--mnist-m-seed", type=int, default=0, help="seed of the MNIST-M build (default: %(default)s)")
+    return add_common_arguments(parser, "question_d", epochs=20, batch_size=128, learning_rate=1e-3)
+
+
+def load_data(args: argparse.Namespace) -> dict:
+    """The three MNIST-M splits as float32 (N, 28, 28, 3) in [0, 1] (limits applied)."""
+    from keras_ae.data import load_mnist_m, to_unit
+
+    limits = {"train": args.train_limit, "validation": args.test_limit, "test": args.test_limit}
+    return {split: to_unit(load_mnist_m(split, args.data_dir, seed=args.mnist_m_seed).images[:limit])
+            for split, limit in limits.items()}
+
+
+def build_model(args: argparse.Namespace):
+    from keras_ae.models import build_conv_autoencoder
+
+    return build_conv_autoencoder((28, 28, 3), filters=args.filters, code_channels=args.code_channels,
+                                  kernel_size=args.kernel_size, name="question_d_conv_autoencoder")
+
+
+def run(args: argparse.Namespace) -> dict:
+    import keras
+
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import make_dataset
+    from keras_ae.export import export_model
+    from keras_ae.losses import get_loss, mse_per_pixel, squared_error_per_image
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    check_positive(args)
+    for name in ("code_channels", "kernel_size", "num_images"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    print("[question D] loading MNIST-M (built from MNIST + BSDS500 on first use)", flush=True)
+    data = load_data(args)
+    x_train, x_val, x_test = data["train"], data["validation"], data["test"]
+    print(f"[question D] {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test images, "
+          f"shape {x_train.shape[1:]}", flush=True)
+
+    seed_everything(args.seed)
+    model = build_model(args)
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
+          f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
+    with Timer() as timer:
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
+                            validation_data=(x_val, x_val), epochs=args.epochs, shuffle=False,
+                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard),
+                            verbose=verbosity(args))
+    hist = history.history
+    epochs = list(range(1, len(hist["loss"]) + 1))
+    loss_label = "squared error per image" if args.loss == "squared_error" else "MSE per value"
+    curves = plot_curves({"train (mean over the epoch's batches)": (epochs, hist["loss"]),
+                          "validation (end of epoch)": (epochs, hist["val_loss"])},
+                         os.path.join(out, "loss_curves.png"),
+                         "Question D: conv autoencoder on MNIST-M, reconstruction loss",
+                         ylabel=f"least-squares loss ({loss_label})")
+
+    recon_test = model.predict(x_test, batch_size=512, verbose=0)
+    rng = np.random.default_rng(args.seed)
+    pick = np.sort(rng.choice(len(x_test), size=min(args.num_images, len(x_test)), replace=False))
+    figure = plot_image_grid([("original", x_test[pick]), ("reconstruction", recon_test[pick])],
+                             os.path.join(out, "reconstructions.png"),
+                             f"Question D: {len(pick)} random MNIST-M test images over their reconstructions",
+                             image_shape=None, sample_titles=[f"#{i}" for i in pick])
+    mean_image = x_train.mean(axis=0, keepdims=True)
+    row = {
+        "epochs": args.epochs, "code": "x".join(map(str, model.code_shape)),
+        "parameters": model.encoder.count_params() + model.decoder.count_params(),
+        "final_train_loss": float(hist["loss"][-1]), "final_val_loss": float(hist["val_loss"][-1]),
+        "test_squared_error": squared_error_per_image(x_test, recon_test),
+        "test_mse": mse_per_pixel(x_test, recon_test),
+        "mean_image_test_mse": mse_per_pixel(x_test, np.broadcast_to(mean_image, x_test.shape)),
+        "train_minutes": round(timer.seconds / 60.0, 2),
+    }
+    table = write_table([row], os.path.join(out, "test_losses"), caption=(
+        f"Question D: conv autoencoder on MNIST-M after {args.epochs} epochs. test_squared_error: "
+        "||x - r||^2 summed over the 28x28x3 values, averaged over the test images; test_mse: mean "
+        "over values; mean_image_test_mse: the MSE of always answering the mean training image."))
+    exported = None
+    if not args.no_export:
+        exported = str(export_model(model, os.path.join(args.saved_models_dir, "question_d_conv_autoencoder"),
+                                    metadata={"question": "D", "value_range": "unit",
+                                              "input": "MNIST-M image (28, 28, 3) in [0, 1]",
+                                              "loss": args.loss, "filters": args.filters,
+                                              "code_channels": args.code_channels, "epochs": args.epochs,
+                                              "seed": args.seed}))
+    print(f"[question D] test squared error {row['test_squared_error']:.3f} per image, test MSE "
+          f"{row['test_mse']:.5f} (mean-image baseline {row['mean_image_test_mse']:.5f}), "
+          f"{timer.seconds / 60:.1f} min; figures {curves}, {figure}", flush=True)
+    return {"row": row, "history": hist, "figures": [curves, figure], "tables": list(table),
+            "saved_model": exported, "model": model}
+
+
+def main(argv=None) -> int:
+    run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

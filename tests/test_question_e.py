@@ -1,0 +1,237 @@
+"""Question E: the adversarial autoencoder's three phases, serialisation, export and run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_python
+
+
+def _small_aae(prior_stddev: float = 1.0, generator_loss: str = "saturating", seed: int = 0):
+    import keras
+
+    from keras_ae.models import build_adversarial_autoencoder
+
+    keras.utils.set_random_seed(seed)
+    model = build_adversarial_autoencoder(784, 100, hidden_units=(64,), discriminator_units=(64,),
+                                          prior_stddev=prior_stddev, seed=seed)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                  generator_loss=generator_loss)
+    return model
+
+
+def _snapshot(model) -> dict:
+    return {name: [v.numpy().copy() for v in getattr(model, name).trainable_variables]
+            for name in ("encoder", "decoder", "discriminator")}
+
+
+def _changed(before: dict, after: dict) -> dict:
+    """net -> (every variable changed somewhere, any variable changed)."""
+    result = {}
+    for name in before:
+        moved = [not np.array_equal(a, b) for a, b in zip(before[name], after[name])]
+        result[name] = (all(moved), any(moved))
+    return result
+
+
+@pytest.mark.parametrize("phase, should_change", [
+    ("reconstruction_step", {"encoder", "decoder"}),
+    ("discriminator_step", {"discriminator"}),
+    ("generator_step", {"encoder"}),
+])
+def test_each_phase_changes_only_its_weights(mnist_small, phase, should_change):
+    model = _small_aae()
+    x = mnist_small[0][:128]
+    for optimizer, variables in model._phase_variables().values():
+        optimizer.build(variables)  # so that "before" holds every optimizer variable
+    before = _snapshot(model)
+    iterations = {k: int(getattr(model, f"{k}_optimizer").iterations.numpy())
+                  for k in ("reconstruction", "discriminator", "generator")}
+    getattr(model, phase)(x)
+    changed = _changed(before, _snapshot(model))
+    for net, (every, any_) in changed.items():
+        if net in should_change:
+            assert every, f"{phase} left a variable of the {net} unchanged"
+        else:
+            assert not any_, f"{phase} changed the {net}"
+    own = phase.replace("_step", "")
+    for k, n in iterations.items():
+        now = int(getattr(model, f"{k}_optimizer").iterations.numpy())
+        assert now == n + (k == own), f"{phase}: optimizer {k} went from {n} to {now}"
+
+
+def test_train_step_runs_the_three_phases_with_their_own_optimizers(mnist_small):
+    model = _small_aae()
+    x = mnist_small[0][:64]
+    before = _snapshot(model)
+    logs = model.train_on_batch(x, return_dict=True)
+    assert set(logs) == {"reconstruction_loss", "discriminator_loss", "generator_loss"}
+    assert all(every for every, _ in _changed(before, _snapshot(model)).values())
+    optimizers = [model.reconstruction_optimizer, model.discriminator_optimizer, model.generator_optimizer]
+    assert len({id(o) for o in optimizers}) == 3
+    assert [int(o.iterations.numpy()) for o in optimizers] == [1, 1, 1]
+    # each optimizer holds state for its own phase's variables only
+    n_enc, n_dec = len(model.encoder.trainable_variables), len(model.decoder.trainable_variables)
+    n_disc = len(model.discriminator.trainable_variables)
+    assert [len(o._trainable_variables) for o in optimizers] == [n_enc + n_dec, n_disc, n_enc]
+
+
+def test_discriminator_learns_prior_samples_as_real(mnist_small):
+    """Move the codes away from the prior; after phase (b) alone D says 'real' to prior draws."""
+    from keras import ops
+
+    model = _small_aae(seed=1)
+    x = mnist_small[0][:256]
+    code_bias = model.encoder.layers[-1].bias
+    code_bias.assign(np.full(code_bias.shape, 3.0, np.float32))  # Enc(x) ~ 3 + small: far from N(0, I)
+    for _ in range(40):
+        model.discriminator_step(x[:128])
+    d_prior = float(ops.mean(model.discriminate(model.sample_prior(512))))
+    d_codes = float(ops.mean(model.discriminate(model.encoder(x[128:]))))
+    assert d_prior > 0.7 and d_codes < 0.1, (d_prior, d_codes)  # swapped labels would give the reverse
+
+
+def test_loss_formulas_match_the_sheet():
+    from keras_ae.models.adversarial import discriminator_loss, generator_loss
+
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=64).astype("float32"), rng.normal(size=64).astype("float32")
+    d = lambda l: 1.0 / (1.0 + np.exp(-l.astype(np.float64)))  # noqa: E731
+    want_d = -np.mean(np.log(d(real))) - np.mean(np.log(1.0 - d(fake)))
+    np.testing.assert_allclose(float(discriminator_loss(real, fake)), want_d, rtol=1e-5)
+    np.testing.assert_allclose(float(generator_loss(fake, "saturating")), np.mean(np.log(1.0 - d(fake))), rtol=1e-5)
+    np.testing.assert_allclose(float(generator_loss(fake, "non_saturating")), -np.mean(np.log(d(fake))), rtol=1e-5)
+    # a discriminator sure that prior draws are real and codes fake has (almost) no loss
+    assert float(discriminator_loss(np.full(4, 20.0, np.float32), np.full(4, -20.0, np.float32))) < 1e-6
+    assert float(discriminator_loss(np.full(4, -20.0, np.float32), np.full(4, 20.0, np.float32))) > 39.0
+    # no log(0): very confident logits stay finite
+    assert np.isfinite(float(generator_loss(np.full(4, 1e4, np.float32), "saturating")))
+    with pytest.raises(ValueError, match="generator loss"):
+        generator_loss(fake, "wasserstein")
+
+
+def test_prior_samples_follow_the_prior():
+    model = _small_aae(prior_stddev=2.0)
+    z = np.asarray(model.sample_prior(20_000))
+    assert z.shape == (20_000, 100)
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 2.0) < 0.02
+    assert not np.array_equal(z, np.asarray(model.sample_prior(20_000)))  # the seed generator advances
+
+
+def test_keras_round_trip_keeps_config_compile_config_and_optimizer_state(mnist_small, tmp_path):
+    import keras
+
+    from keras_ae.data import make_dataset
+    from keras_ae.models import AdversarialAutoencoder
+
+    model = _small_aae(prior_stddev=1.5, generator_loss="non_saturating")
+    model.fit(make_dataset(mnist_small[0][:256], batch_size=64), epochs=1, verbose=0, shuffle=False)
+    path = tmp_path / "aae.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, AdversarialAutoencoder)
+    assert loaded.prior_stddev == 1.5 and loaded.generator_loss_mode == "non_saturating"
+    assert loaded.get_compile_config()["reconstruction_loss"] == "squared_error"
+    x = mnist_small[0][:8]
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded.discriminator(model.encoder(x))),
+                               np.asarray(model.discriminator(model.encoder(x))), atol=1e-6)
+    for name in ("reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"):
+        a, b = getattr(model, name), getattr(loaded, name)
+        assert int(b.iterations.numpy()) == int(a.iterations.numpy()) == 4
+        for va, vb in zip(a.variables, b.variables):
+            np.testing.assert_array_equal(va.numpy(), vb.numpy())
+    loaded.fit(make_dataset(x, batch_size=8), epochs=1, verbose=0, shuffle=False)  # training resumes
+    assert int(loaded.generator_optimizer.iterations.numpy()) == 5
+    clone = AdversarialAutoencoder.from_config(model.get_config())
+    assert clone.code_dim == 100 and clone.prior_stddev == 1.5
+
+
+def test_user_data_file_is_checked_and_split(tmp_path, mnist_small):
+    from keras_ae.errors import DataError
+    from keras_ae.questions import question_e
+
+    good = tmp_path / "data.npy"
+    np.save(good, (mnist_small[0][:300] * 255).round().astype(np.uint8))
+    args = question_e.build_parser().parse_args(["--data", str(good)])
+    data = question_e.load_data(args)
+    assert data["x_train"].shape == (270, 784) and data["x_val"].shape == (30, 784)  # 10% held out
+    assert data["y_train"] is None and data["x_train"].max() <= 1.0
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((10, 28, 28), np.uint8))
+    with pytest.raises(DataError, match=r"\(N, 784\)"):
+        question_e.load_data(question_e.build_parser().parse_args(["--data", str(bad)]))
+    with pytest.raises(DataError, match="validation"):
+        question_e.load_data(question_e.build_parser().parse_args(["--data", str(good), "--validation-size", "300"]))
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, data_dir):
+    from keras_ae.questions import question_e
+
+    out = tmp_path_factory.mktemp("question_e")
+    args = question_e.build_parser().parse_args([
+        "--epochs", "2", "--batch-size", "64", "--train-limit", "512", "--validation-size", "200",
+        "--test-limit", "200", "--hidden-units", "64", "--discriminator-units", "64", "--tsne-points", "200",
+        "--mmd-points", "100", "--permutations", "20", "--parzen-samples", "300", "--figure-every", "1",
+        "--output-dir", str(out / "results"), "--saved-models-dir", str(out / "saved_models"), "--verbose", "0",
+    ])
+    return question_e.run(args), out
+
+
+def test_short_run_writes_every_figure_and_table(short_run):
+    result, out = short_run
+    figures = result["figures"]
+    assert set(figures) == {"samples_during_training", "losses", "tsne", "prior_samples", "walks", "codes_vs_prior"}
+    paths = [figures[k] for k in figures if k != "samples_during_training"] + figures["samples_during_training"]
+    assert len(figures["samples_during_training"]) == 2  # --figure-every 1, 2 epochs
+    for path in paths:
+        with open(path, "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n", path
+    hist = result["history"]
+    for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
+        assert len(hist[key]) == len(hist["val_" + key]) == 2
+    parzen = result["parzen"]
+    assert parzen["num_samples"] == 300 and parzen["num_points"] == 200 and np.isfinite(parzen["mean"])
+    codes_row, ref_row = result["posterior_vs_prior"]
+    assert ref_row["gaussian_kl_to_prior"] < codes_row["gaussian_kl_to_prior"]
+    for name in ("parzen", "posterior_vs_prior", "summary"):
+        assert (out / "results" / f"{name}.md").read_text().startswith("Question E")
+
+
+def test_export_has_generate_and_matches_in_a_fresh_process(short_run, tmp_path):
+    result, _ = short_run
+    path = result["saved_model"]
+    model = result["model"]
+    meta = json.loads(open(f"{path}/metadata.json").read())
+    assert set(meta["endpoints"]) == {"encode", "decode", "reconstruct", "generate"}
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 784)).astype("float32")
+    noise = rng.standard_normal((5, 100)).astype("float32")
+    z = np.asarray(model.encoder(x))
+    expected = {"encode": z, "decode": np.asarray(model.decoder(z)), "reconstruct": np.asarray(model(x)),
+                "generate": np.asarray(model.generate(noise))}
+    inputs = {"encode": x, "decode": z, "reconstruct": x, "generate": noise}
+    for name in expected:
+        np.save(tmp_path / f"{name}_in.npy", inputs[name])
+        np.save(tmp_path / f"{name}_out.npy", expected[name])
+    out = run_python(f"""
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(path)!r})
+for name in ("encode", "decode", "reconstruct", "generate"):
+    y = getattr(m, name)(np.load({str(tmp_path)!r} + f"/{{name}}_in.npy")).numpy()
+    want = np.load({str(tmp_path)!r} + f"/{{name}}_out.npy")
+    assert y.shape == want.shape, (name, y.shape)
+    print(name, float(np.max(np.abs(y - want))))
+""")
+    diffs = dict(line.split() for line in out.strip().splitlines())
+    assert set(diffs) == set(expected) and all(float(d) < 1e-5 for d in diffs.values()), diffs
+
+
+def test_generate_scales_noise_by_the_prior_stddev():
+    model = _small_aae(prior_stddev=2.0)
+    noise = np.random.default_rng(1).standard_normal((3, 100)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model.generate(noise)), np.asarray(model.decoder(2.0 * noise)), atol=1e-6)
