@@ -7,6 +7,8 @@ import importlib
 # id -> (module, one-line description)
 QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+    "G": ("keras_ae.questions.question_g", "image compression with a 64-16-64 tanh autoencoder, 6- and 4-bit codes vs JPEG"),
+    "I": ("keras_ae.questions.question_i", "unsupervised pretraining on MNIST, fine-tuning with 100 / 1,000 labels"),
 }
 
 
