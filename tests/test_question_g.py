@@ -175,14 +175,15 @@ def test_short_run_writes_figures_and_table(short_run):
         assert Path(path).is_file() and Path(path).stat().st_size > 10_000
     with open(result["tables"][1]) as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 12  # two images x (A, B, C, D, two JPEG rows)
+    assert len(rows) == 14  # two images x (A, B, C, D, PCA, two JPEG rows)
     for image in ("training image (122048)", "new image (108041)"):
         mine = [r for r in rows if r["image"] == image]
-        assert [r["panel"] for r in mine] == ["A", "B", "C", "D", "ref", "ref"]
+        assert [r["panel"] for r in mine] == ["A", "B", "C", "D", "ref", "ref", "ref"]
+        assert mine[4]["method"].startswith("PCA")
         assert [float(r["bits_per_pixel"]) for r in mine[:4]] == [8.0, 8.0, 1.5, 1.0]
         assert mine[0]["psnr_db"] == "inf"
         assert all(10.0 < float(r["psnr_db"]) < 60.0 for r in mine[1:])
-        assert float(mine[4]["bits_per_pixel"]) <= 1.5 and float(mine[5]["bits_per_pixel"]) <= 1.0
+        assert float(mine[5]["bits_per_pixel"]) <= 1.5 and float(mine[6]["bits_per_pixel"]) <= 1.0
         assert 0.0 < float(mine[2]["entropy_bpp"]) <= 1.5 and 0.0 < float(mine[3]["entropy_bpp"]) <= 1.0
 
 
@@ -245,3 +246,13 @@ def test_bad_arguments_are_refused():
         question_g.run(question_g.build_parser().parse_args(["--bits", "0", "--no-export"]))
     with pytest.raises(ValueError, match="multiple"):
         question_g.run(question_g.build_parser().parse_args(["--image-size", "250", "--no-export"]))
+
+
+def test_linear_output_option_changes_only_the_output_layer():
+    from keras_ae.models import build_patch_autoencoder
+
+    model = build_patch_autoencoder(output_activation="linear")
+    acts = [layer.activation.__name__ for layer in (*model.encoder.layers[1:], *model.decoder.layers[1:])]
+    assert acts == ["tanh", "linear"]
+    with pytest.raises(ValueError, match="frames"):
+        build_patch_autoencoder(image_shape=(20, 16))

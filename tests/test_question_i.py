@@ -78,7 +78,8 @@ def test_classifier_starts_from_the_pretrained_encoder_weights(pretrained, mnist
     scratch = build_classifier("scratch", pretrained.encoder, UNITS, "relu", seed=0)
     assert [w.shape for w in scratch.encoder.get_weights()] == [w.shape for w in before]
     assert not any(np.array_equal(a, b) for a, b in zip(scratch.encoder.get_weights(), before) if a.ndim == 2)
-    assert [w.shape for w in scratch.head.get_weights()] == [w.shape for w in clf.head.get_weights()] == [(16, 10), (10,)]
+    head_shapes = [w.shape for w in clf.head.get_weights()]
+    assert [w.shape for w in scratch.head.get_weights()] == head_shapes == [(16, 10), (10,)]
 
 
 def test_frozen_probe_trains_only_the_head(pretrained, mnist_small):

@@ -75,15 +75,17 @@ class PatchAutoencoder(Autoencoder):
 
 
 def build_patch_autoencoder(patch_size: int = 8, code_units: int = 16, image_shape=(256, 256),
-                            activation: str = "tanh", hidden_units=(), seed: int | None = None,
-                            name: str = "patch_autoencoder") -> PatchAutoencoder:
+                            activation: str = "tanh", output_activation: str | None = "same", hidden_units=(),
+                            seed: int | None = None, name: str = "patch_autoencoder") -> PatchAutoencoder:
     """MLP ``p*p - [hidden] - code_units - [hidden reversed] - p*p``, ``activation`` on every layer
-    (tanh: codes and outputs in [-1, 1]); Glorot-uniform weights, zero biases."""
+    (tanh: codes and outputs in [-1, 1]) except the output layer when ``output_activation`` is
+    not ``"same"`` (``"linear"`` or ``None``: a linear output); Glorot-uniform weights, zero biases."""
     dim = patch_size ** 2
     kernel = keras.initializers.GlorotUniform(seed=seed)
     hidden = tuple(hidden_units)
+    out_act = activation if output_activation == "same" else output_activation
     encoder = build_mlp(dim, [*hidden, code_units], [activation] * (len(hidden) + 1), name="encoder",
                         kernel_initializer=kernel)
-    decoder = build_mlp(code_units, [*reversed(hidden), dim], [activation] * (len(hidden) + 1), name="decoder",
-                        kernel_initializer=kernel, input_name="z")
+    decoder = build_mlp(code_units, [*reversed(hidden), dim], [activation] * len(hidden) + [out_act],
+                        name="decoder", kernel_initializer=kernel, input_name="z")
     return PatchAutoencoder(encoder, decoder, image_shape=image_shape, patch_size=patch_size, name=name)

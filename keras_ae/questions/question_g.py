@@ -41,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patches", type=int, default=50_000,
                         help="random training frames drawn from the training image (default: %(default)s)")
     parser.add_argument("--activation", default="tanh", help="activation of every layer (default: %(default)s)")
+    parser.add_argument("--output-activation", default="tanh",
+                        help="activation of the output layer (default: %(default)s, as on the slides; 'linear' is "
+                             "the improvement: a tanh output cannot reach the pixels at exactly -1 and 1)")
     return add_common_arguments(parser, "question_g", epochs=50, batch_size=64, learning_rate=1e-3)
+
+
+def _pca_codec(x_train: np.ndarray, components: int):
+    """The best linear code of the same size (PCA of the training frames): encode, decode."""
+    mean = x_train.mean(axis=0)
+    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
+    basis = vt[:components].T
+    return (lambda x: (x - mean) @ basis), (lambda z: z @ basis.T + mean)
 
 
 def _panel_label(index: int) -> str:
@@ -80,10 +91,14 @@ def run(args: argparse.Namespace) -> dict:
     train_signed = to_signed(images["train"])
     x_train = random_patches(train_signed, args.patches, size=p, seed=args.seed)
     frames_new = image_to_patches(to_signed(images["new"]), p)
+    faithful = args.output_activation == args.activation
+    arch = f"MLP {p * p}-{args.code_units}-{p * p} ({args.activation}" + (
+        ")" if faithful else f", {args.output_activation} output)")
+    model_name = "question_g_patch_autoencoder" + ("" if faithful else f"_{args.output_activation}_output")
     model = build_patch_autoencoder(p, args.code_units, (size, size), activation=args.activation,
-                                    name="question_g_patch_autoencoder")
+                                    output_activation=args.output_activation, name=model_name)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
-    print(f"[question G] training MLP {p * p}-{args.code_units}-{p * p} ({args.activation}) on {args.patches} "
+    print(f"[question G] training {arch} on {args.patches} "
           f"random {p}x{p} frames for {args.epochs} epochs", flush=True)
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=args.epochs,
@@ -95,6 +110,7 @@ def run(args: argparse.Namespace) -> dict:
     encode = lambda x: model.encoder.predict(x, batch_size=4096, verbose=0)  # noqa: E731
     decode = lambda z: model.decoder.predict(z, batch_size=4096, verbose=0)  # noqa: E731
     code_bpp_float = C.bits_per_pixel(args.code_units, 32, p * p)
+    pca_encode, pca_decode = _pca_codec(x_train, args.code_units)
     rows, panels, labels, zooms = [], {}, {}, {}
     for key in ("train", "new"):
         original = images[key]
@@ -119,6 +135,11 @@ def run(args: argparse.Namespace) -> dict:
             panels[key].append(img)
             labels[key].append(f"{bpp:g} bpp" + (f", PSNR {value:.2f} dB" if i else ""))
         zooms[key] = [img for img in panels[key]]
+        pca = C.to_uint8(C.decompress_image(pca_decode, C.compress_image(pca_encode, signed, size=p), (size, size),
+                                            size=p))
+        rows.append({"image": names[key], "panel": "ref", "method": f"PCA, {args.code_units} float32 components",
+                     "bits_per_pixel": round(code_bpp_float, 4), "psnr_db": round(C.psnr(original, pca), 2),
+                     "entropy_bpp": "", "jpeg_quality": ""})
         for b in args.bits:
             target = C.bits_per_pixel(args.code_units, b, p * p)
             jpeg = C.jpeg_at_bpp(original, target)
@@ -127,7 +148,8 @@ def run(args: argparse.Namespace) -> dict:
                          "entropy_bpp": "", "jpeg_quality": jpeg["quality"]})
             zooms[key].append(jpeg["image"])
             labels[key].append(f"{jpeg['bpp']:.3g} bpp, PSNR {jpeg['psnr']:.2f} dB")
-        summary = ", ".join(f"{r['panel']} {r['psnr_db']} dB" for r in rows if r["image"] == names[key])
+        summary = ", ".join(f"{r['method'] if r['panel'] == 'ref' else r['panel']} {r['psnr_db']} dB"
+                            for r in rows if r["image"] == names[key] and r["panel"] != "A")
         print(f"[question G] {names[key]}: {summary}", flush=True)
 
     titles = ["(A) original", "(B) compressed, float32 code"] + [
@@ -138,19 +160,20 @@ def run(args: argparse.Namespace) -> dict:
     panel_fig = plot_image_grid(
         [(t, [to01(panels["train"][j]), to01(panels["new"][j])]) for j, t in enumerate(titles)],
         os.path.join(out, "compression_panel.png"),
-        f"Question G: MLP {p * p}-{args.code_units}-{p * p} ({args.activation}), {size}x{size} images "
+        f"Question G: {arch}, {size}x{size} images "
         f"compressed frame by frame ({p}x{p}, no overlap)", image_shape=None, orientation="columns",
         sample_titles=sample_titles, cell=3.0,
         cell_labels=[[labels["train"][j], labels["new"][j]] for j in range(n_ae)])
 
-    zoom = slice(size // 2 - size // 8, size // 2 + size // 8)  # the central quarter (64x64 of 256x256)
+    zoom = slice(size // 2 - size // 8, size // 2 + size // 8)  # the central 64x64 of a 256x256 image
     zoom_titles = titles + [f"JPEG, about {C.bits_per_pixel(args.code_units, b, p * p):g} bpp" for b in args.bits]
     zoom_fig = plot_image_grid(
         [(t, [to01(zooms["train"][j][zoom, zoom]), to01(zooms["new"][j][zoom, zoom])])
          for j, t in enumerate(zoom_titles)],
         os.path.join(out, "compression_zoom_vs_jpeg.png"),
-        f"Question G: central {zoom.stop - zoom.start}x{zoom.stop - zoom.start} pixels, autoencoder vs JPEG at "
-        "about the same bits per pixel", image_shape=None, orientation="columns", sample_titles=sample_titles,
+        f"Question G ({arch}): central {zoom.stop - zoom.start}x{zoom.stop - zoom.start} pixels, autoencoder vs "
+        "JPEG at about the same bits per pixel\n(labels: bits per pixel and PSNR of the whole image)", image_shape=None,
+        orientation="columns", sample_titles=sample_titles,
         cell=2.2, cell_labels=[[labels["train"][j], labels["new"][j]] for j in range(len(zoom_titles))])
 
     epochs = list(range(1, args.epochs + 1))
@@ -162,18 +185,20 @@ def run(args: argparse.Namespace) -> dict:
         f"Question G: bits per pixel and PSNR (dB, 8-bit scale, 10 log10(255^2 / MSE)) of the "
         f"{size}x{size} images. Autoencoder rates are fixed-length: code_units * bits / {p * p} "
         f"({args.code_units} x 32 / {p * p} = {code_bpp_float:g} for float32 codes); entropy_bpp is the "
-        "rate an ideal per-unit entropy coder of the quantiser indices would reach. JPEG (Pillow, "
+        "rate an ideal per-unit entropy coder of the quantiser indices would reach. PCA: the best linear "
+        f"code of the same size, fitted on the same random training frames. JPEG (Pillow, "
         "optimised Huffman tables): the highest quality whose whole file, headers included, needs at "
         "most the autoencoder's rate (file bytes * 8 / pixels)."))
 
     export = None
     if not args.no_export:
-        export = str(export_model(model, os.path.join(args.saved_models_dir, "question_g_patch_autoencoder"), metadata={
+        export = str(export_model(model, os.path.join(args.saved_models_dir, model_name), metadata={
             "question": "G", "value_range": "signed",
             "input": f"encode/reconstruct: {p}x{p} frames flattened to {p * p} values in [-1, 1]; compress_image: "
                      f"(N, {size}, {size}) images in [-1, 1] (uint8 / 127.5 - 1)",
             "quantizer": "uniform over [-1, 1], 2**bits levels -1 + (2k + 1) / 2**bits, k = 0 .. 2**bits - 1",
             "train_image": str(args.train_image), "test_image": str(args.test_image),
+            "activation": args.activation, "output_activation": args.output_activation,
             "code_units": args.code_units, "patch_size": p, "image_size": size, "bits": args.bits,
             "epochs": args.epochs, "patches": args.patches, "seed": args.seed,
         }))
