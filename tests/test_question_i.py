@@ -99,6 +99,24 @@ def test_frozen_probe_trains_only_the_head(pretrained, mnist_small):
     assert not _equal(clf.head.get_weights(), head_before)
 
 
+def test_lp_ft_starts_frozen_then_fine_tunes_and_zero_head_starts_uniform(pretrained, mnist_small):
+    from keras_ae.questions.question_i import build_classifier, train_classifier
+
+    x, y = mnist_small[0][:128], mnist_small[1][:128]
+    clf = build_classifier("lp_ft", pretrained.encoder, UNITS, "relu", seed=0, head_init="zeros")
+    assert not clf.encoder.trainable and len(clf.trainable_weights) == 2
+    assert _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    assert all(not w.any() for w in clf.head.get_weights())
+    np.testing.assert_allclose(clf.predict(x[:5], verbose=0), 0.1, atol=1e-6)  # every class equally likely
+    train_classifier(clf, "lp_ft", x, y, epochs=2, batch_size=32, learning_rate=1e-3, seed=0)
+    assert clf.encoder.trainable  # the second phase fine-tunes the encoder too ...
+    assert not _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    with pytest.raises(ValueError, match="head initialiser"):
+        build_classifier("pretrained", pretrained.encoder, UNITS, "relu", seed=0, head_init="ones")
+    with pytest.raises(ValueError, match="unknown method"):
+        build_classifier("magic", pretrained.encoder, UNITS, "relu", seed=0)
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     from keras_ae.questions import question_i
@@ -106,7 +124,7 @@ def short_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("question_i")
     args = question_i.build_parser().parse_args([
         "--epochs", "2", "--train-limit", "3000", "--test-limit", "500", "--encoder-units", *map(str, UNITS),
-        "--labels", "30", "100", "--seeds", "0", "1", "--finetune-epochs", "5", "--num-images", "6",
+        "--labels", "30", "100", "--seeds", "0", "1", "--finetune-epochs", "4", "--num-images", "6",
         "--output-dir", str(root / "results"), "--saved-models-dir", str(root / "saved_models"), "--verbose", "0"])
     return root, question_i.run(args)
 
@@ -115,14 +133,15 @@ def test_short_run_writes_figures_and_mean_and_spread(short_run):
     root, result = short_run
     for path in result["figures"]:
         assert Path(path).is_file() and Path(path).stat().st_size > 5_000
-    assert len(result["runs"]) == 2 * 2 * 3
+    methods = ("scratch", "pretrained", "frozen", "lp_ft")
+    assert len(result["runs"]) == 2 * 2 * 2 * 4  # labels x seeds x head inits x methods
     with open(root / "results" / "test_accuracy.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert [(r["labels"], r["method"]) for r in rows] == [
-        (n, m) for n in ("30", "100") for m in ("scratch", "pretrained", "frozen")]
+    assert [(r["labels"], r["head_init"], r["method"]) for r in rows] == [
+        (n, h, m) for n in ("30", "100") for h in ("glorot", "zeros") for m in methods]
     for row in rows:
         accs = [r["test_accuracy"] for r in result["runs"]
-                if str(r["labels"]) == row["labels"] and r["method"] == row["method"]]
+                if (str(r["labels"]), r["head_init"], r["method"]) == (row["labels"], row["head_init"], row["method"])]
         assert len(accs) == int(row["seeds"]) == 2
         assert float(row["mean_test_accuracy"]) == pytest.approx(np.mean(accs), abs=1e-4)
         assert float(row["std_test_accuracy"]) == pytest.approx(np.std(accs, ddof=1), abs=1e-4)
@@ -136,7 +155,8 @@ def test_exported_classifier_classifies_in_a_fresh_process(short_run, mnist_smal
     root, result = short_run
     export = result["saved_models"]["classifier"]
     meta = json.loads((Path(export) / "metadata.json").read_text())
-    assert meta["method"] == "pretrained" and meta["labels"] == 100
+    assert meta["method"] in ("pretrained", "frozen", "lp_ft") and meta["labels"] == 100
+    assert meta["head_init"] in ("glorot", "zeros")
     test = load_dataset("mnist", "test")
     np.save(tmp_path / "x.npy", flatten(to_unit(test.images[:500])))
     np.save(tmp_path / "y.npy", test.labels[:500])

@@ -68,16 +68,24 @@ class EncoderClassifier(keras.Model):
         return cls(encoder=encoder, head=head, **config)
 
 
+HEAD_INITIALIZERS = ("glorot", "zeros")
+
+
 def build_encoder_classifier(encoder: keras.Model, num_classes: int = 10, hidden_units: Sequence[int] = (),
                              freeze_encoder: bool = False, copy: bool = True, seed: int | None = None,
-                             name: str = "classifier") -> EncoderClassifier:
+                             head_init: str = "glorot", name: str = "classifier") -> EncoderClassifier:
     """The encoder (copied by default, so the given one is never changed) under a head of
     ``hidden_units`` ReLU layers and a ``num_classes`` softmax layer. ``freeze_encoder`` keeps
-    the encoder's weights fixed in training (a probe of the code)."""
+    the encoder's weights fixed in training (a probe of the code). ``head_init``: Glorot-uniform
+    kernels, or ``"zeros"`` (every class equally likely at the start, and no gradient reaches
+    the encoder before the head has learned something)."""
+    if head_init not in HEAD_INITIALIZERS:
+        raise ValueError(f"unknown head initialiser {head_init!r}; choose one of {', '.join(HEAD_INITIALIZERS)}")
     if copy:
         encoder = copy_model(encoder)
     encoder.trainable = not freeze_encoder
     code_dim = int(encoder.outputs[0].shape[-1])
+    kernel = keras.initializers.GlorotUniform(seed=seed) if head_init == "glorot" else keras.initializers.Zeros()
     head = build_mlp(code_dim, [*hidden_units, num_classes], ["relu"] * len(hidden_units) + ["softmax"],
-                     name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed), input_name="code")
+                     name="head", kernel_initializer=kernel, input_name="code")
     return EncoderClassifier(encoder, head, name=name)
