@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> dict:
         [(t, [to01(zooms["train"][j][zoom, zoom]), to01(zooms["new"][j][zoom, zoom])])
          for j, t in enumerate(zoom_titles)],
         os.path.join(out, "compression_zoom_vs_jpeg.png"),
-        f"Question G ({arch}): central {zoom.stop - zoom.start}x{zoom.stop - zoom.start} pixels, autoencoder vs "
+        f"Question G, {arch}: central {zoom.stop - zoom.start}x{zoom.stop - zoom.start} pixels, autoencoder vs "
         "JPEG at about the same bits per pixel\n(labels: bits per pixel and PSNR of the whole image)", image_shape=None,
         orientation="columns", sample_titles=sample_titles,
         cell=2.2, cell_labels=[[labels["train"][j], labels["new"][j]] for j in range(len(zoom_titles))])
