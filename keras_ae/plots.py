@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -88,8 +89,11 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], ...]], path: str | o
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
-    if logx:
+    if logx:  # ticks at the data's own x values (100, 1000, ...) rather than powers of ten
         ax.set_xscale("log")
+        ticks = sorted({float(x) for xs, *_ in series.values() for x in xs})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
