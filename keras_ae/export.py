@@ -91,7 +91,11 @@ class InferenceModel:
 
     @property
     def endpoints(self) -> list[str]:
-        return [n for n in ("encode", "decode", "reconstruct", "generate") if hasattr(self.module, n)]
+        """The standard endpoints the model has, then any others its metadata lists
+        (``compress_image``, ``classify``, ...)."""
+        names = [n for n in ("encode", "decode", "reconstruct", "generate") if hasattr(self.module, n)]
+        extra = [n for n in self.metadata.get("endpoints", {}) if n not in names and hasattr(self.module, n)]
+        return names + extra
 
     def input_shape(self, endpoint: str) -> tuple:
         fn = self._endpoint(endpoint)

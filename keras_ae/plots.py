@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -33,12 +34,15 @@ def _as_images(images, image_shape):
 
 def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike, title: str,
                     image_shape: tuple[int, ...] | None = (28, 28), orientation: str = "rows",
-                    sample_titles: Sequence[str] | None = None, cell: float = 1.0) -> str:
+                    sample_titles: Sequence[str] | None = None, cell: float = 1.0,
+                    cell_labels: Sequence[Sequence[str]] | None = None) -> str:
     """A grid of images: each labelled series (values in [0, 1]) is one row (or one column).
 
     ``orientation="rows"``: series are rows, samples run left to right (ten inputs over their
     reconstructions). ``"columns"``: series are columns, samples run down (sheet 003's figure of
     variants side by side). ``sample_titles`` label the samples (class names, for instance).
+    ``cell_labels[s][i]``, when given, is written under image ``i`` of series ``s`` (a
+    per-image number such as its PSNR).
     """
     if orientation not in ("rows", "columns"):
         raise ValueError("orientation must be 'rows' or 'columns'")
@@ -58,6 +62,8 @@ def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.Pat
                 ax.set_ylabel(label, fontsize=9)
             if orientation == "columns" and i == 0:
                 ax.set_title(label, fontsize=8)
+            if cell_labels is not None and cell_labels[s][i]:
+                ax.set_xlabel(cell_labels[s][i], fontsize=8)
             if sample_titles is not None:
                 if orientation == "rows" and s == 0:
                     ax.set_title(sample_titles[i], fontsize=7)
@@ -67,24 +73,33 @@ def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.Pat
     return save_figure(fig, path)
 
 
-def plot_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike,
+def plot_curves(series: Mapping[str, tuple[Sequence[float], ...]], path: str | os.PathLike | None,
                 title: str, xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False,
-                ax=None) -> str | None:
+                logx: bool = False, ax=None) -> str | None:
     """Line plot of labelled (x, y) series, for example train and test loss over epochs.
 
+    A series given as (x, y, yerr) is drawn with error bars of +-yerr (a mean and its spread).
     With ``ax`` given the curves are drawn there (for side-by-side panels) and nothing is saved.
     """
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for label, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
+    for label, (xs, ys, *err) in series.items():
+        if err:
+            ax.errorbar(xs, ys, yerr=err[0], marker="o", markersize=4, capsize=4, label=label)
+        else:
+            ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    if all(float(x).is_integer() for xs, _ in series.values() for x in xs):
+    if all(float(x).is_integer() for xs, *_ in series.values() for x in xs):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
     if logy:
         ax.set_yscale("log")
+    if logx:  # ticks at the data's own x values (100, 1000, ...) rather than powers of ten
+        ax.set_xscale("log")
+        ticks = sorted({float(x) for xs, *_ in series.values() for x in xs})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()

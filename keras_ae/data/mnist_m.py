@@ -47,14 +47,11 @@ def bsds500_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 def load_photos(folder: Path) -> list[np.ndarray]:
     """The BSDS500 photographs as uint8 (H, W, 3) arrays, in sorted file-name order."""
-    import tensorflow as tf
+    from keras_ae.data.images import read_image
 
     photos = []
     for path in sorted(folder.glob("*.jpg")):
-        try:
-            photo = tf.io.decode_jpeg(tf.io.read_file(str(path)), channels=3).numpy()
-        except tf.errors.OpError as exc:
-            raise DataError(f"{path}: not a readable JPEG ({exc.message})") from None
+        photo = read_image(path, channels=3)
         if photo.shape[0] < 28 or photo.shape[1] < 28:
             raise DataError(f"{path}: photo of shape {photo.shape} is smaller than a 28x28 crop")
         photos.append(photo)

@@ -2,12 +2,15 @@
 
 from keras_ae.models.adversarial import AdversarialAutoencoder, build_adversarial_autoencoder
 from keras_ae.models.autoencoder import Autoencoder
+from keras_ae.models.classifier import EncoderClassifier, build_encoder_classifier, copy_model
 from keras_ae.models.conv import build_conv_autoencoder, build_conv_decoder, build_conv_encoder
 from keras_ae.models.dense import build_dense_autoencoder, build_mlp, make_initializers
 from keras_ae.models.denoising import DenoisingAutoencoder
+from keras_ae.models.patch import PatchAutoencoder, build_patch_autoencoder
 
 __all__ = [
-    "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "build_adversarial_autoencoder",
-    "build_conv_autoencoder", "build_conv_decoder", "build_conv_encoder", "build_dense_autoencoder", "build_mlp",
+    "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "EncoderClassifier", "PatchAutoencoder",
+    "build_adversarial_autoencoder", "build_conv_autoencoder", "build_conv_decoder", "build_conv_encoder",
+    "build_dense_autoencoder", "build_encoder_classifier", "build_mlp", "build_patch_autoencoder", "copy_model",
     "make_initializers",
 ]

@@ -11,6 +11,8 @@ QUESTIONS = {
     "C": ("keras_ae.questions.question_c", "denoising autoencoder on Fashion-MNIST, t-SNE compared with B"),
     "D": ("keras_ae.questions.question_d", "convolutional autoencoder on MNIST-M, least-squares loss"),
     "E": ("keras_ae.questions.question_e", "adversarial autoencoder with a 100-d N(0, I) prior, three-phase training"),
+    "G": ("keras_ae.questions.question_g", "image compression with a 64-16-64 tanh autoencoder, 6- and 4-bit codes vs JPEG"),
+    "I": ("keras_ae.questions.question_i", "unsupervised pretraining on MNIST, fine-tuning with 100 / 1,000 labels"),
     "J": ("keras_ae.questions.question_j", "variational autoencoder backing the written answers (docs/answers.md)"),
 }
 

@@ -1,0 +1,217 @@
+"""Question G: image compression with a 64-16-64 tanh autoencoder (004 slides, "compression -
+historical implementation").
+
+An MLP 64-16-64 with tanh units is trained on 8x8 frames taken at random positions from one
+256x256 8-bit grayscale image scaled to [-1, 1]. The image is then compressed frame by frame
+(non-overlapping 8x8 frames) and reconstructed (A) original, (B) from the float codes, (C) from
+codes rounded to 6 bits per unit (16 * 6 / 64 = 1.5 bit per pixel), (D) rounded to 4 bits (1 bit
+per pixel); then the same for a new image the network was not trained on. The quantiser is
+uniform over [-1, 1] with exactly 2**bits levels (see keras_ae.compression). A JPEG of the same
+image at about the same bit rate is the reference. Writes the A-B-C-D panel of both images, a
+zoomed comparison with JPEG, the loss curve, a table of bits per pixel and PSNR, and a SavedModel
+with encode / decode / compress_image / decompress_image / quantize / dequantize.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+
+DEFAULT_TRAIN_IMAGE = "122048"  # BSDS500 train: a man in a keffiyeh (portrait)
+DEFAULT_TEST_IMAGE = "108041"  # BSDS500 train: a tiger in water (the "new image")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="question_g", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-image", default=DEFAULT_TRAIN_IMAGE,
+                        help="image the network is trained on: a BSDS500 photo name (e.g. 122048), an index "
+                             "0..199 into the sorted photos, or a path to any image file (default: %(default)s)")
+    parser.add_argument("--test-image", default=DEFAULT_TEST_IMAGE,
+                        help="the new image, never seen in training (same forms; default: %(default)s)")
+    parser.add_argument("--image-size", type=int, default=256, help="side of the centre crop (default: %(default)s)")
+    parser.add_argument("--patch-size", type=int, default=8, help="frame side (default: %(default)s)")
+    parser.add_argument("--code-units", type=int, default=16, help="units of the code layer (default: %(default)s)")
+    parser.add_argument("--bits", type=int, nargs="+", default=[6, 4],
+                        help="bits per code unit of the quantised panels (default: 6 4 -> panels C and D)")
+    parser.add_argument("--patches", type=int, default=50_000,
+                        help="random training frames drawn from the training image (default: %(default)s)")
+    parser.add_argument("--activation", default="tanh", help="activation of every layer (default: %(default)s)")
+    parser.add_argument("--output-activation", default="tanh",
+                        help="activation of the output layer (default: %(default)s, as on the slides; 'linear' is "
+                             "the improvement: a tanh output cannot reach the pixels at exactly -1 and 1)")
+    return add_common_arguments(parser, "question_g", epochs=50, batch_size=64, learning_rate=1e-3)
+
+
+def _pca_codec(x_train: np.ndarray, components: int):
+    """The best linear code of the same size (PCA of the training frames): encode, decode."""
+    mean = x_train.mean(axis=0)
+    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
+    basis = vt[:components].T
+    return (lambda x: (x - mean) @ basis), (lambda z: z @ basis.T + mean)
+
+
+def _panel_label(index: int) -> str:
+    return chr(ord("A") + index)
+
+
+def run(args: argparse.Namespace) -> dict:
+    import keras
+
+    from keras_ae import compression as C
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import from_signed, image_to_patches, load_gray_image, make_dataset, random_patches, to_signed
+    from keras_ae.export import export_model
+    from keras_ae.models import build_patch_autoencoder
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    check_positive(args)
+    for b in args.bits:
+        C.check_bits(b)
+    for name in ("image_size", "patch_size", "code_units", "patches"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.image_size % args.patch_size:
+        raise ValueError(f"--image-size {args.image_size} is not a multiple of --patch-size {args.patch_size}")
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    size, p = args.image_size, args.patch_size
+    images = {"train": load_gray_image(args.train_image, size, args.data_dir),
+              "new": load_gray_image(args.test_image, size, args.data_dir)}
+    names = {"train": f"training image ({args.train_image})", "new": f"new image ({args.test_image})"}
+    print(f"[question G] images: {names['train']} and {names['new']}, {size}x{size} gray, "
+          f"{(size // p) ** 2} frames of {p}x{p} each", flush=True)
+
+    seed_everything(args.seed)
+    train_signed = to_signed(images["train"])
+    x_train = random_patches(train_signed, args.patches, size=p, seed=args.seed)
+    frames_new = image_to_patches(to_signed(images["new"]), p)
+    faithful = args.output_activation == args.activation
+    arch = f"MLP {p * p}-{args.code_units}-{p * p} ({args.activation}" + (
+        ")" if faithful else f", {args.output_activation} output)")
+    model_name = "question_g_patch_autoencoder" + ("" if faithful else f"_{args.output_activation}_output")
+    model = build_patch_autoencoder(p, args.code_units, (size, size), activation=args.activation,
+                                    output_activation=args.output_activation, name=model_name)
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
+    print(f"[question G] training {arch} on {args.patches} "
+          f"random {p}x{p} frames for {args.epochs} epochs", flush=True)
+    with Timer() as timer:
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=args.epochs,
+                            validation_data=(frames_new, frames_new), shuffle=False,
+                            callbacks=standard_callbacks(os.path.join(out, "training")), verbose=verbosity(args))
+    print(f"[question G] trained in {timer.seconds:.1f} s; final training MSE {history.history['loss'][-1]:.5f}",
+          flush=True)
+
+    encode = lambda x: model.encoder.predict(x, batch_size=4096, verbose=0)  # noqa: E731
+    decode = lambda z: model.decoder.predict(z, batch_size=4096, verbose=0)  # noqa: E731
+    code_bpp_float = C.bits_per_pixel(args.code_units, 32, p * p)
+    pca_encode, pca_decode = _pca_codec(x_train, args.code_units)
+    rows, panels, labels, zooms = [], {}, {}, {}
+    for key in ("train", "new"):
+        original = images[key]
+        signed = to_signed(original)
+        codes = C.compress_image(encode, signed, size=p)
+        versions = [("original", original, 8.0, None)]
+        versions.append(("float32 code", C.to_uint8(C.decompress_image(decode, codes, (size, size), size=p)),
+                         code_bpp_float, None))
+        for b in args.bits:
+            idx = C.quantize(codes, b)
+            recon = C.to_uint8(C.decompress_image(decode, idx, (size, size), bits=b, size=p))
+            versions.append((f"{b}-bit code", recon, C.bits_per_pixel(args.code_units, b, p * p),
+                             C.index_entropy_bpp(idx, p * p)))
+        panels[key], labels[key] = [], []
+        for i, (method, img, bpp, entropy) in enumerate(versions):
+            value = C.psnr(original, img)
+            rows.append({"image": names[key], "panel": _panel_label(i), "method": f"autoencoder, {method}"
+                         if i else "original (8-bit)", "bits_per_pixel": round(bpp, 4),
+                         "psnr_db": round(value, 2) if np.isfinite(value) else "inf",
+                         "entropy_bpp": round(entropy, 3) if entropy is not None else "",
+                         "jpeg_quality": ""})
+            panels[key].append(img)
+            labels[key].append(f"{bpp:g} bpp" + (f", PSNR {value:.2f} dB" if i else ""))
+        zooms[key] = [img for img in panels[key]]
+        pca = C.to_uint8(C.decompress_image(pca_decode, C.compress_image(pca_encode, signed, size=p), (size, size),
+                                            size=p))
+        rows.append({"image": names[key], "panel": "ref", "method": f"PCA, {args.code_units} float32 components",
+                     "bits_per_pixel": round(code_bpp_float, 4), "psnr_db": round(C.psnr(original, pca), 2),
+                     "entropy_bpp": "", "jpeg_quality": ""})
+        for b in args.bits:
+            target = C.bits_per_pixel(args.code_units, b, p * p)
+            jpeg = C.jpeg_at_bpp(original, target)
+            rows.append({"image": names[key], "panel": "ref", "method": f"JPEG at <= {target:g} bpp",
+                         "bits_per_pixel": round(jpeg["bpp"], 4), "psnr_db": round(jpeg["psnr"], 2),
+                         "entropy_bpp": "", "jpeg_quality": jpeg["quality"]})
+            zooms[key].append(jpeg["image"])
+            labels[key].append(f"{jpeg['bpp']:.3g} bpp, PSNR {jpeg['psnr']:.2f} dB")
+        summary = ", ".join(f"{r['method'] if r['panel'] == 'ref' else r['panel']} {r['psnr_db']} dB"
+                            for r in rows if r["image"] == names[key] and r["panel"] != "A")
+        print(f"[question G] {names[key]}: {summary}", flush=True)
+
+    titles = ["(A) original", "(B) compressed, float32 code"] + [
+        f"({_panel_label(2 + j)}) code rounded to {b} bits" for j, b in enumerate(args.bits)]
+    n_ae = len(titles)
+    sample_titles = [names["train"], names["new"]]
+    to01 = lambda img: np.asarray(img, np.float32) / 255.0  # noqa: E731
+    panel_fig = plot_image_grid(
+        [(t, [to01(panels["train"][j]), to01(panels["new"][j])]) for j, t in enumerate(titles)],
+        os.path.join(out, "compression_panel.png"),
+        f"Question G: {arch}, {size}x{size} images "
+        f"compressed frame by frame ({p}x{p}, no overlap)", image_shape=None, orientation="columns",
+        sample_titles=sample_titles, cell=3.0,
+        cell_labels=[[labels["train"][j], labels["new"][j]] for j in range(n_ae)])
+
+    zoom = slice(size // 2 - size // 8, size // 2 + size // 8)  # the central 64x64 of a 256x256 image
+    zoom_titles = titles + [f"JPEG, about {C.bits_per_pixel(args.code_units, b, p * p):g} bpp" for b in args.bits]
+    zoom_fig = plot_image_grid(
+        [(t, [to01(zooms["train"][j][zoom, zoom]), to01(zooms["new"][j][zoom, zoom])])
+         for j, t in enumerate(zoom_titles)],
+        os.path.join(out, "compression_zoom_vs_jpeg.png"),
+        f"Question G, {arch}: central {zoom.stop - zoom.start}x{zoom.stop - zoom.start} pixels, autoencoder vs "
+        "JPEG at about the same bits per pixel\n(labels: bits per pixel and PSNR of the whole image)", image_shape=None,
+        orientation="columns", sample_titles=sample_titles,
+        cell=2.2, cell_labels=[[labels["train"][j], labels["new"][j]] for j in range(len(zoom_titles))])
+
+    epochs = list(range(1, args.epochs + 1))
+    curve_fig = plot_curves({"random training frames (training image)": (epochs, history.history["loss"]),
+                             "frames of the new image (not trained on)": (epochs, history.history["val_loss"])},
+                            os.path.join(out, "loss.png"), "Question G: reconstruction MSE per epoch ([-1, 1] scale)",
+                            ylabel="MSE per pixel", logy=True)
+    table = write_table(rows, os.path.join(out, "bits_per_pixel_psnr"), caption=(
+        f"Question G: bits per pixel and PSNR (dB, 8-bit scale, 10 log10(255^2 / MSE)) of the "
+        f"{size}x{size} images. Autoencoder rates are fixed-length: code_units * bits / {p * p} "
+        f"({args.code_units} x 32 / {p * p} = {code_bpp_float:g} for float32 codes); entropy_bpp is the "
+        "rate an ideal per-unit entropy coder of the quantiser indices would reach. PCA: the best linear "
+        f"code of the same size, fitted on the same random training frames. JPEG (Pillow, "
+        "optimised Huffman tables): the highest quality whose whole file, headers included, needs at "
+        "most the autoencoder's rate (file bytes * 8 / pixels)."))
+
+    export = None
+    if not args.no_export:
+        export = str(export_model(model, os.path.join(args.saved_models_dir, model_name), metadata={
+            "question": "G", "value_range": "signed",
+            "input": f"encode/reconstruct: {p}x{p} frames flattened to {p * p} values in [-1, 1]; compress_image: "
+                     f"(N, {size}, {size}) images in [-1, 1] (uint8 / 127.5 - 1)",
+            "quantizer": "uniform over [-1, 1], 2**bits levels -1 + (2k + 1) / 2**bits, k = 0 .. 2**bits - 1",
+            "train_image": str(args.train_image), "test_image": str(args.test_image),
+            "activation": args.activation, "output_activation": args.output_activation,
+            "code_units": args.code_units, "patch_size": p, "image_size": size, "bits": args.bits,
+            "epochs": args.epochs, "patches": args.patches, "seed": args.seed,
+        }))
+    print(f"[question G] figures {panel_fig}, {zoom_fig}; table {table[0]}", flush=True)
+    return {"rows": rows, "figures": [panel_fig, zoom_fig, curve_fig], "tables": list(table),
+            "saved_models": {"patch_autoencoder": export} if export else {},
+            "train_seconds": timer.seconds}
+
+
+def main(argv=None) -> int:
+    run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,292 @@
+"""Question I: unsupervised pretraining (004 slides, "Autoencoders - Pretraining").
+
+An MLP autoencoder (encoder 784-256-64, decoder 64-256-784, ReLU, sigmoid output, cross-entropy
+loss) is trained on the MNIST training images without their labels. A classifier is the
+pretrained encoder (a copy of the functional sub-model) under a small softmax head; it is trained
+on a few labelled images (100 and 1,000 by default, balanced over the classes) and compared
+with the same architecture trained from random weights on the same labels. Two more uses of
+the pretrained encoder are reported: kept frozen (only the head learns: a linear probe of the
+code) and "LP-FT" (probe first, then fine-tune everything; Kumar et al. 2022). Each runs with a
+Glorot-initialised and with a zero-initialised head, because the head's initialisation turns out
+to matter as much as the pretraining. Every (labels, seed) pair uses the same labelled subset,
+head initialisation and batch order for all methods. Reports mean and standard deviation of the
+test accuracy over the seeds (all 10,000 test images), figures of accuracy against labels, the
+pretraining figures, and SavedModels of the autoencoder and of a fine-tuned classifier (endpoint
+``classify``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+
+METHODS = {
+    "scratch": "random init, all layers trained",
+    "pretrained": "pretrained encoder, fine-tuned",
+    "frozen": "pretrained encoder frozen (linear probe)",
+    "lp_ft": "pretrained encoder, probe then fine-tune (LP-FT)",
+}
+PRETRAINED_METHODS = ("pretrained", "frozen", "lp_ft")
+
+
+def stratified_subset(labels: np.ndarray, count: int, seed: int, num_classes: int = 10) -> np.ndarray:
+    """Indices of ``count`` examples, as equal as possible per class (the first ``count % classes``
+    classes get one more), drawn without replacement by ``seed``; sorted."""
+    labels = np.asarray(labels)
+    if not 1 <= count <= len(labels):
+        raise ValueError(f"cannot draw {count} labelled examples from {len(labels)}")
+    rng = np.random.default_rng(seed)
+    per_class = [count // num_classes + (c < count % num_classes) for c in range(num_classes)]
+    chosen = []
+    for c, k in enumerate(per_class):
+        pool = np.flatnonzero(labels == c)
+        if len(pool) < k:
+            raise ValueError(f"class {c} has {len(pool)} examples, {k} are needed")
+        chosen.append(rng.choice(pool, size=k, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def build_encoder(units, activation: str = "relu", seed: int | None = None, input_dim: int = 784):
+    import keras
+
+    from keras_ae.models import build_mlp
+
+    return build_mlp(input_dim, units, [activation] * len(units), name="encoder",
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
+
+
+def build_pretraining_autoencoder(units, activation: str = "relu", seed: int | None = None, input_dim: int = 784):
+    """Encoder ``input_dim-units``; decoder mirrors it and ends in ``input_dim`` sigmoid units."""
+    import keras
+
+    from keras_ae.models import Autoencoder, build_mlp
+
+    hidden = list(reversed(units[:-1]))
+    decoder = build_mlp(units[-1], [*hidden, input_dim], [activation] * len(hidden) + ["sigmoid"], name="decoder",
+                        kernel_initializer=keras.initializers.GlorotUniform(seed=None if seed is None else seed + 1),
+                        input_name="z")
+    return Autoencoder(build_encoder(units, activation, seed, input_dim), decoder, name="question_i_autoencoder")
+
+
+def build_classifier(method: str, pretrained_encoder, units, activation: str, seed: int,
+                     head_init: str = "glorot"):
+    """The classifier of ``method``: ``scratch`` builds a fresh encoder of the same shape; the
+    others copy the pretrained encoder (the copy starts from its weights; ``frozen`` and the
+    first phase of ``lp_ft`` keep it fixed)."""
+    from keras_ae.models import build_encoder_classifier
+
+    if method == "scratch":
+        encoder, copy = build_encoder(units, activation, seed=10_000 + seed), False
+    elif method in PRETRAINED_METHODS:
+        encoder, copy = pretrained_encoder, True
+    else:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return build_encoder_classifier(encoder, 10, freeze_encoder=method in ("frozen", "lp_ft"), copy=copy,
+                                    seed=seed, head_init=head_init, name=f"question_i_classifier_{method}")
+
+
+def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learning_rate: float, seed: int):
+    """Train on the labelled images: ``epochs`` passes; ``lp_ft`` spends the first half of them
+    on the head alone, then unfreezes the encoder (a fresh Adam) for the rest. Returns the
+    final training accuracy."""
+    import keras
+
+    from keras_ae.data import make_dataset
+
+    phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
+    for i, n in enumerate(phases):
+        if i == 1:
+            clf.encoder.trainable = True
+        clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+        history = clf.fit(make_dataset(x, y, batch_size=batch_size, seed=seed + i), epochs=n, shuffle=False,
+                          verbose=0)
+    return float(history.history["accuracy"][-1])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="question_i", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encoder-units", type=int, nargs="+", default=[256, 64],
+                        help="encoder layer sizes, the last is the code (default: 256 64)")
+    parser.add_argument("--activation", default="relu", help="hidden and code activation (default: %(default)s)")
+    parser.add_argument("--labels", type=int, nargs="+", default=[100, 1000],
+                        help="numbers of labelled training images, balanced over classes (default: 100 1000)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="fine-tuning seeds: labelled subset, head init, batch order (default: 0 1 2 3 4)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="classifiers to compare (default: all: "
+                        + "; ".join(f"{k}: {v}" for k, v in METHODS.items()) + ")")
+    parser.add_argument("--head-inits", nargs="+", default=["glorot", "zeros"], choices=["glorot", "zeros"],
+                        help="initialisations of the softmax head's kernel to run (default: both)")
+    parser.add_argument("--finetune-epochs", type=int, default=100,
+                        help="epochs over the labelled images (default: %(default)s)")
+    parser.add_argument("--finetune-batch-size", type=int, default=32, help="default: %(default)s")
+    parser.add_argument("--finetune-learning-rate", type=float, default=1e-3, help="Adam (default: %(default)s)")
+    parser.add_argument("--pretrain-per-seed", action="store_true",
+                        help="pretrain a new autoencoder for every seed (default: one, seeded by --seed)")
+    parser.add_argument("--num-images", type=int, default=10, help="test digits in the reconstruction figure")
+    return add_common_arguments(parser, "question_i", epochs=20, batch_size=128, learning_rate=1e-3)
+
+
+def _pretrain(args, x_train, x_test, seed: int, out: str):
+    import keras
+
+    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.data import make_dataset
+    from keras_ae.losses import get_loss
+
+    seed_everything(seed)
+    ae = build_pretraining_autoencoder(args.encoder_units, args.activation, seed=seed)
+    ae.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss("cross_entropy"),
+               metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    run_dir = os.path.join(out, f"pretraining_seed{seed}")
+    recon = ReconstructionFigure(x_test[: args.num_images], os.path.join(run_dir, "reconstructions.png"),
+                                 "Question I: pretraining autoencoder, test digits over reconstructions")
+    with Timer() as timer:
+        history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed), epochs=args.epochs,
+                         validation_data=(x_test, x_test), shuffle=False,
+                         callbacks=standard_callbacks(run_dir) + [recon], verbose=verbosity(args))
+    return ae, history.history, timer.seconds, recon.paths[-1]
+
+
+def run(args: argparse.Namespace) -> dict:
+    from keras_ae.data import flatten, load_dataset, to_unit
+    from keras_ae.export import export_model
+    from keras_ae.plots import plot_curves
+    from keras_ae.reporting import write_table
+
+    check_positive(args)
+    for name in ("finetune_epochs", "finetune_batch_size"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    train = load_dataset("mnist", "train", args.data_dir)
+    test = load_dataset("mnist", "test", args.data_dir)
+    x_train = flatten(to_unit(train.images[: args.train_limit]))
+    y_train = np.asarray(train.labels[: args.train_limit])
+    x_test = flatten(to_unit(test.images[: args.test_limit]))
+    y_test = np.asarray(test.labels[: args.test_limit])
+    for n in args.labels:
+        stratified_subset(y_train, n, 0)  # refuse impossible label counts before any training
+
+    arch = "784-" + "-".join(map(str, args.encoder_units))
+    pretrained, figures, pretrain_rows = {}, [], []
+    pretrain_seeds = args.seeds if args.pretrain_per_seed else [args.seed]
+    for s in pretrain_seeds:
+        print(f"[question I] pretraining autoencoder {arch} (seed {s}) on {len(x_train)} unlabelled MNIST "
+              f"training images for {args.epochs} epochs", flush=True)
+        ae, hist, seconds, recon_fig = _pretrain(args, x_train, x_test, s, out)
+        pretrained[s] = ae
+        pretrain_rows.append({"seed": s, "train_cross_entropy": float(hist["loss"][-1]),
+                              "test_cross_entropy": float(hist["val_loss"][-1]),
+                              "test_mse": float(hist["val_mse"][-1]), "seconds": round(seconds, 1)})
+        print(f"[question I] pretrained in {seconds:.1f} s: test cross-entropy {hist['val_loss'][-1]:.2f} nats/image, "
+              f"test MSE {hist['val_mse'][-1]:.5f}", flush=True)
+        if s == pretrain_seeds[0]:
+            epochs = list(range(1, len(hist["loss"]) + 1))
+            figures += [recon_fig, plot_curves(
+                {"training": (epochs, hist["loss"]), "test": (epochs, hist["val_loss"])},
+                os.path.join(out, "pretraining_loss.png"),
+                f"Question I: autoencoder {arch} pretraining on unlabelled MNIST",
+                ylabel="cross-entropy (nats per image)")]
+
+    runs, keep = [], {}
+    configs = [(h, m) for h in args.head_inits for m in args.methods]
+    total = len(args.labels) * len(args.seeds) * len(configs)
+    with Timer() as timer:
+        for n in args.labels:
+            for seed in args.seeds:
+                idx = stratified_subset(y_train, n, seed)
+                ae = pretrained[seed if args.pretrain_per_seed else args.seed]
+                for head_init, method in configs:
+                    seed_everything(seed)
+                    clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed, head_init)
+                    if method != "scratch" and not all(
+                            np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
+                        raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
+                    train_acc = train_classifier(clf, method, x_train[idx], y_train[idx], args.finetune_epochs,
+                                                 args.finetune_batch_size, args.finetune_learning_rate, seed)
+                    _, acc = clf.evaluate(x_test, y_test, batch_size=1024, verbose=0)
+                    runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
+                                 "test_accuracy": float(acc), "train_accuracy": train_acc})
+                    if n == max(args.labels) and seed == args.seeds[0]:
+                        keep[(head_init, method)] = clf
+                    print(f"[question I] {len(runs)}/{total}: {n} labels, seed {seed}, {head_init} head, "
+                          f"{METHODS[method]}: test accuracy {acc:.4f}", flush=True)
+
+    rows = []
+    for n in args.labels:
+        for head_init, method in configs:
+            accs = np.array([r["test_accuracy"] for r in runs
+                             if (r["labels"], r["head_init"], r["method"]) == (n, head_init, method)])
+            rows.append({"labels": n, "head_init": head_init, "method": method, "description": METHODS[method],
+                         "mean_test_accuracy": round(float(accs.mean()), 4),
+                         "std_test_accuracy": round(float(accs.std(ddof=1)) if len(accs) > 1 else 0.0, 4),
+                         "min": round(float(accs.min()), 4), "max": round(float(accs.max()), 4),
+                         "seeds": len(accs)})
+    caption = (f"Question I: MNIST test accuracy ({len(x_test)} test images) of a classifier = encoder {arch} "
+               f"+ softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced subset of "
+               f"labelled training images for {args.finetune_epochs} epochs (Adam {args.finetune_learning_rate:g}, "
+               f"batch {args.finetune_batch_size}; LP-FT: half of them with the encoder frozen); mean and sample "
+               f"standard deviation over seeds {', '.join(map(str, args.seeds))}. The autoencoder was pretrained "
+               f"on {len(x_train)} training images without labels for {args.epochs} epochs.")
+    table = write_table(rows, os.path.join(out, "test_accuracy"), caption=caption)
+    runs_table = write_table(runs, os.path.join(out, "test_accuracy_per_run"),
+                             caption="Question I: every fine-tuning run.")
+    write_table(pretrain_rows, os.path.join(out, "pretraining"), caption="Question I: pretraining autoencoder(s).")
+    for head_init in args.head_inits:
+        series = {}
+        for method in args.methods:
+            sel = [r for r in rows if (r["head_init"], r["method"]) == (head_init, method)]
+            series[METHODS[method]] = ([r["labels"] for r in sel], [r["mean_test_accuracy"] for r in sel],
+                                       [r["std_test_accuracy"] for r in sel])
+        figures.insert(0, plot_curves(
+            series, os.path.join(out, f"test_accuracy_{head_init}_head.png"),
+            f"Question I: pretraining vs random init, {head_init}-initialised head\n"
+            f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seeds)",
+            xlabel="labelled training images (log scale)", ylabel="test accuracy", logx=True))
+
+    exports = {}
+    if not args.no_export:
+        exports["autoencoder"] = str(export_model(pretrained[pretrain_seeds[0]], os.path.join(
+            args.saved_models_dir, "question_i_autoencoder"), metadata={
+                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
+                "encoder_units": args.encoder_units, "activation": args.activation, "epochs": args.epochs,
+                "seed": pretrain_seeds[0]}))
+        # the use of the pretrained encoder with the best mean accuracy at the largest label count
+        n, seed = max(args.labels), args.seeds[0]
+        candidates = [r for r in rows if r["labels"] == n and r["method"] in PRETRAINED_METHODS] or \
+            [r for r in rows if r["labels"] == n]
+        best = max(candidates, key=lambda r: r["mean_test_accuracy"])
+        head_init, method = best["head_init"], best["method"]
+        exports["classifier"] = str(export_model(keep[(head_init, method)], os.path.join(
+            args.saved_models_dir, "question_i_classifier"), metadata={
+                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
+                "output": "classify: probabilities of the digits 0..9; predict_class: the digit",
+                "method": method, "description": METHODS[method], "head_init": head_init, "labels": n,
+                "seed": seed, "finetune_epochs": args.finetune_epochs, "pretraining_epochs": args.epochs,
+                "test_accuracy": next(r["test_accuracy"] for r in runs
+                                      if (r["labels"], r["seed"], r["head_init"], r["method"])
+                                      == (n, seed, head_init, method)),
+                "test_images": len(x_test)}))
+    print(f"[question I] {len(runs)} fine-tuning runs in {timer.seconds:.1f} s; table {table[0]}", flush=True)
+    for r in rows:
+        print(f"[question I] {r['labels']} labels, {r['head_init']} head, {r['description']}: "
+              f"{r['mean_test_accuracy']:.4f} +- {r['std_test_accuracy']:.4f}", flush=True)
+    return {"rows": rows, "runs": runs, "pretraining": pretrain_rows, "figures": figures,
+            "tables": [*table, *runs_table], "saved_models": exports, "finetune_seconds": timer.seconds}
+
+
+def main(argv=None) -> int:
+    run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Question I: the labelled subset, the classifier really starting from the pretrained encoder
+(and never changing it), the frozen probe, and a short run with its SavedModel in a fresh process."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_python
+
+UNITS = [64, 16]
+
+
+def test_stratified_subset_is_balanced_and_seeded():
+    from keras_ae.questions.question_i import stratified_subset
+
+    labels = np.repeat(np.arange(10), 50)
+    idx = stratified_subset(labels, 100, seed=0)
+    assert len(idx) == 100 == len(np.unique(idx))
+    assert np.bincount(labels[idx], minlength=10).tolist() == [10] * 10
+    assert np.array_equal(idx, stratified_subset(labels, 100, seed=0))
+    assert not np.array_equal(idx, stratified_subset(labels, 100, seed=1))
+    assert np.bincount(labels[stratified_subset(labels, 23, seed=2)], minlength=10).tolist() == [3] * 3 + [2] * 7
+    with pytest.raises(ValueError):
+        stratified_subset(labels, 0, seed=0)
+    with pytest.raises(ValueError, match="cannot draw"):
+        stratified_subset(labels, 501, seed=0)
+    with pytest.raises(ValueError, match="class 1 has 50"):  # 600 = 60 per class, but only zeros have 60+
+        stratified_subset(np.concatenate([labels, np.zeros(100, int)]), 600, seed=0)
+
+
+@pytest.fixture(scope="module")
+def pretrained(mnist_small):
+    import keras
+
+    from keras_ae.losses import get_loss
+    from keras_ae.questions.common import seed_everything
+    from keras_ae.questions.question_i import build_pretraining_autoencoder
+
+    x_train = mnist_small[0]
+    seed_everything(0)
+    ae = build_pretraining_autoencoder(UNITS, "relu", seed=0)
+    ae.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss("cross_entropy"))
+    ae.fit(x_train, x_train, epochs=2, batch_size=128, verbose=0)
+    return ae
+
+
+def _equal(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_classifier_starts_from_the_pretrained_encoder_weights(pretrained, mnist_small):
+    import keras
+
+    from keras_ae.questions.question_i import build_classifier, build_pretraining_autoencoder
+
+    x, y = mnist_small[0][:256], mnist_small[1][:256]
+    before = [w.copy() for w in pretrained.encoder.get_weights()]
+    fresh = build_pretraining_autoencoder(UNITS, "relu", seed=0).encoder.get_weights()  # same seed, no training
+    clf = build_classifier("pretrained", pretrained.encoder, UNITS, "relu", seed=0)
+    start = clf.encoder.get_weights()
+    # the classifier's encoder layers hold exactly the pretrained weights before fine-tuning ...
+    assert [w.shape for w in start] == [(784, 64), (64,), (64, 16), (16,)]
+    assert _equal(start, before)
+    # ... which are not what the initialiser gives (pretraining moved them) ...
+    assert not any(np.array_equal(a, b) for a, b in zip(start, fresh) if a.ndim == 2)
+    # ... in variables of its own, so fine-tuning changes the copy and never the autoencoder
+    assert {id(v) for v in clf.encoder.weights}.isdisjoint(id(v) for v in pretrained.encoder.weights)
+    clf.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    clf.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not _equal(clf.encoder.get_weights(), before)
+    assert _equal(pretrained.encoder.get_weights(), before)
+    # the scratch classifier has the same architecture but none of the pretrained weights
+    scratch = build_classifier("scratch", pretrained.encoder, UNITS, "relu", seed=0)
+    assert [w.shape for w in scratch.encoder.get_weights()] == [w.shape for w in before]
+    assert not any(np.array_equal(a, b) for a, b in zip(scratch.encoder.get_weights(), before) if a.ndim == 2)
+    head_shapes = [w.shape for w in clf.head.get_weights()]
+    assert [w.shape for w in scratch.head.get_weights()] == head_shapes == [(16, 10), (10,)]
+
+
+def test_frozen_probe_trains_only_the_head(pretrained, mnist_small):
+    import keras
+
+    from keras_ae.questions.question_i import build_classifier
+
+    x, y = mnist_small[0][:256], mnist_small[1][:256]
+    clf = build_classifier("frozen", pretrained.encoder, UNITS, "relu", seed=0)
+    encoder_before = [w.copy() for w in clf.encoder.get_weights()]
+    head_before = [w.copy() for w in clf.head.get_weights()]
+    assert len(clf.trainable_weights) == 2  # the head's kernel and bias only
+    clf.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    clf.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    assert _equal(clf.encoder.get_weights(), encoder_before)
+    assert _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    assert not _equal(clf.head.get_weights(), head_before)
+
+
+def test_lp_ft_starts_frozen_then_fine_tunes_and_zero_head_starts_uniform(pretrained, mnist_small):
+    from keras_ae.questions.question_i import build_classifier, train_classifier
+
+    x, y = mnist_small[0][:128], mnist_small[1][:128]
+    clf = build_classifier("lp_ft", pretrained.encoder, UNITS, "relu", seed=0, head_init="zeros")
+    assert not clf.encoder.trainable and len(clf.trainable_weights) == 2
+    assert _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    assert all(not w.any() for w in clf.head.get_weights())
+    np.testing.assert_allclose(clf.predict(x[:5], verbose=0), 0.1, atol=1e-6)  # every class equally likely
+    train_classifier(clf, "lp_ft", x, y, epochs=2, batch_size=32, learning_rate=1e-3, seed=0)
+    assert clf.encoder.trainable  # the second phase fine-tunes the encoder too ...
+    assert not _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    with pytest.raises(ValueError, match="head initialiser"):
+        build_classifier("pretrained", pretrained.encoder, UNITS, "relu", seed=0, head_init="ones")
+    with pytest.raises(ValueError, match="unknown method"):
+        build_classifier("magic", pretrained.encoder, UNITS, "relu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    from keras_ae.questions import question_i
+
+    root = tmp_path_factory.mktemp("question_i")
+    args = question_i.build_parser().parse_args([
+        "--epochs", "2", "--train-limit", "3000", "--test-limit", "500", "--encoder-units", *map(str, UNITS),
+        "--labels", "30", "100", "--seeds", "0", "1", "--finetune-epochs", "4", "--num-images", "6",
+        "--output-dir", str(root / "results"), "--saved-models-dir", str(root / "saved_models"), "--verbose", "0"])
+    return root, question_i.run(args)
+
+
+def test_short_run_writes_figures_and_mean_and_spread(short_run):
+    root, result = short_run
+    for path in result["figures"]:
+        assert Path(path).is_file() and Path(path).stat().st_size > 5_000
+    methods = ("scratch", "pretrained", "frozen", "lp_ft")
+    assert len(result["runs"]) == 2 * 2 * 2 * 4  # labels x seeds x head inits x methods
+    with open(root / "results" / "test_accuracy.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["labels"], r["head_init"], r["method"]) for r in rows] == [
+        (n, h, m) for n in ("30", "100") for h in ("glorot", "zeros") for m in methods]
+    for row in rows:
+        accs = [r["test_accuracy"] for r in result["runs"]
+                if (str(r["labels"]), r["head_init"], r["method"]) == (row["labels"], row["head_init"], row["method"])]
+        assert len(accs) == int(row["seeds"]) == 2
+        assert float(row["mean_test_accuracy"]) == pytest.approx(np.mean(accs), abs=1e-4)
+        assert float(row["std_test_accuracy"]) == pytest.approx(np.std(accs, ddof=1), abs=1e-4)
+        assert 0.0 <= float(row["min"]) <= float(row["max"]) <= 1.0
+    assert (root / "results" / "test_accuracy.md").read_text().startswith("Question I: MNIST test accuracy")
+
+
+def test_exported_classifier_classifies_in_a_fresh_process(short_run, mnist_small, tmp_path):
+    from keras_ae.data import flatten, load_dataset, to_unit
+
+    root, result = short_run
+    export = result["saved_models"]["classifier"]
+    meta = json.loads((Path(export) / "metadata.json").read_text())
+    assert meta["method"] in ("pretrained", "frozen", "lp_ft") and meta["labels"] == 100
+    assert meta["head_init"] in ("glorot", "zeros")
+    test = load_dataset("mnist", "test")
+    np.save(tmp_path / "x.npy", flatten(to_unit(test.images[:500])))
+    np.save(tmp_path / "y.npy", test.labels[:500])
+    code = f"""
+import json, numpy as np, tensorflow as tf
+m = tf.saved_model.load({export!r})
+x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})
+p = m.classify(x).numpy()
+c = m.predict_class(x).numpy()
+print(json.dumps({{"shape": p.shape, "sums": float(np.abs(p.sum(1) - 1).max()),
+                  "argmax": bool((p.argmax(1) == c).all()), "acc": float((c == y).mean()),
+                  "code": m.encode(x[:3]).numpy().shape}}))
+"""
+    out = json.loads(run_python(code).strip().splitlines()[-1])
+    assert out["shape"] == [500, 10] and out["sums"] < 1e-5 and out["argmax"]
+    assert out["code"] == [3, UNITS[-1]]
+    assert out["acc"] == pytest.approx(meta["test_accuracy"], abs=1e-6)  # the model that was measured
+    ae = Path(result["saved_models"]["autoencoder"])
+    assert (ae / "saved_model.pb").is_file()
+
+
+def test_exported_classifier_round_trips_through_keras_file(short_run):
+    from keras_ae.export import InferenceModel, load_keras_model
+    from keras_ae.models import EncoderClassifier
+
+    root, result = short_run
+    model = load_keras_model(result["saved_models"]["classifier"])
+    assert isinstance(model, EncoderClassifier)
+    info = InferenceModel(result["saved_models"]["classifier"])
+    assert {"classify", "predict_class", "encode"} <= set(info.endpoints)
+    x = np.random.default_rng(0).random((4, 784)).astype(np.float32)
+    np.testing.assert_allclose(info("classify", x), model.predict(x, verbose=0), atol=1e-5)
