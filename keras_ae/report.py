@@ -38,6 +38,8 @@ def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, 
             "--saved-models-dir", saved_models_dir, "--seed", str(seed)]
     if data_dir:
         argv += ["--data-dir", data_dir]
+    if hasattr(module, "run_all_args"):
+        argv += module.run_all_args(output_root)
     if quick:
         argv += list(getattr(module, "QUICK_ARGS", []))
     return argv

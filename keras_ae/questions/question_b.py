@@ -9,6 +9,16 @@ from __future__ import annotations
 from keras_ae.questions import question_bc
 
 
+QUICK_ARGS = ["--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--test-every", "1"]
+CAPTIONS = {
+    "reconstructions_epoch*": "Ten Fashion-MNIST test images (top, class names above) and their reconstructions "
+                              "at a test evaluation (every 10 epochs).",
+    "loss_curves.png": "Training MSE every epoch and test MSE every 10 epochs (inputs in [-1, 1]).",
+    "tsne_codes.png": "t-SNE of the 8-D codes of 500 test images, one colour per clothing class.",
+}
+PUBLISHED = "Sheet 001 asks for the figures and a description only; no reference numbers."
+
+
 def build_parser():
     return question_bc.build_parser("B")
 

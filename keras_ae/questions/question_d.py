@@ -17,13 +17,23 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
+                                      seed_everything, verbosity)
 
 LOSSES = ("squared_error", "mse")
 
 
+QUICK_ARGS = ["--epochs", "2", "--train-limit", "3000", "--test-limit", "500"]
+CAPTIONS = {
+    "loss_curves.png": "Least-squares reconstruction loss of the convolutional autoencoder on the MNIST-M "
+                       "training and validation splits, per epoch.",
+    "reconstructions.png": "Ten random MNIST-M test images (top) and their reconstructions (bottom).",
+}
+PUBLISHED = "Sheet 002 shows a loss curve and reconstructions only; no reference numbers."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="question_d", description=__doc__,
+    parser = argparse.ArgumentParser(prog="keras-ae run D", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filters", type=int, nargs="+", default=[32, 64],
                         help="filters of the stride-2 Conv2D layers; the decoder mirrors them (default: 32 64)")
@@ -132,8 +142,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    run(build_parser().parse_args(argv))
-    return 0
+    return question_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
+                                      seed_everything, verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
 PUBLISHED_PARZEN = (
@@ -36,8 +37,22 @@ PUBLISHED_PARZEN = (
 )
 
 
+QUICK_ARGS = ["--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--validation-size", "500",
+              "--tsne-points", "500", "--mmd-points", "300", "--permutations", "20", "--parzen-samples", "1000"]
+CAPTIONS = {
+    "tsne_codes.png": "(a) t-SNE of the adversarial autoencoder's 100-D codes of training digits, coloured by digit.",
+    "losses.png": "(b) Reconstruction loss, and the discriminator's and generator's adversarial losses, over training.",
+    "prior_samples.png": "(c) Decoded samples of the N(0, I) prior, reshaped to 28x28.",
+    "latent_walks.png": "(c) Straight-line walks in code space between the codes of two digits, decoded.",
+    "codes_vs_prior.png": "Per-dimension mean and standard deviation of the codes against the prior's (0 and 1).",
+    "samples_epoch*": "Validation inputs, their reconstructions and decoded fixed prior samples during training.",
+}
+PUBLISHED = ("Parzen-window log-likelihood on the MNIST test set (Makhzani et al. 2015, Table 1): "
+             "GAN 225 +- 2, GMMN + AE 282 +- 2, AAE 340 +- 2 nats.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="question_e", description=__doc__,
+    parser = argparse.ArgumentParser(prog="keras-ae run E", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     g = parser.add_argument_group("data")
     g.add_argument("--data", default=None, help="(N, 784) .npy file (uint8 0..255 or float in [0, 1]); default: MNIST")
@@ -352,8 +367,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    run(build_parser().parse_args(argv))
-    return 0
+    return question_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":

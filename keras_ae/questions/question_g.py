@@ -19,14 +19,25 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
+                                      seed_everything, verbosity)
 
 DEFAULT_TRAIN_IMAGE = "122048"  # BSDS500 train: a man in a keffiyeh (portrait)
 DEFAULT_TEST_IMAGE = "108041"  # BSDS500 train: a tiger in water (the "new image")
 
 
+QUICK_ARGS = ["--epochs", "2", "--patches", "5000"]
+CAPTIONS = {
+    "compression_panel.png": "(A) original, (B) 64-16-64 autoencoder with float codes, (C) codes rounded to 6 bits "
+                             "(1.5 bit per pixel), (D) 4 bits (1 bit per pixel); the training image and a new image.",
+    "compression_zoom_vs_jpeg.png": "The central 64x64 pixels of every version beside JPEGs of about the same bit rate.",
+    "loss.png": "MSE per epoch on the random training frames and on the new image's frames.",
+}
+PUBLISHED = "The slides show the four panels only; the table above gives bits per pixel and PSNR, with JPEG as reference."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="question_g", description=__doc__,
+    parser = argparse.ArgumentParser(prog="keras-ae run G", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-image", default=DEFAULT_TRAIN_IMAGE,
                         help="image the network is trained on: a BSDS500 photo name (e.g. 122048), an index "
@@ -209,8 +220,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    run(build_parser().parse_args(argv))
-    return 0
+    return question_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":

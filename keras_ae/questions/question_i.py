@@ -22,7 +22,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, check_positive, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
+                                      seed_everything, verbosity)
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -108,8 +109,19 @@ def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learn
     return float(history.history["accuracy"][-1])
 
 
+QUICK_ARGS = ["--epochs", "1", "--train-limit", "5000", "--test-limit", "1000", "--labels", "100", "--seeds", "0",
+              "--finetune-epochs", "5"]
+CAPTIONS = {
+    "pretraining_loss.png": "Reconstruction loss of the autoencoder during unsupervised pretraining.",
+    "reconstructions.png": "Test digits and the pretrained autoencoder's reconstructions.",
+    "test_accuracy_*": "Test accuracy against the number of labelled images, pretrained encoder vs the same "
+                       "network from random weights (mean and spread over seeds).",
+}
+PUBLISHED = "The slides describe the method only (no numbers)."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="question_i", description=__doc__,
+    parser = argparse.ArgumentParser(prog="keras-ae run I", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encoder-units", type=int, nargs="+", default=[256, 64],
                         help="encoder layer sizes, the last is the code (default: 256 64)")
@@ -284,8 +296,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
-    run(build_parser().parse_args(argv))
-    return 0
+    return question_main(build_parser, run, argv)
 
 
 if __name__ == "__main__":
