@@ -86,6 +86,7 @@ figcaption{font-size:.9em;color:#444;margin-top:.3em;text-align:left}
 .ok{color:#16702e;font-weight:bold}.failed{color:#b00020;font-weight:bold}
 pre{background:#fbeaea;padding:.8em;overflow-x:auto;font-size:.8em}
 .published{background:#eef4fb;padding:.5em .8em;border-left:4px solid #4a7fc1}
+.scroll{overflow-x:auto}
 """
 
 
@@ -127,6 +128,21 @@ def _figure_caption(module, path: str) -> str:
     return name.rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
 
 
+def _paths(value) -> list[str]:
+    """Figures, tables or models as a run() gives them: one path, a list, or a dict name -> path."""
+    if not value:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [str(value)]
+    return [str(v) for v in (value.values() if isinstance(value, dict) else value) if v]
+
+
+def _tables(result: dict) -> list[str]:
+    """The CSV file of every table (a run() may name the .md or the .csv of each)."""
+    csvs = [os.path.splitext(t)[0] + ".csv" for t in _paths(result.get("tables"))]
+    return [c for c in dict.fromkeys(csvs) if os.path.isfile(c)]
+
+
 def _question_section(n: int, entry: QuestionResult) -> str:
     try:
         module = get_question(entry.qid)
@@ -142,16 +158,15 @@ def _question_section(n: int, entry: QuestionResult) -> str:
     published = getattr(module, "PUBLISHED", None) if module else None
     if published:
         parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(published)}</p>')
-    for table in [t for t in entry.result.get("tables", []) if str(t).endswith(".csv")]:
-        if os.path.isfile(table):
-            caption = _caption_of_table(str(table)[:-4] + ".md")
-            parts.append(f"{_csv_table(table)}<p><i>{html.escape(caption)}</i></p>")
-    for k, path in enumerate([f for f in entry.result.get("figures", []) if f and os.path.isfile(f)], 1):
+    for table in _tables(entry.result):
+        caption = _caption_of_table(table[:-4] + ".md")
+        parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')
+    for k, path in enumerate([f for f in _paths(entry.result.get("figures")) if os.path.isfile(f)], 1):
         parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.qid}.{k}.</b> "
                      f"{html.escape(_figure_caption(module, path))}</figcaption></figure>")
-    models = entry.result.get("saved_models", {})
+    models = _paths(entry.result.get("saved_models")) + _paths(entry.result.get("saved_model"))
     if models:
-        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in models.values())
+        items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in models)
         parts.append(f"<p>SavedModels:</p><ul>{items}</ul>")
     return "\n".join(parts)
 
@@ -179,6 +194,6 @@ Written answers: <code>docs/answers.md</code>.</p>
     os.replace(tmp, path)
     with open(os.path.splitext(path)[0] + ".json", "w") as fh:
         json.dump([{"question": r.qid, "status": r.status, "seconds": round(r.seconds, 1), "error": r.error,
-                    "figures": r.result.get("figures", []), "tables": r.result.get("tables", [])} for r in results],
+                    "figures": _paths(r.result.get("figures")), "tables": _tables(r.result)} for r in results],
                   fh, indent=2, default=str)
     return path
