@@ -7,6 +7,8 @@ import importlib
 # id -> (module, one-line description)
 QUESTIONS = {
     "A": ("keras_ae.questions.question_a", "sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy"),
+    "F": ("keras_ae.questions.question_f", "GAN on MNIST: the slides' k discriminator steps per generator step"),
+    "H": ("keras_ae.questions.question_h", "PCA vs deep 784-1000-500-250-30 autoencoder (Hinton & Salakhutdinov 2006)"),
 }
 
 
