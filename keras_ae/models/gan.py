@@ -38,9 +38,13 @@ LOGIT_LAYER = "logit"
 
 
 def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 1024), output_dim: int = 784,
-                    activation: str = "relu", output_activation: str = "sigmoid", seed: int | None = None,
+                    activation: str = "leaky_relu", output_activation: str = "tanh", seed: int | None = None,
                     name: str = "generator") -> keras.Model:
-    """Functional MLP ``z -> G(z)``: hidden ``units`` then ``output_dim`` sigmoid pixels in [0, 1]."""
+    """Functional MLP ``z -> G(z)``: hidden ``units`` (LeakyReLU 0.2) then ``output_dim`` pixels.
+
+    ``output_activation="tanh"`` gives pixels in [-1, 1] (train on ``to_signed`` images);
+    ``"sigmoid"`` gives [0, 1].
+    """
     z = keras.Input(shape=(latent_dim,), name="z")
     h = z
     for i, n in enumerate(units):

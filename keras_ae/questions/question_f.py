@@ -1,7 +1,8 @@
 """Question F: a GAN on MNIST (004 slides "Generative adversarial networks", "The learning algorithm").
 
-Generator G: z ~ N(0, I) of 100 dimensions -> MLP 256-512-1024 (ReLU) -> 784 sigmoid pixels in
-[0, 1]. Discriminator D: 784 -> MLP 1024-512-256 (LeakyReLU 0.2, dropout 0.3) -> one sigmoid
+Generator G: z ~ N(0, I) of 100 dimensions -> MLP 256-512-1024 (LeakyReLU 0.2) -> 784 tanh pixels
+in [-1, 1] (the images are scaled to [-1, 1] for training; see the README for why not [0, 1] with
+a sigmoid). Discriminator D: 784 -> MLP 1024-512-256 (LeakyReLU 0.2, dropout 0.3) -> one sigmoid
 unit, the probability that the input is a real training image (label convention real = 1,
 generated = 0). Training follows the slides' learning algorithm: per iteration k discriminator
 updates (``--k``, default 1) on the error E = -(1/m) sum [ln D(x) + ln(1 - D(G(z)))], each on a
@@ -13,8 +14,9 @@ The last 10,000 training images are held out (as Goodfellow et al. did) to choos
 window's sigma; the GAN trains on the first 50,000. Writes: a 10x10 grid of G(z) at the same
 fixed z every ``--sample-every`` epochs and one figure of those samples over training; D and G
 losses (and D's mean outputs) over training; the Parzen-window log-likelihood of the MNIST test
-set (10,000 samples, sigma chosen on the validation images) and a classifier-based score; a
-SavedModel with ``generate`` (z -> image) and ``discriminate`` (image -> probability).
+set (10,000 samples mapped back to [0, 1], sigma chosen on the validation images, all in [0, 1]) and a classifier-based score; a
+SavedModel with ``generate`` (z -> image in [-1, 1]) and ``discriminate`` (image in [-1, 1] ->
+probability).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def build_model(latent_dim: int = 100, generator_units=(256, 512, 1024), discrim
                 dropout: float = 0.3, k: int = 1, generator_loss: str = "minimax", seed: int | None = 0):
     from keras_ae.models import GAN, build_discriminator, build_generator
 
-    return GAN(build_generator(latent_dim, generator_units, seed=seed),
-               build_discriminator(784, discriminator_units, dropout=dropout, seed=seed),
+    # initialisers and dropout are seeded through seed_everything; ``seed`` seeds the noise z
+    return GAN(build_generator(latent_dim, generator_units, output_activation="tanh"),
+               build_discriminator(784, discriminator_units, dropout=dropout),
                d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan")
 
 
@@ -97,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict:
     from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
-    from keras_ae.data import flatten, load_dataset, make_dataset, to_unit
+    from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
     from keras_ae.export import export_model
     from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
     from keras_ae.plots import plot_curves, plot_image_grid
@@ -113,6 +116,7 @@ def run(args: argparse.Namespace) -> dict:
     os.makedirs(out, exist_ok=True)
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
+    # GAN in [-1, 1]; Parzen window and classifier in [0, 1] (the value range of question E's decoder)
     x_all = flatten(to_unit(train.images))
     if args.validation_size >= len(x_all):
         raise ValueError(f"--validation-size {args.validation_size} leaves no training images")
@@ -121,6 +125,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.train_limit:
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
     x_test, y_test = flatten(to_unit(test.images[: args.test_limit])), test.labels[: args.test_limit]
+    s_train, s_val = x_train * 2.0 - 1.0, x_val * 2.0 - 1.0  # to_signed of the same images
     batch = args.k * args.batch_size
     if len(x_train) < batch:
         raise ValueError(f"{len(x_train)} training images do not fill one iteration of k * m = {batch} images")
@@ -135,7 +140,7 @@ def run(args: argparse.Namespace) -> dict:
     snapshots: dict[int, np.ndarray] = {}
 
     def grid_rows(gan, z):
-        images = gan.generator.predict(z, batch_size=len(z), verbose=0)
+        images = from_signed(gan.generator.predict(z, batch_size=len(z), verbose=0))
         snapshots[len(snapshots)] = images
         return [("", images[r * 10:(r + 1) * 10]) for r in range(len(z) // 10)]
 
@@ -144,8 +149,8 @@ def run(args: argparse.Namespace) -> dict:
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard) + [grid]
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer() as timer:
-        history = model.fit(make_dataset(x_train, batch_size=batch, seed=args.seed, drop_remainder=True),
-                            epochs=args.epochs, validation_data=make_dataset(x_val, batch_size=1000, shuffle=False),
+        history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True),
+                            epochs=args.epochs, validation_data=make_dataset(s_val, batch_size=1000, shuffle=False),
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     minutes = timer.seconds / 60.0
     h = history.history
@@ -171,7 +176,7 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question F] Parzen window: {args.parzen_samples} samples, sigma from {len(args.sigmas)} values on "
           f"{len(x_val)} held-out images, log-likelihood of {len(x_test)} test images", flush=True)
     seed_everything(args.seed + 1)
-    samples = model.generate(args.parzen_samples)
+    samples = from_signed(model.generate(args.parzen_samples))
     with Timer() as parzen_timer:
         sigma, sigma_scores = select_parzen_sigma(samples, x_val, args.sigmas)
         ll = parzen_log_likelihood(samples, x_test, sigma)
@@ -211,8 +216,9 @@ def run(args: argparse.Namespace) -> dict:
     exports = {}
     if not args.no_export:
         exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, "question_f_gan"), metadata={
-            "question": "F", "value_range": "unit", "latent_dim": args.latent_dim, "noise": "z ~ N(0, I)",
-            "output": "MNIST-like digit, 784 values in [0, 1] (reshape to 28 x 28)",
+            "question": "F", "value_range": "signed", "latent_dim": args.latent_dim, "noise": "z ~ N(0, I)",
+            "output": "MNIST-like digit, 784 values in [-1, 1]: (x + 1) / 2 gives [0, 1], reshape to 28 x 28",
+            "discriminate_input": "784 values in [-1, 1] (uint8 images are scaled by keras-ae)",
             "label_convention": "discriminate(x) = probability that x is a real image (real = 1)",
             "k": args.k, "generator_loss": args.generator_loss, "epochs": args.epochs, "seed": args.seed,
             "parzen_test_ll": row["parzen_test_ll"], "parzen_sigma": sigma,
