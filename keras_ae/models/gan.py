@@ -48,7 +48,8 @@ def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 102
     z = keras.Input(shape=(latent_dim,), name="z")
     h = z
     for i, n in enumerate(units):
-        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed), name=f"{name}_dense_{i}")(h)
+        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                               name=f"{name}_dense_{i}")(h)
         h = _activation(activation, f"{name}_act_{i}")(h)
     x = keras.layers.Dense(output_dim, activation=output_activation,
                            kernel_initializer=keras.initializers.GlorotUniform(seed), name=f"{name}_output")(h)
@@ -61,7 +62,8 @@ def build_discriminator(input_dim: int = 784, units: Sequence[int] = (1024, 512,
     x = keras.Input(shape=(input_dim,), name="x")
     h = x
     for i, n in enumerate(units):
-        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed), name=f"{name}_dense_{i}")(h)
+        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                               name=f"{name}_dense_{i}")(h)
         h = _activation(activation, f"{name}_act_{i}")(h)
         if dropout:
             h = keras.layers.Dropout(dropout, seed=seed, name=f"{name}_dropout_{i}")(h)
@@ -227,5 +229,6 @@ class GAN(keras.Model):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         generator = keras.saving.deserialize_keras_object(config.pop("generator"), custom_objects=custom_objects)
-        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"), custom_objects=custom_objects)
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"),
+                                                              custom_objects=custom_objects)
         return cls(generator=generator, discriminator=discriminator, **config)

@@ -14,7 +14,8 @@ The last 10,000 training images are held out (as Goodfellow et al. did) to choos
 window's sigma; the GAN trains on the first 50,000. Writes: a 10x10 grid of G(z) at the same
 fixed z every ``--sample-every`` epochs and one figure of those samples over training; D and G
 losses (and D's mean outputs) over training; the Parzen-window log-likelihood of the MNIST test
-set (10,000 samples mapped back to [0, 1], sigma chosen on the validation images, all in [0, 1]) and a classifier-based score; a
+set (10,000 samples mapped back to [0, 1], sigma chosen on the validation images, all in
+[0, 1]) and a classifier-based score; a
 SavedModel with ``generate`` (z -> image in [-1, 1]) and ``discriminate`` (image in [-1, 1] ->
 probability).
 """
@@ -165,7 +166,8 @@ def run(args: argparse.Namespace) -> dict:
                                    "Question F: G(z) for the same 10 fixed z over training"))
     ep = list(range(1, len(h["d_loss"]) + 1))
     g_label = "ln(1 - D(G(z)))" if args.generator_loss == "minimax" else "-ln D(G(z))"
-    figures.append(plot_curves({"D: E (train)": (ep, h["d_loss"]), "D: E (held-out real)": (ep, h["val_d_loss"]),
+    figures.append(plot_curves({"D: E (train)": (ep, h["d_loss"]),
+                                "D: E (held-out images, dropout off)": (ep, h["val_d_loss"]),
                                 f"G: mean {g_label} (train)": (ep, h["g_loss"])},
                                os.path.join(out, "losses.png"),
                                f"Question F: losses per epoch (k = {args.k}, {args.generator_loss})", ylabel="loss"))
@@ -191,7 +193,8 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question F] Parzen log-likelihood {row['parzen_test_ll']:.1f} +- {row['parzen_test_ll_stderr']:.1f} "
           f"nats (sigma {sigma:g})", flush=True)
     if sigma in (min(args.sigmas), max(args.sigmas)):
-        print(f"[question F] warning: the chosen sigma {sigma:g} is at the edge of the grid; widen --sigmas", flush=True)
+        print(f"[question F] warning: the chosen sigma {sigma:g} is at the edge of the grid; widen --sigmas",
+              flush=True)
     if args.classifier_epochs:
         clf = train_classifier(x_train, y_train, args.classifier_epochs, args.seed)
         p_test = clf.predict(x_test, batch_size=1000, verbose=0)

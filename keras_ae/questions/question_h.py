@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> dict:
 
     idx = one_per_class(y_test, args.per_class) if len(set(y_test.tolist())) == 10 else np.arange(min(10, len(x_test)))
     figure = plot_image_grid(
-        [("original", x_test[idx]), (f"deep AE ({ae_error:.2f})", ae_test[idx]), (f"PCA ({pca_error:.2f})", pca_test[idx])],
+        [("original", x_test[idx]), (f"deep AE ({ae_error:.2f})", ae_test[idx]),
+         (f"PCA ({pca_error:.2f})", pca_test[idx])],
         os.path.join(out, "reconstructions.png"),
         f"Question H: MNIST test digits and their reconstructions from {args.code_dim}-d codes "
         "(average squared error per image in brackets)")
