@@ -6,11 +6,12 @@ from keras_ae.models.classifier import EncoderClassifier, build_encoder_classifi
 from keras_ae.models.conv import build_conv_autoencoder, build_conv_decoder, build_conv_encoder
 from keras_ae.models.dense import build_dense_autoencoder, build_mlp, make_initializers
 from keras_ae.models.denoising import DenoisingAutoencoder
+from keras_ae.models.gan import GAN, build_discriminator, build_generator
 from keras_ae.models.patch import PatchAutoencoder, build_patch_autoencoder
 
 __all__ = [
-    "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "EncoderClassifier", "PatchAutoencoder",
+    "GAN", "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "EncoderClassifier", "PatchAutoencoder",
     "build_adversarial_autoencoder", "build_conv_autoencoder", "build_conv_decoder", "build_conv_encoder",
-    "build_dense_autoencoder", "build_encoder_classifier", "build_mlp", "build_patch_autoencoder", "copy_model",
-    "make_initializers",
+    "build_dense_autoencoder", "build_discriminator", "build_encoder_classifier", "build_generator", "build_mlp",
+    "build_patch_autoencoder", "copy_model", "make_initializers",
 ]

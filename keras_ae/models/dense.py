@@ -56,6 +56,7 @@ def build_dense_autoencoder(
     init: str = "glorot",
     normal_stddev: float = 1.0,
     seed: int | None = None,
+    bias_initializer=None,
     name: str = "autoencoder",
     model_class: type[Autoencoder] = Autoencoder,
     **model_kwargs,
@@ -64,9 +65,12 @@ def build_dense_autoencoder(
     layers and an output layer of ``input_dim`` units.
 
     ``code_activation="same"`` uses ``activation`` on the code layer too; ``None`` makes it
-    linear. ``init`` is ``"normal"``, ``"glorot"`` or ``"keras"`` (see :func:`make_initializers`).
+    linear. ``init`` is ``"normal"``, ``"glorot"`` or ``"keras"`` (see :func:`make_initializers`);
+    ``bias_initializer`` (e.g. ``"zeros"``) replaces that scheme's biases.
     """
     kernel, bias = make_initializers(init, normal_stddev, seed)
+    if bias_initializer is not None:
+        bias = bias_initializer
     code_act = activation if code_activation == "same" else code_activation
     encoder = build_mlp(input_dim, encoder_units,
                         [activation] * (len(encoder_units) - 1) + [code_act],

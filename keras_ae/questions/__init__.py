@@ -11,7 +11,9 @@ QUESTIONS = {
     "C": ("keras_ae.questions.question_c", "denoising autoencoder on Fashion-MNIST, t-SNE compared with B"),
     "D": ("keras_ae.questions.question_d", "convolutional autoencoder on MNIST-M, least-squares loss"),
     "E": ("keras_ae.questions.question_e", "adversarial autoencoder with a 100-d N(0, I) prior, three-phase training"),
+    "F": ("keras_ae.questions.question_f", "GAN on MNIST: the slides' k discriminator steps per generator step"),
     "G": ("keras_ae.questions.question_g", "image compression with a 64-16-64 tanh autoencoder, 6- and 4-bit codes vs JPEG"),
+    "H": ("keras_ae.questions.question_h", "PCA vs deep 784-1000-500-250-30 autoencoder (Hinton & Salakhutdinov 2006)"),
     "I": ("keras_ae.questions.question_i", "unsupervised pretraining on MNIST, fine-tuning with 100 / 1,000 labels"),
     "J": ("keras_ae.questions.question_j", "variational autoencoder backing the written answers (docs/answers.md)"),
 }

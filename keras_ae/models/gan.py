@@ -1,0 +1,234 @@
+"""Generative adversarial network (Goodfellow et al. 2014) as in the 004 slides.
+
+Label convention: **real = 1, generated = 0**. ``D(x)`` is the probability that ``x`` is a real
+training image (not produced by ``G``). The slides' error of the discriminator on a minibatch of
+``m`` real images ``x_i`` and ``m`` noise vectors ``z_i`` is the binary cross-entropy
+
+    E = -(1/m) sum_i [ ln D(x_i) + ln(1 - D(G(z_i))) ]
+
+which the discriminator minimises and the generator maximises. One training iteration (the
+slides' "learning algorithm") is ``k`` discriminator updates, each on a fresh minibatch of real
+images and fresh noise, then one generator update on fresh noise. The generator minimises
+
+- ``"minimax"`` (the slides' form, the default): ``(1/m) sum_i ln(1 - D(G(z_i)))``;
+- ``"non_saturating"`` (Goodfellow et al.'s practical variant): ``-(1/m) sum_i ln D(G(z_i))``,
+  which has strong gradients early in training when ``D`` rejects every sample.
+
+Inside ``fit`` one ``train_step`` is one such iteration. Keras hands a step one batch, so the
+caller feeds batches of ``k * m`` real images and the step splits them into ``k`` consecutive
+minibatches of ``m`` (``m = batch // k``; a remainder is dropped): every discriminator update sees
+real images it has not seen in this iteration. The noise comes from a
+``keras.random.SeedGenerator`` stored on the model, so runs are reproducible.
+
+The discriminator network ends in a Dense layer named ``logit`` followed by a sigmoid layer; the
+losses are computed from the logit (``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the
+same values without the ``log(0)`` of a saturated sigmoid.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+GENERATOR_LOSSES = ("minimax", "non_saturating")
+LOGIT_LAYER = "logit"
+
+
+def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 1024), output_dim: int = 784,
+                    activation: str = "leaky_relu", output_activation: str = "tanh", seed: int | None = None,
+                    name: str = "generator") -> keras.Model:
+    """Functional MLP ``z -> G(z)``: hidden ``units`` (LeakyReLU 0.2) then ``output_dim`` pixels.
+
+    ``output_activation="tanh"`` gives pixels in [-1, 1] (train on ``to_signed`` images);
+    ``"sigmoid"`` gives [0, 1].
+    """
+    z = keras.Input(shape=(latent_dim,), name="z")
+    h = z
+    for i, n in enumerate(units):
+        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                               name=f"{name}_dense_{i}")(h)
+        h = _activation(activation, f"{name}_act_{i}")(h)
+    x = keras.layers.Dense(output_dim, activation=output_activation,
+                           kernel_initializer=keras.initializers.GlorotUniform(seed), name=f"{name}_output")(h)
+    return keras.Model(z, x, name=name)
+
+
+def build_discriminator(input_dim: int = 784, units: Sequence[int] = (1024, 512, 256), activation: str = "leaky_relu",
+                        dropout: float = 0.3, seed: int | None = None, name: str = "discriminator") -> keras.Model:
+    """Functional MLP ``x -> D(x)`` in [0, 1]: hidden ``units`` (with dropout), a ``logit`` unit, a sigmoid."""
+    x = keras.Input(shape=(input_dim,), name="x")
+    h = x
+    for i, n in enumerate(units):
+        h = keras.layers.Dense(n, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                               name=f"{name}_dense_{i}")(h)
+        h = _activation(activation, f"{name}_act_{i}")(h)
+        if dropout:
+            h = keras.layers.Dropout(dropout, seed=seed, name=f"{name}_dropout_{i}")(h)
+    logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed), name=LOGIT_LAYER)(h)
+    p = keras.layers.Activation("sigmoid", name="probability")(logit)
+    return keras.Model(x, p, name=name)
+
+
+def _activation(name: str, layer_name: str):
+    if name == "leaky_relu":  # the slope GAN papers use; Keras' default is 0.3
+        return keras.layers.LeakyReLU(negative_slope=0.2, name=layer_name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class GAN(keras.Model):
+    """``G`` and ``D`` trained by the slides' algorithm; see the module docstring.
+
+    ``d_steps`` is the slides' ``k``. ``generator_loss`` is ``"minimax"`` (slides) or
+    ``"non_saturating"``. Compile with ``compile(d_optimizer=..., g_optimizer=...)``.
+    Metrics per step: ``d_loss`` (E, averaged over the k updates), ``g_loss`` (the generator's
+    objective as minimised), ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))).
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, d_steps: int = 1,
+                 generator_loss: str = "minimax", seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if int(d_steps) < 1:
+            raise ValueError(f"d_steps (the slides' k) must be at least 1, got {d_steps}")
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"unknown generator_loss {generator_loss!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.d_steps = int(d_steps)
+        self.generator_loss = generator_loss
+        self.seed = seed
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        # Same layers (weights shared): D's input -> the logit before the sigmoid, for stable logs.
+        self._d_logit = keras.Model(discriminator.inputs[0], discriminator.get_layer(LOGIT_LAYER).output,
+                                    name=f"{discriminator.name}_logit")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True  # G and D are functional and already built
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    def build(self, input_shape=None):
+        self.built = True  # G and D are functional and already built
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    # --- optimisers -------------------------------------------------------------------------------
+    def compile(self, d_optimizer="adam", g_optimizer="adam", **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer)
+        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        # A fresh Adam per network (a shared string would give one object to both).
+        if self.d_optimizer is self.g_optimizer:
+            self.g_optimizer = self.d_optimizer.from_config(self.d_optimizer.get_config())
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False) or not hasattr(self, "d_optimizer"):
+            return {}
+        return {"d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+                "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+                     g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))
+        if self.built:
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator.trainable_variables)
+
+    # --- the slides' losses -----------------------------------------------------------------------
+    def sample_noise(self, n):
+        """``n`` vectors z ~ N(0, I) of ``latent_dim`` from the model's seed generator."""
+        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+
+    def discriminator_error(self, real, fake, training=False):
+        """The slides' E = -(1/m) sum [ln D(x) + ln(1 - D(G(z)))], plus mean D(x) and D(G(z))."""
+        l_real = self._d_logit(real, training=training)
+        l_fake = self._d_logit(fake, training=training)
+        # ln D(x) = -softplus(-l), ln(1 - D(x)) = -softplus(l)
+        error = ops.mean(ops.softplus(-l_real)) + ops.mean(ops.softplus(l_fake))
+        return error, ops.mean(ops.sigmoid(l_real)), ops.mean(ops.sigmoid(l_fake))
+
+    def generator_objective(self, fake, training=False):
+        """What the generator minimises: mean ln(1 - D(G(z))) (minimax) or -mean ln D(G(z))."""
+        l_fake = self._d_logit(fake, training=training)
+        if self.generator_loss == "minimax":
+            return -ops.mean(ops.softplus(l_fake))
+        return ops.mean(ops.softplus(-l_fake))
+
+    # --- training ---------------------------------------------------------------------------------
+    @staticmethod
+    def _real_images(data):
+        return data[0] if isinstance(data, (tuple, list)) else data
+
+    def train_step(self, data):
+        real = self._real_images(data)
+        m = ops.shape(real)[0] // self.d_steps
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        d_total, p_real, p_fake = 0.0, 0.0, 0.0
+        for i in range(self.d_steps):  # k discriminator updates, each on fresh real data and noise
+            x = real[i * m:(i + 1) * m]
+            z = self.sample_noise(m)
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                d_error, p_real, p_fake = self.discriminator_error(x, fake, training=True)
+            self.d_optimizer.apply(tape.gradient(d_error, d_vars), d_vars)
+            d_total += d_error
+        z = self.sample_noise(m)  # one generator update on fresh noise
+        with tf.GradientTape() as tape:
+            g_objective = self.generator_objective(self.generator(z, training=True), training=True)
+        self.g_optimizer.apply(tape.gradient(g_objective, g_vars), g_vars)
+        return self._update_metrics(d_total / self.d_steps, g_objective, p_real, p_fake)
+
+    def test_step(self, data):
+        real = self._real_images(data)
+        fake = self.generator(self.sample_noise(ops.shape(real)[0]), training=False)
+        d_error, p_real, p_fake = self.discriminator_error(real, fake)
+        return self._update_metrics(d_error, self.generator_objective(fake), p_real, p_fake)
+
+    def _update_metrics(self, d_loss, g_loss, p_real, p_fake):
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(p_real)
+        self.d_fake_tracker.update_state(p_fake)
+        return {m.name: m.result() for m in self.metrics}
+
+    # --- inference and saving ---------------------------------------------------------------------
+    def generate(self, n: int, batch_size: int = 1000):
+        """``n`` images G(z) (numpy) for fresh z ~ N(0, I)."""
+        z = keras.ops.convert_to_numpy(self.sample_noise(n))
+        return self.generator.predict(z, batch_size=batch_size, verbose=0)
+
+    def export_endpoints(self) -> dict:
+        """``generate`` (z -> G(z)) and ``discriminate`` (x -> D(x)) for :func:`keras_ae.export.export_model`."""
+        z_spec = [tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")]
+        x_spec = [tf.TensorSpec((None, *self.discriminator.inputs[0].shape[1:]), tf.float32, name="x")]
+        return {
+            "generate": (lambda z: self.generator(z, training=False), z_spec),
+            "discriminate": (lambda x: self.discriminator(x, training=False), x_spec),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"), custom_objects=custom_objects)
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"),
+                                                              custom_objects=custom_objects)
+        return cls(generator=generator, discriminator=discriminator, **config)

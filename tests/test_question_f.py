@@ -1,0 +1,222 @@
+"""Question F (GAN) and the Parzen-window estimator: behaviour on tiny models and hand-checked numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_python
+
+
+def tiny_gan(k=1, generator_loss="minimax", seed=3):
+    from keras_ae.models import GAN, build_discriminator, build_generator
+
+    return GAN(build_generator(4, (16,), output_dim=12, seed=seed),
+               build_discriminator(12, (16,), dropout=0.0, seed=seed),
+               d_steps=k, generator_loss=generator_loss, seed=seed)
+
+
+def _weights(model):
+    return [np.array(w) for w in model.generator.get_weights() + model.discriminator.get_weights()]
+
+
+# --- Parzen window ------------------------------------------------------------------------------
+
+def test_parzen_one_sample_is_the_gaussian_log_density():
+    from keras_ae.generative_metrics import parzen_log_likelihood
+
+    s = np.array([[0.0, 1.0, 0.5]])
+    x = np.array([[0.2, 0.7, 0.5], [1.0, 1.0, 1.0]])
+    sigma = 0.3
+    expected = [-np.sum((xi - s[0]) ** 2) / (2 * sigma ** 2) - 1.5 * math.log(2 * math.pi * sigma ** 2) for xi in x]
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, return_per_point=True)[1], expected, rtol=1e-10)
+
+
+def test_parzen_mixture_by_hand_and_batch_size_does_not_matter():
+    from keras_ae.generative_metrics import parzen_log_likelihood
+
+    s = np.array([[0.0, 0.0], [1.0, 0.0]])
+    x = np.array([[0.5, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    sigma = 0.5
+
+    def pdf(xi, si):
+        return math.exp(-np.sum((xi - si) ** 2) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
+
+    expected = [math.log(0.5 * pdf(xi, s[0]) + 0.5 * pdf(xi, s[1])) for xi in x]
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=1, return_per_point=True)[1], expected, rtol=1e-10)
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=2, return_per_point=True)[1], expected, rtol=1e-10)
+    # far from every sample the naive exp underflows to 0; log-sum-exp stays finite
+    far = parzen_log_likelihood(s, np.array([[100.0, 100.0]]), 0.05, return_per_point=True)[1]
+    assert np.isfinite(far).all() and far[0] < -1e6
+
+
+def test_select_parzen_sigma_scores_match_the_estimator_and_pick_the_best():
+    from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
+
+    rng = np.random.default_rng(0)
+    samples, val = rng.normal(size=(300, 5)), rng.normal(size=(120, 5))
+    sigmas = [0.05, 0.3, 0.6, 1.0, 3.0]
+    best, scores = select_parzen_sigma(samples, val, sigmas)
+    for s in sigmas:
+        assert scores[s] == pytest.approx(parzen_log_likelihood(samples, val, s).mean, rel=1e-9)
+    assert best == max(scores, key=scores.get)
+    assert best not in (0.05, 3.0)  # both edges are clearly worse for unit-variance data
+    with pytest.raises(ValueError):
+        parzen_log_likelihood(samples, val, 0.0)
+    with pytest.raises(ValueError):
+        parzen_log_likelihood(samples, val[:, :3], 0.1)
+
+
+# --- the GAN model ------------------------------------------------------------------------------
+
+def test_discriminator_error_and_generator_objectives_match_hand_computation():
+    from keras_ae.models.gan import GAN
+
+    gan = tiny_gan()
+    rng = np.random.default_rng(1)
+    real = rng.random((6, 12)).astype("float32")
+    fake = rng.random((6, 12)).astype("float32")
+    d_real = np.asarray(gan.discriminator(real))[:, 0].astype(np.float64)
+    d_fake = np.asarray(gan.discriminator(fake))[:, 0].astype(np.float64)
+    error, p_real, p_fake = gan.discriminator_error(real, fake)
+    # the slides' E = -(1/p) sum [ln D(x) + ln(1 - D(G(z)))], real = 1
+    assert float(error) == pytest.approx(-np.mean(np.log(d_real) + np.log(1 - d_fake)), rel=1e-5)
+    assert float(p_real) == pytest.approx(d_real.mean(), rel=1e-5)
+    assert float(p_fake) == pytest.approx(d_fake.mean(), rel=1e-5)
+    assert float(gan.generator_objective(fake)) == pytest.approx(np.mean(np.log(1 - d_fake)), rel=1e-5)
+    ns = GAN(gan.generator, gan.discriminator, generator_loss="non_saturating")
+    assert float(ns.generator_objective(fake)) == pytest.approx(-np.mean(np.log(d_fake)), rel=1e-5)
+    with pytest.raises(ValueError):
+        GAN(gan.generator, gan.discriminator, d_steps=0)
+    with pytest.raises(ValueError):
+        GAN(gan.generator, gan.discriminator, generator_loss="wasserstein")
+
+
+@pytest.mark.parametrize("k,generator_loss", [(1, "minimax"), (3, "minimax"), (2, "non_saturating")])
+def test_train_step_does_exactly_k_discriminator_updates_then_one_generator_update(k, generator_loss):
+    """Replays one train_step by hand with the same noise: k SGD steps on D, each on its own
+    slice of the k*m real images, then one SGD step on G; the weights must agree."""
+    import keras
+    import tensorflow as tf
+
+    lr, m = 0.1, 5
+    gan = tiny_gan(k, generator_loss)
+    gan.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
+    ref = tiny_gan(k, generator_loss)
+    ref.generator.set_weights(gan.generator.get_weights())
+    ref.discriminator.set_weights(gan.discriminator.get_weights())
+    ref.seed_generator.state.assign(gan.seed_generator.state)
+    before = _weights(gan)
+    real = np.random.default_rng(2).random((k * m, 12)).astype("float32")
+
+    gan.train_on_batch(real)
+
+    d_vars, g_vars = ref.discriminator.trainable_variables, ref.generator.trainable_variables
+    for i in range(k):
+        z = ref.sample_noise(m)
+        with tf.GradientTape() as tape:
+            error, _, _ = ref.discriminator_error(real[i * m:(i + 1) * m], ref.generator(z))
+        for v, g in zip(d_vars, tape.gradient(error, d_vars)):
+            v.assign_sub(lr * g)
+    z = ref.sample_noise(m)
+    with tf.GradientTape() as tape:
+        objective = ref.generator_objective(ref.generator(z))
+    for v, g in zip(g_vars, tape.gradient(objective, g_vars)):
+        v.assign_sub(lr * g)
+
+    after, expected = _weights(gan), _weights(ref)
+    for a, b, e in zip(before, after, expected):
+        assert not np.allclose(a, b)  # every weight moved
+        np.testing.assert_allclose(b, e, rtol=1e-4, atol=1e-6)
+    assert int(gan.d_optimizer.iterations) == k and int(gan.g_optimizer.iterations) == 1
+
+
+def test_fit_counts_k_discriminator_updates_per_generator_update():
+    import keras
+
+    k, m, steps = 3, 4, 5
+    gan = tiny_gan(k)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).random((k * m * steps, 12)).astype("float32")
+    history = gan.fit(x, batch_size=k * m, epochs=1, shuffle=False, verbose=0)
+    assert int(gan.d_optimizer.iterations) == k * steps
+    assert int(gan.g_optimizer.iterations) == steps
+    assert set(history.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+
+
+def test_gan_round_trips_through_keras_file(tmp_path):
+    import keras
+
+    from keras_ae.export import load_keras_model
+
+    gan = tiny_gan(k=2, generator_loss="non_saturating")
+    gan.compile(d_optimizer=keras.optimizers.Adam(3e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(1e-3))
+    gan.fit(np.random.default_rng(0).random((16, 12)).astype("float32"), batch_size=8, epochs=1, verbose=0)
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    loaded = load_keras_model(path)
+    assert (loaded.d_steps, loaded.generator_loss, loaded.latent_dim) == (2, "non_saturating", 4)
+    assert loaded.d_optimizer.learning_rate.numpy() == pytest.approx(3e-4)
+    assert loaded.g_optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+    z = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
+    np.testing.assert_allclose(loaded.generator.predict(z, verbose=0), gan.generator.predict(z, verbose=0), atol=1e-6)
+
+
+# --- the question's run ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    from keras_ae.questions import get_question
+
+    q = get_question("F")
+    root = tmp_path_factory.mktemp("question_f")
+    args = q.build_parser().parse_args([
+        "--epochs", "2", "--sample-every", "1", "--train-limit", "512", "--test-limit", "200",
+        "--validation-size", "300", "--parzen-samples", "400", "--classifier-epochs", "1", "--k", "2",
+        "--sigmas", "0.1", "0.2", "0.3", "--output-dir", str(root / "results"),
+        "--saved-models-dir", str(root / "saved_models"), "--verbose", "0"])
+    return q.run(args), root
+
+
+def test_short_run_writes_figures_numbers_and_table(short_run):
+    result, root = short_run
+    for fig in result["figures"]:
+        assert os.path.getsize(fig) > 1000, fig
+    names = {os.path.basename(f) for f in result["figures"]}
+    assert {"samples_epoch001.png", "samples_epoch002.png", "samples_over_training.png", "losses.png",
+            "discriminator_outputs.png", "parzen_sigma.png"} <= names
+    row = result["rows"][0]
+    assert row["k"] == 2 and row["train_images"] == 512
+    assert row["parzen_sigma"] in (0.1, 0.2, 0.3)
+    assert np.isfinite(row["parzen_test_ll"]) and row["parzen_test_ll_stderr"] > 0
+    assert 1.0 <= row["classifier_score_generated"] <= 10.0 and 1.0 <= row["classifier_score_test"] <= 10.0
+    table = open(result["tables"][0]).read()
+    assert "Parzen" in table and "parzen_test_ll" in table
+    assert len(result["history"]["d_loss"]) == 2 and len(result["history"]["val_d_loss"]) == 2
+
+
+def test_exported_generate_endpoint_works_without_keras_ae(short_run):
+    result, root = short_run
+    path = result["saved_models"]["gan"]
+    meta = json.load(open(os.path.join(path, "metadata.json")))
+    assert meta["question"] == "F" and meta["k"] == 2 and meta["generator_loss"] == "minimax"
+    assert meta["value_range"] == "signed"
+    out = run_python(
+        "import numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({path!r})\n"
+        "z = np.random.default_rng(0).normal(size=(5, 100)).astype('float32')\n"
+        "x = m.generate(z).numpy(); p = m.discriminate(x).numpy()\n"
+        "print(x.shape, p.shape, float(x.min()) >= -1.0, float(x.max()) <= 1.0, bool(((p >= 0) & (p <= 1)).all()))\n")
+    assert out.strip() == "(5, 784) (5, 1) True True True"
+
+
+def test_bad_arguments_are_refused():
+    from keras_ae.questions import get_question
+
+    q = get_question("F")
+    with pytest.raises(ValueError, match="--k"):
+        q.run(q.build_parser().parse_args(["--k", "0"]))
