@@ -139,14 +139,6 @@ def compile_model(model, args: argparse.Namespace):
     return model
 
 
-def _tsne(codes: np.ndarray, seed: int) -> np.ndarray:
-    """2-D t-SNE of the codes (sklearn, PCA initialisation, perplexity 30)."""
-    from sklearn.manifold import TSNE
-
-    perplexity = float(min(30.0, max(2.0, (len(codes) - 1) / 3.0)))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
-
-
 def _walks(model, x: np.ndarray, labels, steps: int, count: int, rng) -> list[tuple[str, np.ndarray]]:
     """Straight-line walks in code space between the codes of pairs of images, decoded."""
     if labels is not None:  # pairs of different classes
@@ -215,6 +207,7 @@ def _plot_codes_vs_prior(codes: np.ndarray, prior_stddev: float, path: str, titl
 
 
 def run(args: argparse.Namespace) -> dict:
+    from keras_ae.analysis import tsne_2d
     from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
@@ -263,7 +256,7 @@ def run(args: argparse.Namespace) -> dict:
     codes = model.encoder.predict(x_train, batch_size=1024, verbose=0)
     pick = np.sort(rng.choice(len(codes), size=min(args.tsne_points, len(codes)), replace=False))
     with Timer() as tsne_timer:
-        coords = _tsne(codes[pick], args.seed)
+        coords = tsne_2d(codes[pick], perplexity=min(30.0, max(2.0, (len(pick) - 1) / 3.0)), seed=args.seed)
     labels = y_train[pick] if y_train is not None else np.zeros(len(pick), int)
     classes = data["classes"] or ("unlabelled data",)
     figures["tsne"] = plot_embedding(coords, labels, classes, os.path.join(out, "tsne_codes.png"),
