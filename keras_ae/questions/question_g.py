@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> dict:
 
     from keras_ae import compression as C
     from keras_ae.callbacks import standard_callbacks
-    from keras_ae.data import from_signed, image_to_patches, load_gray_image, make_dataset, random_patches, to_signed
+    from keras_ae.data import image_to_patches, load_gray_image, make_dataset, random_patches, to_signed
     from keras_ae.export import export_model
     from keras_ae.models import build_patch_autoencoder
     from keras_ae.plots import plot_curves, plot_image_grid

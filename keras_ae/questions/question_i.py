@@ -32,6 +32,7 @@ METHODS = {
     "lp_ft": "pretrained encoder, probe then fine-tune (LP-FT)",
 }
 PRETRAINED_METHODS = ("pretrained", "frozen", "lp_ft")
+HEAD_NAMES = {"glorot": "Glorot-uniform initialised", "zeros": "zero-initialised"}
 
 
 def stratified_subset(labels: np.ndarray, count: int, seed: int, num_classes: int = 10) -> np.ndarray:
@@ -260,7 +261,7 @@ def run(args: argparse.Namespace) -> dict:
                                        [r["std_test_accuracy"] for r in sel])
         figures.insert(0, plot_curves(
             series, os.path.join(out, f"test_accuracy_{head_init}_head.png"),
-            f"Question I: pretraining vs random init, {head_init}-initialised head\n"
+            f"Question I: pretraining vs random init, {HEAD_NAMES[head_init]} head\n"
             f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seeds)",
             xlabel="labelled training images (log scale)", ylabel="test accuracy", logx=True))
 
