@@ -58,19 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     return add_common_arguments(parser, "question_g", epochs=50, batch_size=64, learning_rate=1e-3)
 
 
-def _pca_codec(x_train: np.ndarray, components: int):
-    """The best linear code of the same size (PCA of the training frames): encode, decode."""
-    mean = x_train.mean(axis=0)
-    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
-    basis = vt[:components].T
-    return (lambda x: (x - mean) @ basis), (lambda z: z @ basis.T + mean)
-
-
 def _panel_label(index: int) -> str:
     return chr(ord("A") + index)
 
 
 def run(args: argparse.Namespace) -> dict:
+    from keras_ae.baselines import fit_pca
     import keras
 
     from keras_ae import compression as C
@@ -121,7 +114,8 @@ def run(args: argparse.Namespace) -> dict:
     encode = lambda x: model.encoder.predict(x, batch_size=4096, verbose=0)  # noqa: E731
     decode = lambda z: model.decoder.predict(z, batch_size=4096, verbose=0)  # noqa: E731
     code_bpp_float = C.bits_per_pixel(args.code_units, 32, p * p)
-    pca_encode, pca_decode = _pca_codec(x_train, args.code_units)
+    pca_model = fit_pca(x_train, args.code_units, seed=args.seed)  # the best linear code of the same size
+    pca_encode, pca_decode = pca_model.transform, pca_model.inverse_transform
     rows, panels, labels, zooms = [], {}, {}, {}
     for key in ("train", "new"):
         original = images[key]
