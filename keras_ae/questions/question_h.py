@@ -157,7 +157,8 @@ def run(args: argparse.Namespace) -> dict:
         "(2006), RBM-pretrained autoencoder and PCA. The autoencoder here is trained end-to-end by Adam "
         f"({args.hidden_activation} units) without pretraining; minutes: wall time of its training."))
 
-    idx = one_per_class(y_test, args.per_class) if len(set(y_test.tolist())) == 10 else np.arange(min(10, len(x_test)))
+    enough = np.bincount(y_test, minlength=10).min() >= args.per_class
+    idx = one_per_class(y_test, args.per_class) if enough else np.arange(min(10, len(x_test)))
     figure = plot_image_grid(
         [("original", x_test[idx]), (f"deep AE ({ae_error:.2f})", ae_test[idx]),
          (f"PCA ({pca_error:.2f})", pca_test[idx])],
