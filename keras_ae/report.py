@@ -129,12 +129,13 @@ def _figure_caption(module, path: str) -> str:
 
 
 def _paths(value) -> list[str]:
-    """Figures, tables or models as a run() gives them: one path, a list, or a dict name -> path."""
+    """Figures, tables or models as a run() gives them: one path, or a list or dict of them (nested)."""
     if not value:
         return []
     if isinstance(value, (str, os.PathLike)):
         return [str(value)]
-    return [str(v) for v in (value.values() if isinstance(value, dict) else value) if v]
+    items = value.values() if isinstance(value, dict) else value
+    return [path for item in items for path in _paths(item)]  # nested lists are flattened
 
 
 def _tables(result: dict) -> list[str]:
