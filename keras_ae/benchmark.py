@@ -5,9 +5,12 @@ For question A's network (784-256-128-256-784, sigmoid) and question B's network
 training images held in memory, it measures steady-state images per second (epochs after a
 warm-up epoch, several repeats, median) of
 
-- keras_ae's training path, one change at a time: ``fit`` on numpy arrays (plain Keras), on the
+- keras_ae's training path, one change at a time, on the questions' own models (question A's
+  ``build_model``, question B's ``build_model``): ``fit`` on numpy arrays (plain Keras), on the
   in-memory ``tf.data`` pipeline (``make_dataset``), plus XLA (``jit_compile=True``), plus
-  several steps per execution (``steps_per_execution``);
+  Keras' ``steps_per_execution``, and the path the questions use: XLA with several Adam steps
+  fused into one compiled call (``Autoencoder(minibatch_size=...)`` fed batches of
+  ``k * batch_size``);
 - a plain PyTorch loop over the identical network (``pip install -e ".[bench]"``),
 
 in one process, one after the other, and prints the ratio. It also counts the multiply-adds of
@@ -56,28 +59,31 @@ def _median_rate(epoch_seconds: list[float], images: int) -> float:
 
 
 def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> float:
-    """Attainable float32 rate (GFLOP/s) of an n x n matrix multiply in TensorFlow (best of repeats)."""
+    """Attainable float32 rate (GFLOP/s) of an n x n matrix multiply in TensorFlow: the best of
+    ``repeats`` timed runs each of TensorFlow's own kernel (oneDNN) and of XLA's."""
     import tensorflow as tf
 
     a = tf.random.normal((n, n))
     b = tf.random.normal((n, n))
-    tf.linalg.matmul(a, b).numpy()  # warm-up
     best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.linalg.matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
+    for matmul in (tf.linalg.matmul, tf.function(tf.linalg.matmul, jit_compile=True)):
+        matmul(a, b).numpy()  # warm-up (and XLA compilation)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            matmul(a, b).numpy()
+            best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
 
-def build_keras(net: Network):
-    import keras
+def build_keras(net: Network, minibatch_size: int | None = None):
+    """The question's own model: question A's MSE/Xavier network, question B's sheet network."""
+    if net.name == "A":
+        from keras_ae.questions.question_a import VARIANTS, build_model
 
-    inputs = keras.Input((net.layers[0],))
-    h = inputs
-    for width, act in zip(net.layers[1:], net.activations):
-        h = keras.layers.Dense(width, activation=act)(h)
-    return keras.Model(inputs, h)
+        return build_model(VARIANTS["mse_glorot"], minibatch_size=minibatch_size)
+    from keras_ae.questions.question_bc import build_model
+
+    return build_model("B", minibatch_size=minibatch_size)
 
 
 class _EpochTimer:
@@ -99,29 +105,36 @@ class _EpochTimer:
 
 
 KERAS_CONFIGS = {
-    "numpy fit": dict(pipeline="numpy", jit_compile=False, steps_per_execution=1),
-    "tf.data": dict(pipeline="tf.data", jit_compile=False, steps_per_execution=1),
-    "tf.data + XLA": dict(pipeline="tf.data", jit_compile=True, steps_per_execution=1),
-    "tf.data + XLA + steps/exec": dict(pipeline="tf.data", jit_compile=True, steps_per_execution=32),
+    "numpy fit": dict(pipeline="numpy", jit_compile=False),
+    "tf.data": dict(pipeline="tf.data", jit_compile=False),
+    "tf.data + XLA": dict(pipeline="tf.data", jit_compile=True),
+    "tf.data + XLA + steps/exec 32": dict(pipeline="tf.data", jit_compile=True, steps_per_execution=32),
+    "tf.data + XLA + 16 fused steps": dict(pipeline="tf.data", jit_compile=True, fused_steps=16),
+    "tf.data + XLA + 64 fused steps": dict(pipeline="tf.data", jit_compile=True, fused_steps=64),
 }
 
 
 def keras_epoch_seconds(net: Network, x: np.ndarray, batch_size: int, epochs: int, pipeline: str,
-                        jit_compile: bool, steps_per_execution: int, seed: int = 0) -> list[float]:
-    """Seconds of each epoch after the first (warm-up, tracing, compilation)."""
+                        jit_compile: bool, steps_per_execution: int = 1, fused_steps: int = 1,
+                        seed: int = 0) -> list[float]:
+    """Seconds of each epoch after the first (warm-up, tracing, compilation).
+
+    ``fused_steps`` > 1 is keras_ae's fused path: the model makes one Adam step per
+    ``batch_size`` rows, ``fused_steps`` of them per call (see ``Autoencoder.minibatch_size``).
+    """
     import keras
 
     from keras_ae.data import make_dataset
 
     keras.utils.set_random_seed(seed)
-    model = build_keras(net)
+    model = build_keras(net, minibatch_size=batch_size if fused_steps > 1 else None)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution)
     timer = _EpochTimer().callback
     if pipeline == "numpy":
         model.fit(x, x, batch_size=batch_size, epochs=epochs + 1, verbose=0, callbacks=[timer])
     else:
-        model.fit(make_dataset(x, batch_size=batch_size, seed=seed), epochs=epochs + 1, verbose=0,
+        model.fit(make_dataset(x, batch_size=batch_size * fused_steps, seed=seed), epochs=epochs + 1, verbose=0,
                   shuffle=False, callbacks=[timer])
     return timer.seconds[1:]
 

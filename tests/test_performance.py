@@ -70,3 +70,75 @@ def test_benchmark_measures_keras_and_torch_paths_on_a_small_slice():
     if torch_available:
         assert row["torch"] > 0 and row["ratio_vs_torch"] == pytest.approx(row["best_rate"] / row["torch"])
     assert any("images/s" in line for line in lines)
+
+
+def _train_small(x, minibatch_size, batch_size, jit_compile, epochs=2):
+    import keras
+
+    from keras_ae.data import make_dataset
+    from keras_ae.losses import get_loss
+    from keras_ae.models import build_dense_autoencoder
+
+    keras.utils.set_random_seed(0)
+    model = build_dense_autoencoder(784, (32, 8), (32,), init="glorot", minibatch_size=minibatch_size)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss("cross_entropy"),
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile)
+    history = model.fit(make_dataset(x, batch_size=batch_size, seed=0), epochs=epochs, shuffle=False, verbose=0)
+    return model, history.history
+
+
+@pytest.mark.parametrize("batch_size, jit_compile", [(512, True), (128, True), (512, False)])
+def test_fused_steps_make_the_same_updates_as_plain_fit(mnist_small, batch_size, jit_compile):
+    """1,000 rows = 7 minibatches of 128 and one of 104: fused calls (batches of 512, or of 128
+    where every call holds one minibatch) give plain fit's losses, metrics, step count and weights."""
+    import numpy as np
+
+    x = mnist_small[0][:1000]
+    plain, h_plain = _train_small(x, None, 128, False)
+    fused, h_fused = _train_small(x, 128, batch_size, jit_compile)
+    assert int(fused.optimizer.iterations.numpy()) == int(plain.optimizer.iterations.numpy()) == 2 * 8
+    assert h_fused["loss"] == pytest.approx(h_plain["loss"], rel=1e-5)
+    assert h_fused["mse"] == pytest.approx(h_plain["mse"], rel=1e-5)
+    assert h_fused["loss"][1] < h_fused["loss"][0]
+    for a, b in zip(plain.get_weights(), fused.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+
+
+def test_fused_model_round_trips_and_refuses_a_custom_train_step(mnist_small, tmp_path):
+    import keras
+    import numpy as np
+
+    from keras_ae.models import DenoisingAutoencoder, build_dense_autoencoder
+
+    model, _ = _train_small(mnist_small[0][:256], 128, 256, True, epochs=1)
+    path = tmp_path / "fused.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.minibatch_size == 128
+    np.testing.assert_allclose(loaded.predict(mnist_small[2][:8], verbose=0),
+                               model.predict(mnist_small[2][:8], verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="own train_step"):
+        build_dense_autoencoder(784, (16,), (), model_class=DenoisingAutoencoder, minibatch_size=128)
+
+
+def test_make_dataset_order_does_not_depend_on_the_batch_size_and_pairs_stay_aligned():
+    import numpy as np
+
+    from keras_ae.data import make_dataset
+
+    x = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    y = np.arange(50)
+
+    def epoch_order(ds):
+        xs, ys = zip(*[(a.numpy(), b.numpy()) for a, b in ds])
+        xs, ys = np.concatenate(xs), np.concatenate(ys)
+        np.testing.assert_array_equal(xs[:, 0] // 3, ys)  # each row with its own label
+        return ys
+
+    ds_small, ds_large = make_dataset(x, y, batch_size=4, seed=3), make_dataset(x, y, batch_size=16, seed=3)
+    first, second = epoch_order(ds_small), epoch_order(ds_small)
+    np.testing.assert_array_equal(first, epoch_order(ds_large))  # batches of 16 = four batches of 4
+    assert sorted(first) == list(range(50)) and list(first) != list(second)  # a permutation, new each epoch
+    inputs, targets = next(iter(make_dataset(x, batch_size=8, shuffle=False)))
+    np.testing.assert_array_equal(inputs.numpy(), x[:8])
+    np.testing.assert_array_equal(targets.numpy(), x[:8])

@@ -104,16 +104,28 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
                  drop_remainder: bool = False):
     """An in-memory ``tf.data`` pipeline: shuffle (seeded, reshuffled each epoch), batch, prefetch.
 
-    With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets.
+    With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets. The arrays
+    become two in-memory tensors once; what is shuffled is the row indices, and each batch is
+    one gather of its rows, so an epoch costs one permutation of N integers instead of copying
+    N samples through a shuffle buffer. The order depends only on ``seed`` and ``len(x)``: a
+    batch of ``k * b`` rows holds exactly the next ``k`` batches of ``b`` rows.
     """
     import tensorflow as tf
 
-    x = np.asarray(x, dtype=np.float32)
-    tensors = (x, x) if y is None else (x, np.asarray(y))
-    ds = tf.data.Dataset.from_tensor_slices(tensors)
+    x = tf.constant(np.asarray(x, dtype=np.float32))
+    targets = None if y is None else tf.constant(np.asarray(y))
+    if targets is not None and targets.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {targets.shape[0]}")
+    ds = tf.data.Dataset.range(x.shape[0])
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        ds = ds.shuffle(x.shape[0], seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+    def rows(index):
+        batch = tf.gather(x, index)
+        return batch, (batch if targets is None else tf.gather(targets, index))
+
+    return ds.map(rows, num_parallel_calls=1, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
 def load_user_array(path: str | os.PathLike, feature_dim: int = 784) -> np.ndarray:

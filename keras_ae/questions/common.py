@@ -36,7 +36,35 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     return parser
 
 
-POSITIVE_OPTIONS = ("epochs", "batch_size", "train_limit", "test_limit")
+POSITIVE_OPTIONS = ("epochs", "batch_size", "train_limit", "test_limit", "fused_steps")
+
+DEFAULT_FUSED_STEPS = 16
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options of keras_ae's fast training path, for questions whose model trains on plain
+    reconstruction (an :class:`~keras_ae.models.Autoencoder` without a train_step of its own)."""
+    g = parser.add_argument_group("speed (the same minibatches and updates either way)")
+    g.add_argument("--fused-steps", type=int, default=DEFAULT_FUSED_STEPS,
+                   help="Adam steps of --batch-size images fused into one compiled call; 1 gives Keras' plain "
+                        "step per batch; ignored under --strategy mirrored/multiworker (default: %(default)s)")
+    g.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    return parser
+
+
+def fused_minibatch_size(args: argparse.Namespace) -> int | None:
+    """``minibatch_size`` for the model: the batch size when steps are fused, else None."""
+    fused = getattr(args, "fused_steps", 1) > 1 and getattr(args, "strategy", "none") in (None, "none")
+    return args.batch_size if fused else None
+
+
+def fit_batch_size(args: argparse.Namespace) -> int:
+    """Rows per ``fit`` batch: ``fused_steps`` minibatches when steps are fused."""
+    return args.batch_size * (args.fused_steps if fused_minibatch_size(args) else 1)
+
+
+def jit_compile(args: argparse.Namespace) -> bool:
+    return not getattr(args, "no_xla", True)
 
 
 STRATEGIES = ("none", "mirrored", "multiworker")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+from keras_ae.questions.common import (Timer, add_common_arguments, add_speed_arguments, check_positive,
+                                      distribution_strategy, fit_batch_size, fused_minibatch_size, jit_compile,
                                       question_main, seed_everything, verbosity)
 
 
@@ -56,23 +57,23 @@ PUBLISHED = ("Sheet 003 shows reconstructions only (no numbers): MSE/normal poor
              "CE/Xavier close to the input; the figure above is to be held against it.")
 
 
-def build_model(variant: Variant, normal_stddev: float = 1.0):
+def build_model(variant: Variant, normal_stddev: float = 1.0, minibatch_size: int | None = None):
     from keras_ae.models import build_dense_autoencoder
 
     return build_dense_autoencoder(
         input_dim=784, encoder_units=variant.encoder_units, decoder_units=variant.decoder_units,
         activation="sigmoid", output_activation="sigmoid", init=variant.init,
-        normal_stddev=normal_stddev, name=f"question_a_{variant.name}",
+        normal_stddev=normal_stddev, name=f"question_a_{variant.name}", minibatch_size=minibatch_size,
     )
 
 
-def compile_model(model, variant: Variant, learning_rate: float):
+def compile_model(model, variant: Variant, learning_rate: float, jit_compile: bool = False):
     import keras
 
     from keras_ae.losses import get_loss
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=get_loss(variant.loss),
-                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile)
     return model
 
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--normal-stddev", type=float, default=1.0,
                         help="standard deviation of the 'normal' initialiser (tf.random_normal's 1.0)")
     parser.add_argument("--num-images", type=int, default=8, help="test digits in the figure")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_a", epochs=20, batch_size=128, learning_rate=1e-3)
 
 
@@ -112,14 +114,15 @@ def run(args: argparse.Namespace) -> dict:
               flush=True)
         seed_everything(args.seed)
         with distribution_strategy(args.strategy).scope():
-            model = compile_model(build_model(variant, args.normal_stddev), variant, args.learning_rate)
+            model = compile_model(build_model(variant, args.normal_stddev, fused_minibatch_size(args)), variant,
+                                  args.learning_rate, jit_compile(args))
         run_dir = os.path.join(out, name)
         callbacks = standard_callbacks(run_dir, tensorboard=args.tensorboard) + [
             ReconstructionFigure(sample, os.path.join(run_dir, "reconstructions_epoch{epoch:03d}.png"),
                                  f"Question A, {variant.label}: test digits over reconstructions"),
         ]
         with Timer() as timer:
-            history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
+            history = model.fit(make_dataset(x_train, batch_size=fit_batch_size(args), seed=args.seed),
                                 epochs=args.epochs, validation_data=(x_test, x_test),
                                 callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         z_test = model.predict(x_test, batch_size=1024, verbose=0)

@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, question_main, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, add_speed_arguments, fit_batch_size,
+                                      fused_minibatch_size, jit_compile, question_main, seed_everything, verbosity)
 
 SHEET_ENCODER = (128, 64, 32, 16, 8)
 SHEET_DECODER = (8, 32, 64, 128)  # then 784 with tanh; the sheet's decoder goes 8 -> 32 (no 16)
@@ -63,11 +64,14 @@ def class_titles(labels, class_names=None) -> list[str]:
 
 
 def build_model(question: str = "B", encoder_units=SHEET_ENCODER, decoder_units=SHEET_DECODER,
-                noise_stddev: float = DEFAULT_NOISE_STDDEV, noise_clip: bool = False, seed: int | None = None):
-    """The sheet's network: a plain :class:`Autoencoder` for B, a :class:`DenoisingAutoencoder` for C."""
+                noise_stddev: float = DEFAULT_NOISE_STDDEV, noise_clip: bool = False, seed: int | None = None,
+                minibatch_size: int | None = None):
+    """The sheet's network: a plain :class:`Autoencoder` for B, a :class:`DenoisingAutoencoder` for C.
+
+    ``minibatch_size`` (B only) fuses several optimizer steps into one call (``Autoencoder``)."""
     from keras_ae.models import Autoencoder, DenoisingAutoencoder, build_dense_autoencoder
 
-    extra, cls = {}, Autoencoder
+    extra, cls = {"minibatch_size": minibatch_size}, Autoencoder
     if question == "C":
         cls = DenoisingAutoencoder
         extra = {"noise_stddev": noise_stddev, "clip": (-1.0, 1.0) if noise_clip else None, "noise_seed": seed}
@@ -78,14 +82,14 @@ def build_model(question: str = "B", encoder_units=SHEET_ENCODER, decoder_units=
     )
 
 
-def compile_model(model, learning_rate: float = 1e-3, weight_decay: float = 1e-5):
+def compile_model(model, learning_rate: float = 1e-3, weight_decay: float = 1e-5, jit_compile: bool = False):
     """MSE and Adam; ``weight_decay`` is Keras 3's decoupled weight decay (0 turns it off)."""
     import keras
 
     from keras_ae.losses import get_loss
 
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, weight_decay=weight_decay or None)
-    model.compile(optimizer=optimizer, loss=get_loss("mse"))
+    model.compile(optimizer=optimizer, loss=get_loss("mse"), jit_compile=jit_compile)
     return model
 
 
@@ -124,6 +128,8 @@ def build_parser(question: str = "B") -> argparse.ArgumentParser:
                             "'auto' (default) load if it is there and train otherwise, 'none' skip the comparison")
         g.add_argument("--baseline-output-dir", default=os.path.join("results", "question_b"),
                        help="where B's results are (or go, when B is trained here) (default: %(default)s)")
+    else:
+        add_speed_arguments(parser)  # C's denoising step is its own train_step: no fused steps
     return add_common_arguments(parser, f"question_{question.lower()}", epochs=50, batch_size=128,
                                 learning_rate=1e-3)
 
@@ -176,7 +182,8 @@ def train(args, data: FashionData) -> dict:
     seed_everything(args.seed)
     model = compile_model(build_model(q, args.encoder_units, args.decoder_units,
                                       getattr(args, "noise_stddev", 0.0), getattr(args, "noise_clip", False),
-                                      seed=args.seed), args.learning_rate, args.weight_decay)
+                                      seed=args.seed, minibatch_size=fused_minibatch_size(args)),
+                          args.learning_rate, args.weight_decay, jit_compile(args))
     sample = data.x_test[: args.num_images]
     titles = class_titles(data.y_test[: args.num_images], data.class_names)
 
@@ -205,7 +212,7 @@ def train(args, data: FashionData) -> dict:
           f"{len(data.x_train)} training images, {args.epochs} epochs"
           + (f", noise sd {args.noise_stddev:g}" if q == "C" else ""), flush=True)
     with Timer() as timer:
-        history = model.fit(make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed),
+        history = model.fit(make_dataset(data.x_train, batch_size=fit_batch_size(args), seed=args.seed),
                             epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     return {"model": model, "history": history.history, "evaluations": evaluation.history,
             "figures": list(figure.paths), "seconds": timer.seconds}
