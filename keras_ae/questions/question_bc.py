@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from keras_ae.questions.common import Timer, add_common_arguments, question_main, seed_everything, verbosity
+from keras_ae.questions.common import (Timer, add_common_arguments, distribution_strategy, question_main,
+                                      seed_everything, verbosity)
 
 SHEET_ENCODER = (128, 64, 32, 16, 8)
 SHEET_DECODER = (8, 32, 64, 128)  # then 784 with tanh; the sheet's decoder goes 8 -> 32 (no 16)
@@ -174,9 +175,10 @@ def train(args, data: FashionData) -> dict:
 
     q, out = args.question, args.output_dir
     seed_everything(args.seed)
-    model = compile_model(build_model(q, args.encoder_units, args.decoder_units,
-                                      getattr(args, "noise_stddev", 0.0), getattr(args, "noise_clip", False),
-                                      seed=args.seed), args.learning_rate, args.weight_decay)
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(q, args.encoder_units, args.decoder_units,
+                                          getattr(args, "noise_stddev", 0.0), getattr(args, "noise_clip", False),
+                                          seed=args.seed), args.learning_rate, args.weight_decay)
     sample = data.x_test[: args.num_images]
     titles = class_titles(data.y_test[: args.num_images], data.class_names)
 
