@@ -142,3 +142,125 @@ def test_make_dataset_order_does_not_depend_on_the_batch_size_and_pairs_stay_ali
     inputs, targets = next(iter(make_dataset(x, batch_size=8, shuffle=False)))
     np.testing.assert_array_equal(inputs.numpy(), x[:8])
     np.testing.assert_array_equal(targets.numpy(), x[:8])
+# The custom train_steps (C's denoising, E's three phases, F's GAN, J's VAE) under a mirrored
+# strategy. SGD, so that a gradient twice too large (each replica's batch mean differentiated as
+# it is, then summed over the replicas by the optimizer) changes the trajectory (Adam would all
+# but hide it); with momentum, so that the optimizers have variables, which must exist before the
+# replicas' first step. keras.random.normal is replaced by a constant, because every replica draws
+# its own noise and prior samples (ReplicaSeedGenerator) and no draw can match the one-device run's.
+CUSTOM_STEP_CASES = ("C", "E", "F", "J")
+
+
+@pytest.fixture(scope="module")
+def custom_steps_one_vs_two_replicas(data_dir):
+    out = run_python("""
+import json, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, numpy as np
+from keras import ops
+from keras_ae.data import load_dataset, flatten, to_unit
+from keras_ae.models import GAN, build_adversarial_autoencoder, build_discriminator, build_generator
+from keras_ae.models.distribute import ReplicaSeedGenerator
+from keras_ae.models.variational import build_vae
+from keras_ae.questions.common import distribution_strategy
+from keras_ae.questions.question_bc import build_model as build_bc
+
+# every replica draws different noise (checked here with the real keras.random.normal) ...
+mirrored = distribution_strategy("mirrored")
+with mirrored.scope():
+    generator = ReplicaSeedGenerator(0)
+draws = mirrored.experimental_local_results(tf.function(
+    lambda: mirrored.run(lambda: keras.random.normal((4,), seed=generator)))())
+noise_differs = not np.allclose(draws[0], draws[1])
+# ... so the trajectories are compared with constant "noise"
+keras.random.normal = lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: (
+    ops.full(shape, 0.5 * stddev + mean, dtype=dtype))
+x = flatten(to_unit(load_dataset("mnist", "train").images[:256]))
+def sgd(learning_rate):
+    return keras.optimizers.SGD(learning_rate, momentum=0.5)
+
+def make(case):
+    if case == "C":
+        model = build_bc("C", (32, 8), (32,), noise_stddev=0.5, seed=0)
+        model.compile(optimizer=sgd(0.05), loss="mse")
+    elif case == "E":
+        model = build_adversarial_autoencoder(784, 8, (32,), (16,), seed=0)
+        model.compile(sgd(1e-3), sgd(0.05), sgd(0.05))
+    elif case == "F":
+        model = GAN(build_generator(8, (32,), output_dim=784, seed=0),
+                    build_discriminator(784, (32,), dropout=0.0, seed=0), d_steps=1, seed=0)
+        model.compile(d_optimizer=sgd(0.05), g_optimizer=sgd(0.05))
+    else:
+        model = build_vae(784, (32,), latent_dim=2, seed=0)
+        model.compile(optimizer=sgd(1e-3))
+    return model
+
+def train(case, name):
+    strategy = distribution_strategy(name)
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = make(case)
+    h = model.fit(tf.data.Dataset.from_tensor_slices((x, x)).batch(64), epochs=2, shuffle=False, verbose=0)
+    evaluation = model.evaluate(x, x, batch_size=64, verbose=0, return_dict=True)
+    return {"replicas": strategy.num_replicas_in_sync, "history": h.history, "evaluation": evaluation,
+            "weights": [float(np.abs(w).sum()) for w in model.get_weights()]}
+
+result = {case: {"single": train(case, "none"), "mirrored": train(case, "mirrored")} for case in %r}
+result["noise_differs"] = noise_differs
+print(json.dumps(result))
+""" % (CUSTOM_STEP_CASES,))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_replicas_draw_different_noise(custom_steps_one_vs_two_replicas):
+    assert custom_steps_one_vs_two_replicas["noise_differs"]
+
+
+@pytest.mark.parametrize("case", CUSTOM_STEP_CASES)
+def test_custom_train_step_on_two_logical_cpus_matches_one_device(custom_steps_one_vs_two_replicas, case):
+    single, mirrored = (custom_steps_one_vs_two_replicas[case][k] for k in ("single", "mirrored"))
+    assert (single["replicas"], mirrored["replicas"]) == (1, 2)
+    assert set(mirrored["history"]) == set(single["history"])
+    for name, values in single["history"].items():  # logged losses: undivided, same trajectory
+        assert mirrored["history"][name] == pytest.approx(values, rel=1e-4, abs=1e-5), name
+    assert mirrored["evaluation"] == pytest.approx(single["evaluation"], rel=1e-4, abs=1e-5)
+    assert mirrored["weights"] == pytest.approx(single["weights"], rel=1e-4, abs=1e-4)
+    assert any(values[0] != values[-1] for values in single["history"].values())  # it did train
+
+
+def test_every_question_offering_strategy_builds_its_models_under_it(tmp_path, monkeypatch):
+    """Each question either rejects --strategy or enters the named strategy's scope before it
+    builds its first model (the spy stops the run there, so no training happens)."""
+    import importlib
+
+    from keras_ae.questions import QUESTIONS, common
+
+    class Reached(Exception):
+        pass
+
+    asked = []
+
+    def spy(name="none"):
+        asked.append(name)
+        raise Reached
+
+    modules = [importlib.import_module(m) for m, _ in QUESTIONS.values()]
+    for module in [common, importlib.import_module("keras_ae.questions.question_bc"), *modules]:
+        if hasattr(module, "distribution_strategy"):
+            monkeypatch.setattr(module, "distribution_strategy", spy)
+    for qid, module in zip(QUESTIONS, modules):
+        parser = module.build_parser()
+        argv = [*module.QUICK_ARGS, "--output-dir", str(tmp_path / qid), "--no-export", "--verbose", "0",
+                "--strategy", "mirrored"]
+        if not any("--strategy" in a.option_strings for a in parser._actions):
+            with pytest.raises(SystemExit):
+                parser.parse_args(argv)
+            continue
+        asked.clear()
+        try:
+            module.run(parser.parse_args(argv))
+        except Reached:
+            assert asked == ["mirrored"], qid
+        else:
+            pytest.fail(f"question {qid} offers --strategy but trained without entering the strategy's scope")

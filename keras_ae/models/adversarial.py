@@ -13,6 +13,12 @@ batch runs the sheet's three phases, each with its own optimizer:
 The discriminator network outputs a logit l; D(z) = sigmoid(l), and the losses are computed
 from logits (log D = -softplus(-l), log(1 - D) = -softplus(l)), which is exact and never takes
 log(0).
+
+Under a ``tf.distribute`` strategy (several replicas, each with part of the batch) every phase
+differentiates its loss divided by the number of replicas, because the optimizer sums the
+replicas' gradients; the reconstruction loss, a ``keras.losses.Loss``, is divided by Keras
+itself. The phases return, and the metrics log, the undivided loss. Each replica draws its own
+prior samples. See :mod:`keras_ae.models.distribute`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from keras import ops
 from keras_ae.losses import get_loss
 from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.dense import build_mlp
+from keras_ae.models.distribute import (ReplicaSeedGenerator, scale_loss_for_replicas,
+                                         unscale_loss_for_replicas)
 
 GENERATOR_LOSSES = ("saturating", "non_saturating")
 
@@ -65,7 +73,7 @@ class AdversarialAutoencoder(Autoencoder):
         self.discriminator = discriminator
         self.prior_stddev = float(prior_stddev)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="prior_seed")
+        self.seed_generator = ReplicaSeedGenerator(seed, name="prior_seed")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.discriminator_tracker = keras.metrics.Mean(name="discriminator_loss")
         self.generator_tracker = keras.metrics.Mean(name="generator_loss")
@@ -86,6 +94,11 @@ class AdversarialAutoencoder(Autoencoder):
         self.reconstruction_loss_name = reconstruction_loss
         self.reconstruction_loss_fn = get_loss(reconstruction_loss)
         self.generator_loss_mode = generator_loss
+        # Create the optimizers' variables now (Keras does it for ``self.optimizer`` only): under a
+        # tf.distribute strategy they cannot be created lazily inside the replicas' first step,
+        # and a saved optimizer state loads into them.
+        for optimizer, variables in self._phase_variables().values():
+            optimizer.build(variables)
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False) or not hasattr(self, "reconstruction_optimizer"):
@@ -102,10 +115,7 @@ class AdversarialAutoencoder(Autoencoder):
         config = dict(config)
         for key in ("reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
-        # Create the optimizers' variables now, so that a saved optimizer state loads into them.
-        for optimizer, variables in self._phase_variables().values():
-            optimizer.build(variables)
+        self.compile(**config)  # which builds the optimizers
 
     def _phase_variables(self) -> dict:
         return {
@@ -144,16 +154,17 @@ class AdversarialAutoencoder(Autoencoder):
         z_real = self.sample_prior(ops.shape(x)[0])
         real_logits = self.discriminator(z_real, training=training)
         fake_logits = self.discriminator(z_fake, training=training)
-        return (self.reconstruction_loss_fn(x, x_hat), discriminator_loss(real_logits, fake_logits),
+        return (unscale_loss_for_replicas(self.reconstruction_loss_fn(x, x_hat)),
+                discriminator_loss(real_logits, fake_logits),
                 generator_loss(fake_logits, self.generator_loss_mode))
 
     def reconstruction_step(self, x):
         """Phase (a): one update of encoder + decoder on the reconstruction loss."""
         optimizer, variables = self._phase_variables()["reconstruction"]
         with tf.GradientTape() as tape:
-            loss = self.reconstruction_loss_fn(x, self(x, training=True))
+            loss = self.reconstruction_loss_fn(x, self(x, training=True))  # already / replicas (Keras)
         optimizer.apply(tape.gradient(loss, variables), variables)
-        return loss
+        return unscale_loss_for_replicas(loss)
 
     def discriminator_step(self, x):
         """Phase (b): one update of the discriminator; prior samples are real, Enc(x) is fake."""
@@ -163,7 +174,8 @@ class AdversarialAutoencoder(Autoencoder):
         with tf.GradientTape() as tape:
             loss = discriminator_loss(self.discriminator(z_real, training=True),
                                       self.discriminator(z_fake, training=True))
-        optimizer.apply(tape.gradient(loss, variables), variables)
+            scaled = scale_loss_for_replicas(loss)
+        optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss
 
     def generator_step(self, x):
@@ -172,7 +184,8 @@ class AdversarialAutoencoder(Autoencoder):
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.encoder(x, training=True), training=False)
             loss = generator_loss(fake_logits, self.generator_loss_mode)
-        optimizer.apply(tape.gradient(loss, variables), variables)
+            scaled = scale_loss_for_replicas(loss)
+        optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss
 
     def train_step(self, data):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_ae.data.transforms import add_gaussian_noise
 from keras_ae.models.autoencoder import Autoencoder
+from keras_ae.models.distribute import ReplicaSeedGenerator, unscale_loss_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -29,6 +30,10 @@ class DenoisingAutoencoder(Autoencoder):
     test loss) and ``noisy_input_loss`` (the loss of returning the noisy input unchanged, the
     do-nothing baseline). Compile with ``loss=`` (required); ``metrics=`` passed to ``compile``
     are not used.
+
+    Under a ``tf.distribute`` strategy the gradient is right as it is (``compute_loss`` divides
+    by the number of replicas, as Keras' own ``train_step`` relies on); the logged losses are
+    multiplied back, and each replica draws its own noise (:mod:`keras_ae.models.distribute`).
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, noise_stddev: float = 0.5,
@@ -42,7 +47,7 @@ class DenoisingAutoencoder(Autoencoder):
             if not clip[0] < clip[1]:
                 raise ValueError(f"clip must be (low, high) with low < high, got {clip}")
         self.noise_stddev, self.clip, self.noise_seed = noise_stddev, clip, noise_seed
-        self.seed_generator = keras.random.SeedGenerator(noise_seed)
+        self.seed_generator = ReplicaSeedGenerator(noise_seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.clean_loss_tracker = keras.metrics.Mean(name="clean_loss")
         self.noisy_input_loss_tracker = keras.metrics.Mean(name="noisy_input_loss")
@@ -69,7 +74,7 @@ class DenoisingAutoencoder(Autoencoder):
             loss = self.compute_loss(x=noisy, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
-        self.loss_tracker.update_state(loss, sample_weight=keras.ops.shape(x)[0])
+        self.loss_tracker.update_state(unscale_loss_for_replicas(loss), sample_weight=keras.ops.shape(x)[0])
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
@@ -82,9 +87,9 @@ class DenoisingAutoencoder(Autoencoder):
                                        sample_weight=sample_weight, training=False)
         noisy_input_loss = self.compute_loss(x=noisy, y=y, y_pred=noisy, sample_weight=sample_weight,
                                              training=False)
-        self.loss_tracker.update_state(loss, sample_weight=batch)
-        self.clean_loss_tracker.update_state(clean_loss, sample_weight=batch)
-        self.noisy_input_loss_tracker.update_state(noisy_input_loss, sample_weight=batch)
+        for tracker, value in ((self.loss_tracker, loss), (self.clean_loss_tracker, clean_loss),
+                               (self.noisy_input_loss_tracker, noisy_input_loss)):
+            tracker.update_state(unscale_loss_for_replicas(value), sample_weight=batch)
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):

@@ -23,6 +23,12 @@ real images it has not seen in this iteration. The noise comes from a
 The discriminator network ends in a Dense layer named ``logit`` followed by a sigmoid layer; the
 losses are computed from the logit (``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the
 same values without the ``log(0)`` of a saturated sigmoid.
+
+Under a ``tf.distribute`` strategy each replica splits its share of the batch into the ``k``
+minibatches (each update still sees ``m`` fresh real images over all replicas) and draws its own
+noise; both losses are divided by the number of replicas before differentiation, because the
+optimizers sum the replicas' gradients (:mod:`keras_ae.models.distribute`). The discriminator's
+Dropout masks come from Keras' ``Dropout`` layers and are the same on every replica.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 from keras import ops
+
+from keras_ae.models.distribute import ReplicaSeedGenerator, scale_loss_for_replicas
 
 GENERATOR_LOSSES = ("minimax", "non_saturating")
 LOGIT_LAYER = "logit"
@@ -104,7 +112,7 @@ class GAN(keras.Model):
         # Same layers (weights shared): D's input -> the logit before the sigmoid, for stable logs.
         self._d_logit = keras.Model(discriminator.inputs[0], discriminator.get_layer(LOGIT_LAYER).output,
                                     name=f"{discriminator.name}_logit")
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -129,6 +137,10 @@ class GAN(keras.Model):
         # A fresh Adam per network (a shared string would give one object to both).
         if self.d_optimizer is self.g_optimizer:
             self.g_optimizer = self.d_optimizer.from_config(self.d_optimizer.get_config())
+        # Their variables now, not in the first train_step: under a tf.distribute strategy they
+        # cannot be created inside the replicas' step (Keras builds only ``self.optimizer``).
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False) or not hasattr(self, "d_optimizer"):
@@ -138,10 +150,7 @@ class GAN(keras.Model):
 
     def compile_from_config(self, config):
         self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-                     g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))
-        if self.built:
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-            self.g_optimizer.build(self.generator.trainable_variables)
+                     g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))  # builds them
 
     # --- the slides' losses -----------------------------------------------------------------------
     def sample_noise(self, n):
@@ -180,12 +189,14 @@ class GAN(keras.Model):
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)
                 d_error, p_real, p_fake = self.discriminator_error(x, fake, training=True)
-            self.d_optimizer.apply(tape.gradient(d_error, d_vars), d_vars)
+                scaled = scale_loss_for_replicas(d_error)  # the optimizer sums the replicas' gradients
+            self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
             d_total += d_error
         z = self.sample_noise(m)  # one generator update on fresh noise
         with tf.GradientTape() as tape:
             g_objective = self.generator_objective(self.generator(z, training=True), training=True)
-        self.g_optimizer.apply(tape.gradient(g_objective, g_vars), g_vars)
+            scaled = scale_loss_for_replicas(g_objective)
+        self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         return self._update_metrics(d_total / self.d_steps, g_objective, p_real, p_fake)
 
     def test_step(self, data):

@@ -4,7 +4,10 @@ The encoder outputs the mean and log-variance of q(z|x) = N(mu, diag sigma^2); t
 ``Sampling`` layer draws z = mu + sigma * eps with eps ~ N(0, I) from its own
 ``keras.random.SeedGenerator``, so the sample is a differentiable function of (mu, log_var).
 ``train_step`` maximises the ELBO: it minimises the Bernoulli reconstruction cross-entropy
-(summed over pixels) plus KL(q(z|x) || N(0, I)), both tracked as metrics.
+(summed over pixels) plus KL(q(z|x) || N(0, I)), both tracked as metrics. Under a
+``tf.distribute`` strategy the step differentiates the loss divided by the number of replicas
+(the optimizer sums their gradients) and each replica draws its own eps
+(:mod:`keras_ae.models.distribute`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from keras import ops
 from keras_ae.losses import BernoulliCrossEntropy
 from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.dense import build_mlp
+from keras_ae.models.distribute import ReplicaSeedGenerator, scale_loss_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -27,7 +31,7 @@ class Sampling(keras.layers.Layer):
     def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
 
     def call(self, inputs):
         mean, log_var = inputs
@@ -96,8 +100,9 @@ class VariationalAutoencoder(Autoencoder):
         with tf.GradientTape() as tape:
             reconstruction, kl = self.elbo_terms(x, training=True)
             total = ops.mean(reconstruction + self.beta * kl)
+            scaled = scale_loss_for_replicas(total)  # the optimizer sums the replicas' gradients
         weights = self.trainable_weights
-        self.optimizer.apply(tape.gradient(total, weights), weights)
+        self.optimizer.apply(tape.gradient(scaled, weights), weights)
         return self._update_trackers(reconstruction, kl, total)
 
     def test_step(self, data):

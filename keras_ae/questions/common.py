@@ -76,17 +76,28 @@ def distribution_strategy(name: str = "none"):
     ``mirrored`` replicates the model on every GPU (or, with no GPU, on every logical CPU
     device, which is how the tests check it) and splits each global batch between them.
     ``multiworker`` spans several machines described by the ``TF_CONFIG`` environment variable.
+
+    One strategy per name and process: every model of a run (question A's variants, question I's
+    classifiers) shares it. Two ``MirroredStrategy`` objects in one process hand out the same
+    collective-op keys, and the second one's all-reduce then fails with "Shape mismatch in the
+    collective instance" as soon as its model's gradients have another size.
     """
     import tensorflow as tf
 
     if name in (None, "none"):
         return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name not in _STRATEGIES:
+        if name == "mirrored":
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+            _STRATEGIES[name] = tf.distribute.MirroredStrategy([d.name for d in devices])
+        else:
+            _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _STRATEGIES[name]
+
+
+_STRATEGIES: dict = {}
 
 
 def check_positive(args: argparse.Namespace) -> None:

@@ -26,8 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, add_speed_arguments, fit_batch_size,
-                                      fused_minibatch_size, jit_compile, question_main, seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fit_batch_size, fused_minibatch_size, jit_compile, question_main,
+                                      seed_everything, verbosity)
 
 SHEET_ENCODER = (128, 64, 32, 16, 8)
 SHEET_DECODER = (8, 32, 64, 128)  # then 784 with tanh; the sheet's decoder goes 8 -> 32 (no 16)
@@ -180,10 +181,11 @@ def train(args, data: FashionData) -> dict:
 
     q, out = args.question, args.output_dir
     seed_everything(args.seed)
-    model = compile_model(build_model(q, args.encoder_units, args.decoder_units,
-                                      getattr(args, "noise_stddev", 0.0), getattr(args, "noise_clip", False),
-                                      seed=args.seed, minibatch_size=fused_minibatch_size(args)),
-                          args.learning_rate, args.weight_decay, jit_compile(args))
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(q, args.encoder_units, args.decoder_units,
+                                          getattr(args, "noise_stddev", 0.0), getattr(args, "noise_clip", False),
+                                          seed=args.seed, minibatch_size=fused_minibatch_size(args)),
+                              args.learning_rate, args.weight_decay, jit_compile(args))
     sample = data.x_test[: args.num_images]
     titles = class_titles(data.y_test[: args.num_images], data.class_names)
 

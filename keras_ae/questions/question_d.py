@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 LOSSES = ("squared_error", "mse")
 
@@ -86,9 +86,10 @@ def run(args: argparse.Namespace) -> dict:
           f"shape {x_train.shape[1:]}", flush=True)
 
     seed_everything(args.seed)
-    model = build_model(args)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
-                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    with distribution_strategy(args.strategy).scope():
+        model = build_model(args)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
+                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
     print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
           f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
     with Timer() as timer:

@@ -26,8 +26,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
 PUBLISHED_PARZEN = (
@@ -231,7 +231,8 @@ def run(args: argparse.Namespace) -> dict:
           flush=True)
 
     seed_everything(args.seed)
-    model = compile_model(build_model(args), args)
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(args), args)
     rng = np.random.default_rng(args.seed)
     fixed_noise = rng.standard_normal((10, args.code_dim)).astype(np.float32)
     sample = x_val[:10]

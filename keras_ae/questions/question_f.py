@@ -27,8 +27,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 
@@ -51,16 +51,19 @@ def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5):
     return model
 
 
-def train_classifier(x, y, epochs: int, seed: int):
-    """A small MLP digit classifier (784-512-10) for the classifier-based score."""
+def train_classifier(x, y, epochs: int, seed: int, strategy: str = "none"):
+    """A small MLP digit classifier (784-512-10) for the classifier-based score, built and
+    compiled under the ``--strategy`` named ``strategy``."""
     import keras
 
     from keras_ae.data import make_dataset
     from keras_ae.models import build_mlp
 
     seed_everything(seed)
-    clf = build_mlp(784, (512, 10), ("relu", "softmax"), name="score_classifier")
-    clf.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with distribution_strategy(strategy).scope():
+        clf = build_mlp(784, (512, 10), ("relu", "softmax"), name="score_classifier")
+        clf.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
     clf.fit(make_dataset(x, y, batch_size=128, seed=seed), epochs=epochs, shuffle=False, verbose=0)
     return clf
 
@@ -147,9 +150,10 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question F] GAN on {len(x_train)} MNIST images: k = {args.k}, m = {args.batch_size}, "
           f"generator loss {args.generator_loss}, {args.epochs} epochs", flush=True)
     seed_everything(args.seed)
-    model = compile_model(build_model(args.latent_dim, dropout=args.dropout, k=args.k,
-                                      generator_loss=args.generator_loss, seed=args.seed),
-                          args.learning_rate, args.beta_1)
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(args.latent_dim, dropout=args.dropout, k=args.k,
+                                          generator_loss=args.generator_loss, seed=args.seed),
+                              args.learning_rate, args.beta_1)
     z_fixed = np.random.default_rng(args.seed).standard_normal((100, args.latent_dim)).astype(np.float32)
     snapshots: dict[int, np.ndarray] = {}
 
@@ -209,7 +213,7 @@ def run(args: argparse.Namespace) -> dict:
         print(f"[question F] warning: the chosen sigma {sigma:g} is at the edge of the grid; widen --sigmas",
               flush=True)
     if args.classifier_epochs:
-        clf = train_classifier(x_train, y_train, args.classifier_epochs, args.seed)
+        clf = train_classifier(x_train, y_train, args.classifier_epochs, args.seed, args.strategy)
         p_test = clf.predict(x_test, batch_size=1000, verbose=0)
         real = classifier_score(p_test)
         fake = classifier_score(clf.predict(samples, batch_size=1000, verbose=0))

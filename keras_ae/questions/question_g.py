@@ -19,8 +19,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 DEFAULT_TRAIN_IMAGE = "122048"  # BSDS500 train: a man in a keffiyeh (portrait)
 DEFAULT_TEST_IMAGE = "108041"  # BSDS500 train: a tiger in water (the "new image")
@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> dict:
     arch = f"MLP {p * p}-{args.code_units}-{p * p} ({args.activation}" + (
         ")" if faithful else f", {args.output_activation} output)")
     model_name = "question_g_patch_autoencoder" + ("" if faithful else f"_{args.output_activation}_output")
-    model = build_patch_autoencoder(p, args.code_units, (size, size), activation=args.activation,
-                                    output_activation=args.output_activation, name=model_name)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
+    with distribution_strategy(args.strategy).scope():
+        model = build_patch_autoencoder(p, args.code_units, (size, size), activation=args.activation,
+                                        output_activation=args.output_activation, name=model_name)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
     print(f"[question G] training {arch} on {args.patches} "
           f"random {p}x{p} frames for {args.epochs} epochs", flush=True)
     with Timer() as timer:

@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 PAPER_ERRORS = {"deep autoencoder": 3.00, "PCA": 13.87}  # Hinton & Salakhutdinov (2006), MNIST test set
 
@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question H] deep autoencoder {layers} ({args.hidden_activation}, linear code), cross-entropy, "
           f"Adam lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} epochs", flush=True)
     seed_everything(args.seed)
-    model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation), args.learning_rate)
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation), args.learning_rate)
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=args.epochs,
                             validation_data=(x_test, x_test), callbacks=standard_callbacks(out, args.tensorboard),

@@ -22,8 +22,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -91,10 +91,12 @@ def build_classifier(method: str, pretrained_encoder, units, activation: str, se
                                     seed=seed, head_init=head_init, name=f"question_i_classifier_{method}")
 
 
-def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learning_rate: float, seed: int):
+def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learning_rate: float, seed: int,
+                     strategy: str = "none"):
     """Train on the labelled images: ``epochs`` passes; ``lp_ft`` spends the first half of them
     on the head alone, then unfreezes the encoder (a fresh Adam) for the rest. Returns the
-    final training accuracy."""
+    final training accuracy. ``clf`` must have been built under the ``--strategy`` named
+    ``strategy``; it is compiled under it."""
     import keras
 
     from keras_ae.data import make_dataset
@@ -103,8 +105,9 @@ def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learn
     for i, n in enumerate(phases):
         if i == 1:
             clf.encoder.trainable = True
-        clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
+        with distribution_strategy(strategy).scope():
+            clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                        metrics=["accuracy"])
         history = clf.fit(make_dataset(x, y, batch_size=batch_size, seed=seed + i), epochs=n, shuffle=False,
                           verbose=0)
     return float(history.history["accuracy"][-1])
@@ -154,9 +157,10 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     from keras_ae.losses import get_loss
 
     seed_everything(seed)
-    ae = build_pretraining_autoencoder(args.encoder_units, args.activation, seed=seed)
-    ae.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss("cross_entropy"),
-               metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    with distribution_strategy(args.strategy).scope():
+        ae = build_pretraining_autoencoder(args.encoder_units, args.activation, seed=seed)
+        ae.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss("cross_entropy"),
+                   metrics=[keras.metrics.MeanSquaredError(name="mse")])
     run_dir = os.path.join(out, f"pretraining_seed{seed}")
     recon = ReconstructionFigure(x_test[: args.num_images], os.path.join(run_dir, "reconstructions.png"),
                                  "Question I: pretraining autoencoder, test digits over reconstructions")
@@ -219,12 +223,15 @@ def run(args: argparse.Namespace) -> dict:
                 ae = pretrained[seed if args.pretrain_per_seed else args.seed]
                 for head_init, method in configs:
                     seed_everything(seed)
-                    clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed, head_init)
+                    with distribution_strategy(args.strategy).scope():
+                        clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed,
+                                               head_init)
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
                     train_acc = train_classifier(clf, method, x_train[idx], y_train[idx], args.finetune_epochs,
-                                                 args.finetune_batch_size, args.finetune_learning_rate, seed)
+                                                 args.finetune_batch_size, args.finetune_learning_rate, seed,
+                                                 args.strategy)
                     _, acc = clf.evaluate(x_test, y_test, batch_size=1024, verbose=0)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "test_accuracy": float(acc), "train_accuracy": train_acc})

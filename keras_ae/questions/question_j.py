@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, question_main, seed_everything,
-                                      verbosity)
+from keras_ae.questions.common import (Timer, add_common_arguments, check_positive, distribution_strategy,
+                                      question_main, seed_everything, verbosity)
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -94,8 +94,9 @@ def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=())
     from keras_ae.models.variational import build_vae
 
     seed_everything(args.seed)
-    model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d")
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    with distribution_strategy(args.strategy).scope():
+        model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d")
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=epochs,
                         validation_data=(x_test, x_test), callbacks=list(callbacks), shuffle=False,
                         verbose=verbosity(args))
