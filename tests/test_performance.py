@@ -142,6 +142,12 @@ def test_make_dataset_order_does_not_depend_on_the_batch_size_and_pairs_stay_ali
     inputs, targets = next(iter(make_dataset(x, batch_size=8, shuffle=False)))
     np.testing.assert_array_equal(inputs.numpy(), x[:8])
     np.testing.assert_array_equal(targets.numpy(), x[:8])
+    # one private thread and no autotuner, so that the pipeline leaves the cores to the training step
+    options = ds_small.options()
+    assert options.autotune.enabled is False
+    assert options.threading.private_threadpool_size == 1
+
+
 # The custom train_steps (C's denoising, E's three phases, F's GAN, J's VAE) under a mirrored
 # strategy. SGD, so that a gradient twice too large (each replica's batch mean differentiated as
 # it is, then summed over the replicas by the optimizer) changes the trajectory (Adam would all

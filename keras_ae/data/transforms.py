@@ -125,7 +125,14 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
         batch = tf.gather(x, index)
         return batch, (batch if targets is None else tf.gather(targets, index))
 
-    return ds.map(rows, num_parallel_calls=1, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(rows, num_parallel_calls=1, deterministic=True).prefetch(2)
+    # The training step needs every core (2 on the CI machine); tf.data's autotuner would spend CPU
+    # time and spawn threads that compete with it (measured: unsteady epochs, 5-10% slower).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    return ds.with_options(options)
 
 
 def load_user_array(path: str | os.PathLike, feature_dim: int = 784) -> np.ndarray:
