@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict:
         ]
         with Timer() as timer:
             history = model.fit(make_dataset(x_train, batch_size=fit_batch_size(args), seed=args.seed),
-                                epochs=args.epochs, validation_data=(x_test, x_test),
+                                epochs=args.epochs, validation_data=(x_test, x_test), validation_batch_size=1024,
                                 callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         z_test = model.predict(x_test, batch_size=1024, verbose=0)
         recons[variant.label] = z_test[: args.num_images]
