@@ -1,7 +1,7 @@
 """Training-throughput benchmark: keras_ae's training path against a plain PyTorch loop.
 
 For question A's network (784-256-128-256-784, sigmoid) and question B's network
-(784-128-64-32-16-8 / 8-32-64-128-784, ReLU + tanh), MSE loss, Adam, batch 128, on the 60,000
+(784-128-64-32-16-8 / 8-8-32-64-128-784, ReLU + tanh), MSE loss, Adam, batch 128, on the 60,000
 training images held in memory, it measures steady-state images per second (epochs after a
 warm-up epoch, several repeats, median) of
 
@@ -17,7 +17,9 @@ warm-up epoch, several repeats, median) of
 
 in one process, one after the other, and prints the ratio. It also counts the multiply-adds of
 a training step (forward and backward) and sets the achieved FLOP rate against the machine's
-attainable float32 peak, measured in the same run as a large matrix multiply.
+attainable float32 peak, measured in the same run as a large matrix multiply, and times the
+step's matrix products alone in XLA, in TensorFlow's oneDNN kernels and in PyTorch, which shows
+how much of the gap to the peak the matrix products themselves leave at these small shapes.
 """
 
 from __future__ import annotations
@@ -75,6 +77,72 @@ def matmul_peak_gflops(n: int = 4096, repeats: int = 5) -> float:
             matmul(a, b).numpy()
             best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
+
+
+def step_matmuls(net: Network, batch_size: int) -> list[tuple[tuple[int, int], tuple[int, int], bool, bool]]:
+    """The matrix products of one training step: per layer ``a -> b`` the forward product
+    (batch x a)(a x b), the weight gradient (a x batch)(batch x b) and, for every layer but the
+    first, the input gradient (batch x b)(b x a). Each item: (lhs shape, rhs shape, transpose_a,
+    transpose_b) as the backward pass computes them (x^T g and g W^T)."""
+    products = []
+    for i, (a, b) in enumerate(zip(net.layers[:-1], net.layers[1:])):
+        products.append(((batch_size, a), (a, b), False, False))
+        products.append(((batch_size, a), (batch_size, b), True, False))
+        if i:
+            products.append(((batch_size, b), (a, b), False, True))
+    return products
+
+
+def matmul_rates(net: Network, batch_size: int = 128, loops: int = 64, repeats: int = 5) -> dict:
+    """GFLOP/s of the step's matrix products alone (no activations, no optimizer), each backend
+    running all of them ``loops`` times: XLA (what keras_ae's compiled step uses), TensorFlow's
+    own kernels (oneDNN) in graph mode, and PyTorch (MKL) when it is installed. This separates
+    the matrix-product speed of a backend at these small shapes from everything else."""
+    import tensorflow as tf
+
+    products = step_matmuls(net, batch_size)
+    flops = loops * sum(2 * lhs[0] * lhs[1] * (rhs[0] if tb else rhs[1]) for lhs, rhs, _, tb in products)
+    rng = np.random.default_rng(0)
+    operands = [(rng.random(lhs, dtype=np.float32), rng.random(rhs, dtype=np.float32)) for lhs, rhs, _, _ in products]
+    rates = {}
+
+    def best_seconds(run):
+        run()  # warm-up (and compilation)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    # the left operands come in 4 versions, one per loop index mod 4, so that no product is
+    # loop-invariant (a compiler would hoist it out of the loop); every output is summed
+    variants = 4
+    tensors = [(tf.constant(np.stack([np.roll(a, k, axis=0) for k in range(variants)])), tf.constant(b))
+               for a, b in operands]
+    for name, jit in (("XLA", True), ("TensorFlow oneDNN (graph)", False)):
+        @tf.function(jit_compile=jit)
+        def all_products():
+            def body(i, total):
+                for (a, b), (_, _, ta, tb) in zip(tensors, products):
+                    total += tf.reduce_sum(tf.matmul(a[i % variants], b, transpose_a=ta, transpose_b=tb))
+                return i + 1, total
+            return tf.while_loop(lambda i, total: i < loops, body, (tf.constant(0), tf.constant(0.0)))[1]
+
+        rates[name] = flops / best_seconds(lambda: all_products().numpy()) / 1e9
+    try:
+        import torch
+    except ImportError:
+        return rates
+    pairs = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in operands]
+
+    def torch_products():
+        for _ in range(loops):
+            for (a, b), (_, _, ta, tb) in zip(pairs, products):
+                (a.t() if ta else a) @ (b.t() if tb else b)
+
+    rates["PyTorch (MKL)"] = flops / best_seconds(torch_products) / 1e9
+    return rates
 
 
 def build_keras(net: Network, minibatch_size: int | None = None):
@@ -189,7 +257,7 @@ def torch_epoch_seconds(net: Network, x: np.ndarray, batch_size: int, epochs: in
 
 def run_benchmark(networks=("A", "B"), epochs: int = 3, batch_size: int = 128, configs=None,
                   torch_baseline: bool = True, train_limit: int | None = None, data_dir=None,
-                  peak: bool = True, log=print) -> dict:
+                  peak: bool = True, matmuls: bool = True, log=print) -> dict:
     """Measure everything; return a dict of results (also printed line by line through ``log``)."""
     from keras_ae.data import flatten, load_dataset, to_signed, to_unit
 
@@ -204,6 +272,10 @@ def run_benchmark(networks=("A", "B"), epochs: int = 3, batch_size: int = 128, c
         images = load_dataset(dataset, "train", data_dir).images[:train_limit]
         x = flatten(to_unit(images) if name == "A" else to_signed(images))
         row = {"flops_per_image": net.flops_per_image, "keras": {}, "torch": None}
+        if matmuls:
+            row["matmul_gflops"] = matmul_rates(net, batch_size)
+            log(f"network {name}: the step's {len(step_matmuls(net, batch_size))} matrix products alone: "
+                + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in row["matmul_gflops"].items()))
         for config in configs:
             secs = keras_epoch_seconds(net, x, batch_size, epochs, **KERAS_CONFIGS[config])
             row["keras"][config] = _median_rate(secs, len(x))

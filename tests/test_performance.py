@@ -64,7 +64,7 @@ def test_benchmark_measures_keras_and_torch_paths_on_a_small_slice():
         torch_available = False
     configs = ["numpy fit", "tf.data + XLA", REFERENCE_CONFIG]
     result = run_benchmark(["A"], epochs=1, train_limit=1024, configs=configs,
-                           torch_baseline=torch_available, peak=False, log=lines.append)
+                           torch_baseline=torch_available, peak=False, matmuls=False, log=lines.append)
     row = result["networks"]["A"]
     assert set(row["keras"]) == set(configs) and all(v > 0 for v in row["keras"].values())
     # the ceiling (the compiled step on pre-cut batches) is printed but is not a training path
@@ -73,6 +73,18 @@ def test_benchmark_measures_keras_and_torch_paths_on_a_small_slice():
     if torch_available:
         assert row["torch"] > 0 and row["ratio_vs_torch"] == pytest.approx(row["best_rate"] / row["torch"])
     assert any("images/s" in line for line in lines)
+
+
+def test_step_matmuls_count_the_step_flops_and_are_timed_on_each_backend():
+    from keras_ae.benchmark import NETWORKS, Network, matmul_rates, step_matmuls
+
+    for net in NETWORKS.values():  # the products listed are exactly the FLOPs the rates are computed from
+        products = step_matmuls(net, 128)
+        flops = sum(2 * lhs[0] * lhs[1] * (rhs[0] if tb else rhs[1]) for lhs, rhs, _, tb in products)
+        assert flops == 128 * net.flops_per_image
+        assert len(products) == 3 * (len(net.layers) - 1) - 1
+    rates = matmul_rates(Network("tiny", (64, 32, 64), ("relu", "tanh")), batch_size=16, loops=4, repeats=1)
+    assert {"XLA", "TensorFlow oneDNN (graph)"} <= set(rates) and all(r > 0 for r in rates.values())
 
 
 def _train_small(x, minibatch_size, batch_size, jit_compile, epochs=2):
