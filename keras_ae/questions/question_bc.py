@@ -334,8 +334,9 @@ def run(args: argparse.Namespace) -> dict:
     figures = list(trained["figures"])
     eval_epochs = [e["epoch"] for e in evals]
     noisy = ", noisy input" if q == "C" else ""
+    every = "every epoch" if args.test_every == 1 else f"every {args.test_every} epochs"
     curves = {f"training loss{noisy} (every epoch)": (list(range(1, len(hist["loss"]) + 1)), hist["loss"]),
-              f"test loss{noisy} (every {args.test_every} epochs)": (eval_epochs, [e["test_loss"] for e in evals])}
+              f"test loss{noisy} ({every})": (eval_epochs, [e["test_loss"] for e in evals])}
     if q == "C":
         curves["test loss, clean input"] = (eval_epochs, [e["test_clean_loss"] for e in evals])
         curves["noisy input itself vs clean (do nothing)"] = (eval_epochs, [e["test_noisy_input_loss"] for e in evals])
