@@ -138,7 +138,7 @@ def random_patches(image: np.ndarray, count: int, size: int = 8, seed=None) -> n
 
 
 def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int | None = 0,
-                 drop_remainder: bool = False):
+                 drop_remainder: bool = False, steps_per_batch: int = 1):
     """An in-memory ``tf.data`` pipeline: shuffle (seeded, reshuffled each epoch), batch, prefetch.
 
     With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets. The arrays
@@ -146,6 +146,11 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     one gather of its rows, so an epoch costs one permutation of N integers instead of copying
     N samples through a shuffle buffer. The order depends only on ``seed`` and ``len(x)``: a
     batch of ``k * b`` rows holds exactly the next ``k`` batches of ``b`` rows.
+
+    ``steps_per_batch=k`` is the feed of a model with fused steps (``minibatch_size=batch_size``,
+    :mod:`keras_ae.models.fused`): each element holds the next ``k`` batches of ``batch_size``
+    rows (fewer at the end of an epoch), and with ``drop_remainder`` the rows that plain batches
+    would drop are dropped too.
     """
     import tensorflow as tf
 
@@ -156,7 +161,10 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     ds = tf.data.Dataset.range(x.shape[0])
     if shuffle:
         ds = ds.shuffle(x.shape[0], seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if steps_per_batch > 1 and drop_remainder:  # whole minibatches only, then k of them per element
+        ds = ds.batch(batch_size, drop_remainder=True).batch(steps_per_batch).map(lambda i: tf.reshape(i, [-1]))
+    else:
+        ds = ds.batch(batch_size * steps_per_batch, drop_remainder=drop_remainder)
 
     def rows(index):
         batch = tf.gather(x, index)

@@ -240,11 +240,13 @@ def build_adversarial_autoencoder(input_dim: int = 784, code_dim: int = 100,
                                   discriminator_units: Sequence[int] = (1000, 1000),
                                   activation: str = "relu", output_activation: str = "sigmoid",
                                   prior_stddev: float = 1.0, seed: int | None = None,
-                                  name: str = "adversarial_autoencoder") -> AdversarialAutoencoder:
+                                  name: str = "adversarial_autoencoder",
+                                  minibatch_size: int | None = None) -> AdversarialAutoencoder:
     """Three MLPs: encoder input_dim -> hidden_units -> code_dim (linear code), decoder
     code_dim -> reversed(hidden_units) -> input_dim (``output_activation``), discriminator
     code_dim -> discriminator_units -> 1 logit. Defaults: Makhzani et al.'s MNIST networks
-    (two hidden layers of 1000 ReLU units in each)."""
+    (two hidden layers of 1000 ReLU units in each). ``minibatch_size``: fused steps
+    (:mod:`keras_ae.models.fused`)."""
     hidden_units, discriminator_units = tuple(hidden_units), tuple(discriminator_units)
     encoder = build_mlp(input_dim, [*hidden_units, code_dim], [activation] * len(hidden_units) + [None],
                         name="encoder")
@@ -252,4 +254,5 @@ def build_adversarial_autoencoder(input_dim: int = 784, code_dim: int = 100,
                         [activation] * len(hidden_units) + [output_activation], name="decoder", input_name="z")
     discriminator = build_mlp(code_dim, [*discriminator_units, 1], [activation] * len(discriminator_units) + [None],
                               name="discriminator", input_name="z")
-    return AdversarialAutoencoder(encoder, decoder, discriminator, prior_stddev=prior_stddev, seed=seed, name=name)
+    return AdversarialAutoencoder(encoder, decoder, discriminator, prior_stddev=prior_stddev, seed=seed, name=name,
+                                  minibatch_size=minibatch_size)

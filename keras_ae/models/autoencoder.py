@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_ae.errors import ConfigError
+from keras_ae.models.fused import FusedSteps
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class Autoencoder(keras.Model):
+class Autoencoder(FusedSteps, keras.Model):
     """``decoder(encoder(x))`` trained on plain reconstruction with ``compile(loss=...)``/``fit``.
 
     ``encoder`` and ``decoder`` are functional ``keras.Model``s; they stay reachable as
@@ -17,28 +17,19 @@ class Autoencoder(keras.Model):
     ``decode`` and ``reconstruct``. Subclasses override ``train_step`` where training is not
     plain reconstruction.
 
-    ``minibatch_size`` (optional) fuses several optimizer steps into one call of ``train_step``:
-    each batch that ``fit`` hands over is cut into consecutive minibatches of that size (the last
-    one may be smaller) and the optimizer makes one update per minibatch, all inside one compiled
-    (XLA, with ``jit_compile=True``) program. Fed batches of ``k * minibatch_size`` from
-    :func:`keras_ae.data.make_dataset`, training sees the very same minibatches, in the same order,
-    with the same updates as plain ``fit`` on batches of ``minibatch_size``; only Keras' per-step
-    overhead (one dispatch, one iterator call, one metrics read per minibatch) is paid once per
-    ``k`` steps. Batch-level callbacks then fire once per ``k`` steps.
+    ``minibatch_size`` (optional) fuses several optimizer steps into one compiled call
+    (:mod:`keras_ae.models.fused`): each batch that ``fit`` hands over is cut into consecutive
+    minibatches of that size and ``train_step`` (this class's or a subclass's) runs once per
+    minibatch. Fed by :func:`keras_ae.data.make_dataset` with ``steps_per_batch=k``, training
+    sees the very same minibatches, in the same order, with the same updates as plain ``fit`` on
+    batches of ``minibatch_size``.
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, minibatch_size: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
-        if minibatch_size is not None:
-            if int(minibatch_size) < 1:
-                raise ConfigError(f"minibatch_size must be at least 1, got {minibatch_size}")
-            if type(self).train_step is not Autoencoder.train_step:
-                raise ConfigError(f"{type(self).__name__} has its own train_step; minibatch_size works only with "
-                                  "Autoencoder's plain reconstruction step")
-            minibatch_size = int(minibatch_size)
-        self.minibatch_size = minibatch_size
+        self._init_fused_steps(minibatch_size)
         # Functional sub-models are built already; a custom train_step may never call self().
         self.built = True
 
@@ -49,59 +40,7 @@ class Autoencoder(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:  # a dataset of inputs alone: the input is the target
             y = x
-        if not self.minibatch_size:
-            return super().train_step((x, y, sample_weight))
-        if self.distribute_strategy.num_replicas_in_sync > 1:
-            raise ConfigError("minibatch_size (fused steps) runs on one device; build the model with "
-                              "minibatch_size=None under a multi-device strategy")
-        return self._fused_train_step(x, y, sample_weight)
-
-    def _fused_train_step(self, x, y, sample_weight):
-        """One optimizer update per minibatch of ``self.minibatch_size`` consecutive rows.
-
-        The whole minibatches run in a ``tf.while_loop``; the rows left over (fewer than one
-        minibatch, at the end of an epoch) make one more, smaller step, exactly as the last
-        batch of plain ``fit`` does. Under XLA the batch's shape is known when it compiles, so
-        every minibatch has a static shape.
-        """
-        size = self.minibatch_size
-        n = tf.shape(x)[0]
-        full = n // size
-        variables = self.trainable_weights
-
-        def minibatches(t):
-            # (full, size, ...); at least one minibatch of zeros when the batch is shorter than one, so
-            # that XLA can compile the loop body (it then runs zero times)
-            t = tf.convert_to_tensor(t)
-            blocks = tf.maximum(full, 1)
-            t = tf.pad(t[: full * size], [[0, (blocks - full) * size]] + [[0, 0]] * (t.shape.rank - 1))
-            return tf.reshape(t, tf.concat([[blocks, size], tf.shape(t)[1:]], axis=0))
-
-        def update(xb, yb, wb):
-            with tf.GradientTape() as tape:
-                y_pred = self(xb, training=True)
-                loss = self.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=wb, training=True)
-            self._loss_tracker.update_state(loss, sample_weight=tf.shape(xb)[0])
-            grads = tape.gradient(self.optimizer.scale_loss(loss), variables)
-            self.optimizer.apply(grads, variables)
-            self.compute_metrics(xb, yb, y_pred, sample_weight=wb)
-
-        xs, ys = minibatches(x), minibatches(y)
-        ws = None if sample_weight is None else minibatches(sample_weight)
-
-        def step(i):
-            update(xs[i], ys[i], None if ws is None else ws[i])
-            return (i + 1,)
-
-        tf.while_loop(lambda i: i < full, step, (tf.constant(0),))
-
-        def rest():
-            tail = full * size
-            update(x[tail:], y[tail:], None if sample_weight is None else sample_weight[tail:])
-            return tf.constant(0)
-
-        tf.cond(full * size < n, rest, lambda: tf.constant(0))
-        return self.get_metrics_result()
+        return super().train_step((x, y, sample_weight))
 
     @property
     def sample_shape(self) -> tuple:
@@ -127,7 +66,7 @@ class Autoencoder(keras.Model):
         config.update(
             encoder=keras.saving.serialize_keras_object(self.encoder),
             decoder=keras.saving.serialize_keras_object(self.decoder),
-            minibatch_size=self.minibatch_size,
+            **self._fused_config(),
         )
         return config
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_ae.errors import ConfigError
 from keras_ae.models.dense import build_mlp
+from keras_ae.models.fused import FusedSteps
 
 
 def copy_model(model: keras.Model, name: str | None = None) -> keras.Model:
@@ -24,16 +25,18 @@ def copy_model(model: keras.Model, name: str | None = None) -> keras.Model:
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class EncoderClassifier(keras.Model):
+class EncoderClassifier(FusedSteps, keras.Model):
     """``head(encoder(x))``: class probabilities from a functional encoder and a softmax head.
 
     Trained with ``compile(loss="sparse_categorical_crossentropy")`` / ``fit``. The SavedModel
     has ``classify`` (x -> class probabilities), ``predict_class`` (x -> int32 class) and
-    ``encode`` (x -> the encoder's code).
+    ``encode`` (x -> the encoder's code). ``minibatch_size`` fuses several optimizer steps into
+    one compiled call (:mod:`keras_ae.models.fused`).
     """
 
-    def __init__(self, encoder: keras.Model, head: keras.Model, **kwargs):
+    def __init__(self, encoder: keras.Model, head: keras.Model, minibatch_size: int | None = None, **kwargs):
         super().__init__(**kwargs)
+        self._init_fused_steps(minibatch_size)
         self.encoder = encoder
         self.head = head
 
@@ -58,7 +61,7 @@ class EncoderClassifier(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(encoder=keras.saving.serialize_keras_object(self.encoder),
-                      head=keras.saving.serialize_keras_object(self.head))
+                      head=keras.saving.serialize_keras_object(self.head), **self._fused_config())
         return config
 
     @classmethod
@@ -74,7 +77,8 @@ HEAD_INITIALIZERS = ("glorot", "zeros")
 
 def build_encoder_classifier(encoder: keras.Model, num_classes: int = 10, hidden_units: Sequence[int] = (),
                              freeze_encoder: bool = False, copy: bool = True, seed: int | None = None,
-                             head_init: str = "glorot", name: str = "classifier") -> EncoderClassifier:
+                             head_init: str = "glorot", name: str = "classifier",
+                             minibatch_size: int | None = None) -> EncoderClassifier:
     """The encoder (copied by default, so the given one is never changed) under a head of
     ``hidden_units`` ReLU layers and a ``num_classes`` softmax layer. ``freeze_encoder`` keeps
     the encoder's weights fixed in training (a probe of the code). ``head_init``: Glorot-uniform
@@ -89,4 +93,4 @@ def build_encoder_classifier(encoder: keras.Model, num_classes: int = 10, hidden
     kernel = keras.initializers.GlorotUniform(seed=seed) if head_init == "glorot" else keras.initializers.Zeros()
     head = build_mlp(code_dim, [*hidden_units, num_classes], ["relu"] * len(hidden_units) + ["softmax"],
                      name="head", kernel_initializer=kernel, input_name="code")
-    return EncoderClassifier(encoder, head, name=name)
+    return EncoderClassifier(encoder, head, name=name, minibatch_size=minibatch_size)

@@ -45,6 +45,7 @@ from keras import ops
 
 from keras_ae.errors import ConfigError
 from keras_ae.models.distribute import ReplicaSeedGenerator, scale_loss_for_replicas
+from keras_ae.models.fused import FusedSteps
 from keras_ae.models.dense import layer_initializer, layer_seed
 from keras_ae.models.random_streams import EvaluationNoise
 
@@ -98,18 +99,22 @@ def _activation(name: str, layer_name: str):
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class GAN(EvaluationNoise, keras.Model):
+class GAN(FusedSteps, EvaluationNoise, keras.Model):
     """``G`` and ``D`` trained by the slides' algorithm; see the module docstring.
 
     ``d_steps`` is the slides' ``k``. ``generator_loss`` is ``"minimax"`` (slides) or
     ``"non_saturating"``. Compile with ``compile(d_optimizer=..., g_optimizer=...)``.
     Metrics per step: ``d_loss`` (E, averaged over the k updates), ``g_loss`` (the generator's
     objective as minimised), ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))).
+    ``minibatch_size`` (the rows of one ``train_step``: k discriminator minibatches) fuses several
+    of these steps into one compiled call (:mod:`keras_ae.models.fused`).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, d_steps: int = 1,
-                 generator_loss: str = "minimax", seed: int | None = None, **kwargs):
+                 generator_loss: str = "minimax", seed: int | None = None, minibatch_size: int | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self._init_fused_steps(minibatch_size)
         if int(d_steps) < 1:
             raise ConfigError(f"d_steps (the slides' k) must be at least 1, got {d_steps}")
         if generator_loss not in GENERATOR_LOSSES:
@@ -251,7 +256,7 @@ class GAN(EvaluationNoise, keras.Model):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed,
+            d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed, **self._fused_config(),
         )
         return config
 

@@ -135,9 +135,11 @@ class VariationalAutoencoder(EvaluationNoise, Autoencoder):
 
 
 def build_vae(input_dim: int = 784, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-              beta: float = 1.0, seed: int | None = None, name: str = "vae") -> VariationalAutoencoder:
-    """MLP VAE: encoder input-hidden-(mean, log_var), decoder latent-reversed(hidden)-input (sigmoid)."""
+              beta: float = 1.0, seed: int | None = None, name: str = "vae",
+              minibatch_size: int | None = None) -> VariationalAutoencoder:
+    """MLP VAE: encoder input-hidden-(mean, log_var), decoder latent-reversed(hidden)-input (sigmoid).
+    ``minibatch_size``: fused steps (:mod:`keras_ae.models.fused`)."""
     encoder = build_vae_encoder(input_dim, hidden, latent_dim)
     decoder = build_mlp(latent_dim, [*reversed(hidden), input_dim],
                         ["relu"] * len(hidden) + ["sigmoid"], name="decoder", input_name="z")
-    return VariationalAutoencoder(encoder, decoder, beta=beta, seed=seed, name=name)
+    return VariationalAutoencoder(encoder, decoder, beta=beta, seed=seed, name=name, minibatch_size=minibatch_size)
