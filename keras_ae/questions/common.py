@@ -121,16 +121,21 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
 
 
 DEFAULT_FUSED_STEPS = 16
+EVALUATION_BATCH_SIZE = 1000  # rows per batch when evaluating or predicting: no optimizer step to follow
 
 
-def add_speed_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Options of keras_ae's fast training path, for questions whose model trains on plain
-    reconstruction (an :class:`~keras_ae.models.Autoencoder` without a train_step of its own)."""
+def add_speed_arguments(parser: argparse.ArgumentParser, xla: bool = True) -> argparse.ArgumentParser:
+    """Options of keras_ae's fast training path (:mod:`keras_ae.models.fused`): several optimizer
+    steps per compiled call, compiled with XLA unless the question's default (``xla``) or the
+    user says otherwise. The minibatches, their order and the updates are those of one step per
+    ``--batch-size`` images either way."""
     g = parser.add_argument_group("speed (the same minibatches and updates either way)")
     g.add_argument("--fused-steps", type=positive_int, default=DEFAULT_FUSED_STEPS,
-                   help="Adam steps of --batch-size images fused into one compiled call; 1 gives Keras' plain "
+                   help="training steps of --batch-size images fused into one compiled call; 1 gives Keras' plain "
                         "step per batch; ignored under --strategy mirrored/multiworker (default: %(default)s)")
-    g.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    g.add_argument("--xla", action=argparse.BooleanOptionalAction, default=xla,
+                   help="compile the training step with XLA; --no-xla uses TensorFlow's own (oneDNN) kernels "
+                        "(default: %(default)s)")
     return parser
 
 
@@ -140,13 +145,13 @@ def fused_minibatch_size(args: argparse.Namespace) -> int | None:
     return args.batch_size if fused else None
 
 
-def fit_batch_size(args: argparse.Namespace) -> int:
-    """Rows per ``fit`` batch: ``fused_steps`` minibatches when steps are fused."""
-    return args.batch_size * (args.fused_steps if fused_minibatch_size(args) else 1)
+def steps_per_call(args: argparse.Namespace) -> int:
+    """``steps_per_batch`` for :func:`keras_ae.data.make_dataset`: minibatches per ``fit`` batch."""
+    return args.fused_steps if fused_minibatch_size(args) else 1
 
 
 def jit_compile(args: argparse.Namespace) -> bool:
-    return not getattr(args, "no_xla", True)
+    return bool(getattr(args, "xla", False))
 
 
 STRATEGIES = ("none", "mirrored", "multiworker")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
-                                      distribution_strategy, fit_batch_size, fused_minibatch_size, jit_compile,
+                                      distribution_strategy, fused_minibatch_size, jit_compile, steps_per_call,
                                       positive_float, positive_int, question_main, seed_everything, verbosity)
 
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> dict:
                                  f"Question A, {variant.label}: test digits over reconstructions"),
         ]
         with Timer() as timer:
-            history = model.fit(make_dataset(x_train, batch_size=fit_batch_size(args), seed=args.seed),
+            history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed, steps_per_batch=steps_per_call(args)),
                                 epochs=args.epochs, validation_data=(x_test, x_test), validation_batch_size=1024,
                                 callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         z_test = model.predict(x_test, batch_size=1024, verbose=0)

@@ -28,9 +28,9 @@ from typing import Callable
 import numpy as np
 
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
-                                      distribution_strategy, fit_batch_size, fused_minibatch_size, int_at_least,
+                                      distribution_strategy, fused_minibatch_size, int_at_least,
                                       jit_compile, nonnegative_float, positive_float, positive_int, question_main,
-                                      seed_everything, verbosity)
+                                      seed_everything, steps_per_call, verbosity)
 
 SHEET_ENCODER = (128, 64, 32, 16, 8)
 SHEET_DECODER = (8, 32, 64, 128)  # then 784 with tanh; the sheet's decoder goes 8 -> 32 (no 16)
@@ -73,13 +73,13 @@ def build_model(question: str = "B", encoder_units=SHEET_ENCODER, decoder_units=
                 minibatch_size: int | None = None):
     """The sheet's network: a plain :class:`Autoencoder` for B, a :class:`DenoisingAutoencoder` for C.
 
-    ``minibatch_size`` (B only) fuses several optimizer steps into one call (``Autoencoder``)."""
+    ``minibatch_size`` fuses several training steps into one compiled call (:mod:`keras_ae.models.fused`)."""
     from keras_ae.models import Autoencoder, DenoisingAutoencoder, build_dense_autoencoder
 
     extra, cls = {"minibatch_size": minibatch_size}, Autoencoder
     if question == "C":
         cls = DenoisingAutoencoder
-        extra = {"noise_stddev": noise_stddev, "clip": (-1.0, 1.0) if noise_clip else None, "noise_seed": seed}
+        extra.update(noise_stddev=noise_stddev, clip=(-1.0, 1.0) if noise_clip else None, noise_seed=seed)
     return build_dense_autoencoder(
         input_dim=784, encoder_units=tuple(encoder_units), decoder_units=tuple(decoder_units),
         activation="relu", code_activation="same", output_activation="tanh", init="keras",
@@ -139,8 +139,7 @@ def build_parser(question: str = "B") -> argparse.ArgumentParser:
                             "('baseline') say which happened and why")
         g.add_argument("--baseline-output-dir", default=os.path.join("results", "question_b"),
                        help="where B's results are (or go, when B is trained here) (default: %(default)s)")
-    else:
-        add_speed_arguments(parser)  # C's denoising step is its own train_step: no fused steps
+    add_speed_arguments(parser)
     return add_common_arguments(parser, f"question_{question.lower()}", epochs=50, batch_size=128,
                                 learning_rate=1e-3)
 
@@ -225,7 +224,7 @@ def train(args, data: FashionData) -> dict:
           f"{len(data.x_train)} training images, {args.epochs} epochs"
           + (f", noise sd {args.noise_stddev:g}" if q == "C" else ""), flush=True)
     with Timer() as timer:
-        history = model.fit(make_dataset(data.x_train, batch_size=fit_batch_size(args), seed=args.seed),
+        history = model.fit(make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed, steps_per_batch=steps_per_call(args)),
                             epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     return {"model": model, "history": history.history, "evaluations": evaluation.history,
             "figures": list(figure.paths), "seconds": timer.seconds}

@@ -17,8 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, distribution_strategy,
-                                      positive_int, question_main, seed_everything, seed_int, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
+                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, jit_compile,
+                                      positive_int, question_main, seed_everything, seed_int, steps_per_call,
+                                      verbosity)
 
 LOSSES = ("squared_error", "mse")
 
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-images", type=positive_int, default=10, help="random test images in the figure")
     parser.add_argument("--mnist-m-seed", type=seed_int, default=0,
                         help="seed of the MNIST-M build (default: %(default)s)")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_d", epochs=20, batch_size=128, learning_rate=1e-3)
 
 
@@ -60,7 +63,8 @@ def build_model(args: argparse.Namespace):
     from keras_ae.models import build_conv_autoencoder
 
     return build_conv_autoencoder((28, 28, 3), filters=args.filters, code_channels=args.code_channels,
-                                  kernel_size=args.kernel_size, name="question_d_conv_autoencoder")
+                                  kernel_size=args.kernel_size, name="question_d_conv_autoencoder",
+                                  minibatch_size=fused_minibatch_size(args))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -78,7 +82,7 @@ def run(args: argparse.Namespace) -> dict:
     with distribution_strategy(args.strategy).scope():  # first: the builder refuses --filters that do not fit
         model = build_model(args)
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
-                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
+                      metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile(args))
     print("[question D] loading MNIST-M (built from MNIST + BSDS500 on first use)", flush=True)
     data = load_data(args)
     x_train, x_val, x_test = data["train"], data["validation"], data["test"]
@@ -88,8 +92,10 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
           f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
     with Timer() as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
-                            validation_data=(x_val, x_val), epochs=args.epochs, shuffle=False,
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
+                                         steps_per_batch=steps_per_call(args)),
+                            validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            epochs=args.epochs, shuffle=False,
                             callbacks=standard_callbacks(out, tensorboard=args.tensorboard),
                             verbose=verbosity(args))
     hist = history.history

@@ -30,9 +30,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, distribution_strategy,
-                                      fraction_below_one, int_at_least, positive_float, positive_int, question_main,
-                                      seed_everything, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
+                                      add_speed_arguments, distribution_strategy, fraction_below_one,
+                                      fused_minibatch_size, int_at_least, jit_compile, positive_float, positive_int,
+                                      question_main, seed_everything, steps_per_call, verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
 PUBLISHED_PARZEN = (
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "MNIST's test set whatever the data (the published numbers' set); 'none' skip it")
     g.add_argument("--parzen-batch-size", type=positive_int, default=500, help="test points scored at once")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
 
 
@@ -172,7 +174,8 @@ def build_model(args: argparse.Namespace):
 
     return build_adversarial_autoencoder(784, args.code_dim, args.hidden_units, args.discriminator_units,
                                          prior_stddev=args.prior_stddev, seed=args.seed,
-                                         name="question_e_adversarial_autoencoder")
+                                         name="question_e_adversarial_autoencoder",
+                                         minibatch_size=fused_minibatch_size(args))
 
 
 def compile_model(model, args: argparse.Namespace):
@@ -182,7 +185,8 @@ def compile_model(model, args: argparse.Namespace):
     model.compile(reconstruction_optimizer=keras.optimizers.Adam(args.learning_rate),
                   discriminator_optimizer=keras.optimizers.Adam(adv, beta_1=beta1),
                   generator_optimizer=keras.optimizers.Adam(adv, beta_1=beta1),
-                  reconstruction_loss=args.reconstruction_loss, generator_loss=args.generator_loss)
+                  reconstruction_loss=args.reconstruction_loss, generator_loss=args.generator_loss,
+                  jit_compile=jit_compile(args))
     return model
 
 
@@ -286,8 +290,10 @@ def run(args: argparse.Namespace) -> dict:
                                      every=args.figure_every, rows=figure_rows)
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     with Timer() as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
-                            validation_data=(x_val, x_val), epochs=args.epochs, shuffle=False,
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
+                                         steps_per_batch=steps_per_call(args)),
+                            validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            epochs=args.epochs, shuffle=False,
                             callbacks=standard_callbacks(out, tensorboard=args.tensorboard) + [figure_cb],
                             verbose=verbosity(args))
     hist = history.history

@@ -28,28 +28,31 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, distribution_strategy,
-                                      fraction_below_one, nonnegative_int, positive_float, positive_int,
-                                      question_main, seed_everything, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
+                                      add_speed_arguments, distribution_strategy, fraction_below_one,
+                                      fused_minibatch_size, jit_compile, nonnegative_int, positive_float,
+                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def build_model(latent_dim: int = 100, generator_units=(256, 512, 1024), discriminator_units=(1024, 512, 256),
-                dropout: float = 0.3, k: int = 1, generator_loss: str = "minimax", seed: int | None = 0):
+                dropout: float = 0.3, k: int = 1, generator_loss: str = "minimax", seed: int | None = 0,
+                minibatch_size: int | None = None):
     from keras_ae.models import GAN, build_discriminator, build_generator
 
     # initialisers and dropout are seeded through seed_everything; ``seed`` seeds the noise z
     return GAN(build_generator(latent_dim, generator_units, output_activation="tanh"),
                build_discriminator(784, discriminator_units, dropout=dropout),
-               d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan")
+               d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan",
+               minibatch_size=minibatch_size)
 
 
-def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5):
+def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5, jit_compile: bool = False):
     import keras
 
     model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
-                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1))
+                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1), jit_compile=jit_compile)
     return model
 
 
@@ -118,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Parzen sigma grid (pixels in [0, 1])")
     parser.add_argument("--classifier-epochs", type=nonnegative_int, default=3,
                         help="epochs of the MLP classifier for the classifier score (0 skips the score)")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
 
 
@@ -154,9 +158,11 @@ def run(args: argparse.Namespace) -> dict:
           f"generator loss {args.generator_loss}, {args.epochs} epochs", flush=True)
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
+        # one train_step takes k * m images (k discriminator minibatches of m); fused: several of them per call
         model = compile_model(build_model(args.latent_dim, dropout=args.dropout, k=args.k,
-                                          generator_loss=args.generator_loss, seed=args.seed),
-                              args.learning_rate, args.beta_1)
+                                          generator_loss=args.generator_loss, seed=args.seed,
+                                          minibatch_size=batch if fused_minibatch_size(args) else None),
+                              args.learning_rate, args.beta_1, jit_compile(args))
     z_fixed = np.random.default_rng(args.seed).standard_normal((100, args.latent_dim)).astype(np.float32)
     snapshots: dict[int, np.ndarray] = {}
 
@@ -170,8 +176,10 @@ def run(args: argparse.Namespace) -> dict:
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard) + [grid]
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer() as timer:
-        history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True),
-                            epochs=args.epochs, validation_data=make_dataset(s_val, batch_size=1000, shuffle=False),
+        history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,
+                                         steps_per_batch=steps_per_call(args)),
+                            epochs=args.epochs,
+                            validation_data=make_dataset(s_val, batch_size=EVALUATION_BATCH_SIZE, shuffle=False),
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     minutes = timer.seconds / 60.0
     h = history.history

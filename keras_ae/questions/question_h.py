@@ -21,8 +21,9 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, distribution_strategy,
-                                      positive_int, question_main, seed_everything, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
+                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, jit_compile,
+                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
 
 PAPER_ERRORS = {"deep autoencoder": 3.00, "PCA": 13.87}  # Hinton & Salakhutdinov (2006), MNIST test set
 
@@ -48,23 +49,24 @@ def squared_error_metric():
     return keras.metrics.MeanMetricWrapper(SquaredError(reduction=None), name="squared_error")
 
 
-def build_model(units=(1000, 500, 250), code_dim: int = 30, hidden_activation: str = "sigmoid"):
+def build_model(units=(1000, 500, 250), code_dim: int = 30, hidden_activation: str = "sigmoid",
+                minibatch_size: int | None = None):
     from keras_ae.models import build_dense_autoencoder
 
     return build_dense_autoencoder(
         input_dim=784, encoder_units=(*units, code_dim), decoder_units=tuple(reversed(units)),
         activation=hidden_activation, code_activation=None, output_activation="sigmoid", init="glorot",
-        bias_initializer="zeros", name="question_h_deep_autoencoder",
+        bias_initializer="zeros", name="question_h_deep_autoencoder", minibatch_size=minibatch_size,
     )
 
 
-def compile_model(model, learning_rate: float):
+def compile_model(model, learning_rate: float, jit_compile: bool = False):
     import keras
 
     from keras_ae.losses import get_loss
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=get_loss("cross_entropy"),
-                  metrics=[squared_error_metric()])
+                  metrics=[squared_error_metric()], jit_compile=jit_compile)
     return model
 
 
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hidden-activation", default="sigmoid", choices=("sigmoid", "relu", "elu"),
                         help="sigmoid: logistic units as in the paper; relu/elu: a modern variant")
     parser.add_argument("--per-class", type=positive_int, default=2, help="test digits of each class in the figure")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_h", epochs=50, batch_size=128, learning_rate=1e-3)
 
 
@@ -130,10 +133,13 @@ def run(args: argparse.Namespace) -> dict:
           f"Adam lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} epochs", flush=True)
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
-        model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation), args.learning_rate)
+        model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, fused_minibatch_size(args)),
+                              args.learning_rate, jit_compile(args))
     with Timer() as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=args.epochs,
-                            validation_data=(x_test, x_test), callbacks=standard_callbacks(out, args.tensorboard),
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
+                                         steps_per_batch=steps_per_call(args)), epochs=args.epochs,
+                            validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            callbacks=standard_callbacks(out, args.tensorboard),
                             shuffle=False, verbose=verbosity(args))
     ae_test = model.predict(x_test, batch_size=1000, verbose=0)
     ae_error = average_squared_error(x_test, ae_test)

@@ -29,9 +29,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, activation_name, add_common_arguments,
-                                      distribution_strategy, positive_float, positive_int, question_main,
-                                      seed_everything, seed_int, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, activation_name,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fused_minibatch_size, jit_compile, positive_float, positive_int, question_main,
+                                      seed_everything, seed_int, steps_per_call, verbosity)
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -93,7 +94,8 @@ def build_encoder(units, activation: str = "relu", seed: int | None = None, inpu
                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
 
 
-def build_pretraining_autoencoder(units, activation: str = "relu", seed: int | None = None, input_dim: int = 784):
+def build_pretraining_autoencoder(units, activation: str = "relu", seed: int | None = None, input_dim: int = 784,
+                                  minibatch_size: int | None = None):
     """Encoder ``input_dim-units``; decoder mirrors it and ends in ``input_dim`` sigmoid units."""
     import keras
 
@@ -103,11 +105,12 @@ def build_pretraining_autoencoder(units, activation: str = "relu", seed: int | N
     decoder = build_mlp(units[-1], [*hidden, input_dim], [activation] * len(hidden) + ["sigmoid"], name="decoder",
                         kernel_initializer=keras.initializers.GlorotUniform(seed=None if seed is None else seed + 1),
                         input_name="z")
-    return Autoencoder(build_encoder(units, activation, seed, input_dim), decoder, name="question_i_autoencoder")
+    return Autoencoder(build_encoder(units, activation, seed, input_dim), decoder, name="question_i_autoencoder",
+                       minibatch_size=minibatch_size)
 
 
 def build_classifier(method: str, pretrained_encoder, units, activation: str, seed: int,
-                     head_init: str = "glorot"):
+                     head_init: str = "glorot", minibatch_size: int | None = None):
     """The classifier of ``method``: ``scratch`` builds a fresh encoder of the same shape; the
     others copy the pretrained encoder (the copy starts from its weights; ``frozen`` and the
     first phase of ``lp_ft`` keep it fixed)."""
@@ -120,15 +123,17 @@ def build_classifier(method: str, pretrained_encoder, units, activation: str, se
     else:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return build_encoder_classifier(encoder, 10, freeze_encoder=method in ("frozen", "lp_ft"), copy=copy,
-                                    seed=seed, head_init=head_init, name=f"question_i_classifier_{method}")
+                                    seed=seed, head_init=head_init, name=f"question_i_classifier_{method}",
+                                    minibatch_size=minibatch_size)
 
 
 def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learning_rate: float, seed: int,
-                     strategy: str = "none"):
+                     strategy: str = "none", steps_per_batch: int = 1, jit_compile: bool = False):
     """Train on the labelled images: ``epochs`` passes; ``lp_ft`` spends the first half of them
     on the head alone, then unfreezes the encoder (a fresh Adam) for the rest. Returns the
     final training accuracy. ``clf`` must have been built under the ``--strategy`` named
-    ``strategy``; it is compiled under it."""
+    ``strategy``; it is compiled under it. ``steps_per_batch`` > 1 feeds a classifier built with
+    ``minibatch_size=batch_size`` (fused steps)."""
     import keras
 
     from keras_ae.data import make_dataset
@@ -139,8 +144,9 @@ def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learn
             clf.encoder.trainable = True
         with distribution_strategy(strategy).scope():
             clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                        metrics=["accuracy"])
-        history = clf.fit(make_dataset(x, y, batch_size=batch_size, seed=seed + i), epochs=n, shuffle=False,
+                        metrics=["accuracy"], jit_compile=jit_compile)
+        history = clf.fit(make_dataset(x, y, batch_size=batch_size, seed=seed + i, steps_per_batch=steps_per_batch),
+                          epochs=n, shuffle=False,
                           verbose=0)
     return float(history.history["accuracy"][-1])
 
@@ -182,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training images held out (drawn by --seed) from pretraining and from the labelled "
                              "subsets; they alone choose the exported classifier (default: %(default)s)")
     parser.add_argument("--num-images", type=positive_int, default=10, help="test digits in the reconstruction figure")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_i", epochs=20, batch_size=128, learning_rate=1e-3)
 
 
@@ -194,15 +201,17 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
 
     seed_everything(seed)
     with distribution_strategy(args.strategy).scope():
-        ae = build_pretraining_autoencoder(args.encoder_units, args.activation, seed=seed)
+        ae = build_pretraining_autoencoder(args.encoder_units, args.activation, seed=seed,
+                                           minibatch_size=fused_minibatch_size(args))
         ae.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss("cross_entropy"),
-                   metrics=[keras.metrics.MeanSquaredError(name="mse")])
+                   metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile(args))
     run_dir = os.path.join(out, f"pretraining_seed{seed}")
     recon = ReconstructionFigure(x_test[: args.num_images], os.path.join(run_dir, "reconstructions.png"),
                                  "Question I: pretraining autoencoder, test digits over reconstructions")
     with Timer() as timer:
-        history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed), epochs=args.epochs,
-                         validation_data=(x_test, x_test), shuffle=False,
+        history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed,
+                                      steps_per_batch=steps_per_call(args)), epochs=args.epochs,
+                         validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE, shuffle=False,
                          callbacks=standard_callbacks(run_dir) + [recon], verbose=verbosity(args))
     return ae, history.history, timer.seconds, recon.paths[-1]
 
@@ -254,6 +263,9 @@ def run(args: argparse.Namespace) -> dict:
                 ylabel="cross-entropy (nats per image)")]
 
     runs, keep = [], {}
+    # fine-tuning minibatches of --finetune-batch-size, --fused-steps of them per compiled call
+    finetune_minibatch = args.finetune_batch_size if fused_minibatch_size(args) else None
+    finetune_steps = steps_per_call(args)
     configs = [(h, m) for h in args.head_inits for m in args.methods]
     total = len(args.labels) * len(args.seeds) * len(configs)
     with Timer() as timer:
@@ -265,15 +277,15 @@ def run(args: argparse.Namespace) -> dict:
                     seed_everything(seed)
                     with distribution_strategy(args.strategy).scope():
                         clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed,
-                                               head_init)
+                                               head_init, finetune_minibatch)
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
                     train_acc = train_classifier(clf, method, x_train[idx], y_train[idx], args.finetune_epochs,
                                                  args.finetune_batch_size, args.finetune_learning_rate, seed,
-                                                 args.strategy)
-                    _, val_acc = clf.evaluate(x_val, y_val, batch_size=1024, verbose=0)
-                    _, acc = clf.evaluate(x_test, y_test, batch_size=1024, verbose=0)
+                                                 args.strategy, finetune_steps, jit_compile(args))
+                    _, val_acc = clf.evaluate(x_val, y_val, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+                    _, acc = clf.evaluate(x_test, y_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "validation_accuracy": float(val_acc), "test_accuracy": float(acc),
                                  "train_accuracy": train_acc})

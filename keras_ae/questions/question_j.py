@@ -17,8 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, distribution_strategy,
-                                      int_at_least, positive_int, question_main, seed_everything, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
+                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, int_at_least,
+                                      jit_compile, positive_int, question_main, seed_everything, steps_per_call,
+                                      verbosity)
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sweep-epochs", type=positive_int, default=10, help="epochs of each sweep model")
     parser.add_argument("--gradient-samples", type=int_at_least(2), default=1000,
                         help="Monte-Carlo samples per image in the gradient-variance experiment (at least 2)")
+    add_speed_arguments(parser)
     return add_common_arguments(parser, "question_j", epochs=30, batch_size=128, learning_rate=1e-3)
 
 
@@ -94,10 +97,13 @@ def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=())
 
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
-        model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d")
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=epochs,
-                        validation_data=(x_test, x_test), callbacks=list(callbacks), shuffle=False,
+        model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d",
+                          minibatch_size=fused_minibatch_size(args))
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=jit_compile(args))
+    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
+                                     steps_per_batch=steps_per_call(args)), epochs=epochs,
+                        validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
+                        callbacks=list(callbacks), shuffle=False,
                         verbose=verbosity(args))
     return model, history
 
