@@ -37,53 +37,138 @@ print(json.dumps({"single": train("none"), "mirrored": train("mirrored")}))
     assert w2 == pytest.approx(w1, rel=1e-3, abs=1e-3)
 
 
-def test_flop_count_matches_a_hand_count():
-    from keras_ae.benchmark import NETWORKS
+# ---- the benchmark (scripts/benchmark.py, keras_ae/benchmark.py) ------------------------------
 
-    a = NETWORKS["A"]
+def _torch_or_skip():
+    return pytest.importorskip("torch", reason='PyTorch is not installed (pip install -e ".[bench]")')
+
+
+def test_flop_count_matches_a_hand_count():
+    from keras_ae.benchmark import NETWORKS, Pass, flops_per_image, layer_macs, network_facts
+    from keras_ae.models import (GAN, build_adversarial_autoencoder, build_conv_autoencoder, build_dense_autoencoder,
+                                 build_discriminator, build_generator)
+
+    # a chain of Dense layers 8-4-2-4-8: forward 32 + 8 + 8 + 32 = 80 multiply-adds; weight
+    # gradients as many; input gradients of every layer but the first (80 - 32); 2 FLOPs each
+    dense = build_dense_autoencoder(8, (4, 2), (4,))
+    assert layer_macs(dense.encoder) + layer_macs(dense.decoder) == (32, 8, 8, 32)
+    assert flops_per_image([Pass((32, 8, 8, 32))]) == 2 * (80 + 80 + 48) == 416
+    assert Pass((32, 8), backward=False).flops == 80
+    assert Pass((32, 8), weights=False, to_input=True).flops == 2 * (40 + 40)
+    # convolutions, 8x8x1 -> 4x4x2 (stride 2) -> 4x4x1 (code) -> 8x8x2 (transposed, stride 2) -> 8x8x1,
+    # 3x3 kernels: output pixels x kernel size; a transposed convolution: *input* pixels x kernel size
+    conv = build_conv_autoencoder((8, 8, 1), filters=(2,), code_channels=1)
+    assert layer_macs(conv.encoder) == (4 * 4 * 3 * 3 * 1 * 2, 4 * 4 * 3 * 3 * 2 * 1)
+    assert layer_macs(conv.decoder) == (4 * 4 * 3 * 3 * 1 * 2, 8 * 8 * 3 * 3 * 2 * 1)
+    # E's three phases: encoder 8-4-2, decoder 2-4-8, discriminator 2-3-1
+    aae = build_adversarial_autoencoder(8, 2, (4,), (3,))
+    reconstruction = 2 * (80 + 80 + 48)                  # (a) encoder + decoder, all trained
+    discriminator = 2 * 40 + 2 * 2 * (9 + 9 + 3)         # (b) codes (forward), D on codes and prior samples
+    generator = 2 * (40 + 40 + 8) + 2 * (9 + 9)          # (c) encoder trained through D (D's input gradients)
+    assert flops_per_image(NETWORKS["E"].passes(aae)) == reconstruction + discriminator + generator == 792
+    # F with k = 2, per real image: G 2-3-4 (6 + 12), D 4-3-1 (12 + 3)
+    gan = GAN(build_generator(2, (3,), output_dim=4), build_discriminator(4, (3,)), d_steps=2)
+    per_real_image = (2 * 18 + 2 * 2 * (15 + 15 + 3)          # each D update: fakes, D on real and fake
+                      + (2 * (18 + 18 + 12) + 2 * (15 + 15)) / 2)  # one G update per 2 real minibatches
+    assert flops_per_image(NETWORKS["F"].passes(gan)) == per_real_image == 246
+    # question A's network: 784-256-128-256-784
     macs = 784 * 256 + 256 * 128 + 128 * 256 + 256 * 784
-    assert a.macs_forward == macs == 466_944
-    # forward + weight gradients + input gradients of every layer but the first, 2 FLOPs per MAC
-    assert a.flops_per_image == 2 * (macs + macs + (macs - 784 * 256))
+    a = network_facts(NETWORKS["A"])
+    assert a["flops_per_image"] == 2 * (macs + macs + (macs - 784 * 256))
     # the issue's "one A epoch at a 78 GFLOP/s peak is near 2.2 s" uses 6 FLOPs per MAC everywhere;
     # without the first layer's (never computed) input gradient the same peak gives 1.85 s
     assert 60_000 * 6 * macs / 78e9 == pytest.approx(2.2, abs=0.1)
-    assert 60_000 * a.flops_per_image / 78e9 == pytest.approx(1.85, abs=0.01)
-    b = NETWORKS["B"]
-    assert b.layers == (784, 128, 64, 32, 16, 8, 8, 32, 64, 128, 784) and b.activations[-1] == "tanh"
+    assert 60_000 * a["flops_per_image"] / 78e9 == pytest.approx(1.85, abs=0.01)
+    h = network_facts(NETWORKS["H"])
+    assert h["dense_widths"] == (784, 1000, 500, 250, 30, 250, 500, 1000, 784)
+    assert network_facts(NETWORKS["B"])["dense_widths"] == (784, 128, 64, 32, 16, 8, 8, 32, 64, 128, 784)
 
 
-def test_benchmark_measures_keras_and_torch_paths_on_a_small_slice():
-    from keras_ae.benchmark import REFERENCE_CONFIG, run_benchmark
+def test_pytorch_networks_are_the_keras_networks():
+    """Each network's PyTorch model has the Keras model's parameters, tensor by tensor (sizes), and
+    its step runs on one batch of the question's size."""
+    import numpy as np
 
-    lines = []
-    torch_available = True
+    torch = _torch_or_skip()
+    from keras_ae.benchmark import NETWORKS, keras_parameter_count
+
+    for name, spec in NETWORKS.items():
+        args = spec.defaults()
+        model = spec.keras_model(args)
+        net = spec.torch_model(args)
+        assert net.parameter_count == keras_parameter_count(model) > 0, name
+        keras_sizes = sorted(int(np.prod(v.shape)) for v in {id(v): v for v in model.trainable_weights}.values())
+        torch_sizes = sorted(p.numel() for m in net.modules for p in m.parameters())
+        assert torch_sizes == keras_sizes, name
+        shape = model.generator.outputs[0].shape[1:] if name == "F" else model.sample_shape
+        x = np.random.default_rng(0).random((spec.rows_per_step(args), *shape), dtype=np.float32)
+        before = [[p.detach().clone() for p in m.parameters()] for m in net.modules]
+        net.step(torch.from_numpy(net.layout(x) if net.layout else x))
+        for old, module in zip(before, net.modules):  # the step trained every module
+            assert any(not b.equal(a) for b, a in zip(old, module.parameters())), name
+
+
+def test_benchmark_script_prints_a_ratio_and_a_flops_line_per_network(capsys, tmp_path):
+    """``--quick`` on every network: images/s and flops lines always, ratio lines with PyTorch."""
+    import json
+    import runpy
+
+    from keras_ae.benchmark import NETWORKS
+    from tests.conftest import REPO_ROOT
+
     try:
         import torch  # noqa: F401
+        torch_available = True
     except ImportError:
         torch_available = False
-    configs = ["numpy fit", "tf.data + XLA", REFERENCE_CONFIG]
-    result = run_benchmark(["A"], epochs=1, train_limit=1024, configs=configs,
-                           torch_baseline=torch_available, peak=False, matmuls=False, log=lines.append)
+    main = runpy.run_path(str(REPO_ROOT / "scripts" / "benchmark.py"), run_name="benchmark_script")["main"]
+    argv = ["--quick", "--train-limit", "256", "--json", str(tmp_path / "bench.json")]
+    assert main(argv + ([] if torch_available else ["--no-torch"])) == 0
+    lines = capsys.readouterr().out.splitlines()
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert list(result["networks"]) == list(NETWORKS) and result["peak_gflops"] > 0
+    for name in NETWORKS:
+        row = result["networks"][name]
+        flops = [line.split() for line in lines if line.startswith(f"flops {name} ")]
+        assert len(flops) == 1 and float(flops[0][2]) > 0 and flops[0][3].endswith("%"), name
+        assert f"images/s {name} keras_ae {row['keras_rate']:.1f}" in lines
+        if torch_available:
+            assert f"ratio {name} {row['keras_rate'] / row['torch']:.2f}" in lines
+    assert any(line.startswith("target H >= 50% of peak") for line in lines)
+    if not torch_available:
+        pytest.skip('ratio lines need PyTorch (pip install -e ".[bench]")')
+
+
+def test_benchmark_times_the_keras_configurations_one_change_at_a_time():
+    from keras_ae.benchmark import (NETWORKS, REFERENCE_CONFIG, TRAINING_PATH, keras_epoch_seconds, run_benchmark,
+                                    training_path)
+
+    lines = []
+    configs = ["numpy fit", REFERENCE_CONFIG]
+    result = run_benchmark(["A"], epochs=1, train_limit=256, configs=configs, torch_baseline=False, peak=False,
+                           matmuls=False, log=lines.append)
     row = result["networks"]["A"]
-    assert set(row["keras"]) == set(configs) and all(v > 0 for v in row["keras"].values())
-    # the ceiling (the compiled step on pre-cut batches) is printed but is not a training path
-    assert row["best_config"] != REFERENCE_CONFIG
-    assert row["best_rate"] == max(row["keras"]["numpy fit"], row["keras"]["tf.data + XLA"])
-    if torch_available:
-        assert row["torch"] > 0 and row["ratio_vs_torch"] == pytest.approx(row["best_rate"] / row["torch"])
-    assert any("images/s" in line for line in lines)
+    assert set(row["keras"]) == {TRAINING_PATH, *configs} and all(v > 0 for v in row["keras"].values())
+    # the ratio and FLOP rate are those of the training path, the questions' (16 fused steps)
+    assert row["keras_rate"] == row["keras"][TRAINING_PATH] and row["training_path"] == "tf.data + XLA + 16 fused steps"
+    assert row["torch"] is None and "ratio_vs_torch" not in row and "flops A" in "\n".join(lines)
+    j = NETWORKS["J"]  # its model does not fuse steps (yet): no fused configuration runs on it
+    assert training_path(j)["fused_steps"] == 1
+    with pytest.raises(ValueError, match="does not fuse steps"):
+        keras_epoch_seconds(j, j.defaults(), None, 1, fused_steps=16)
 
 
 def test_step_matmuls_count_the_step_flops_and_are_timed_on_each_backend():
-    from keras_ae.benchmark import NETWORKS, Network, matmul_rates, step_matmuls
+    from keras_ae.benchmark import NETWORKS, matmul_rates, network_facts, step_matmuls
 
-    for net in NETWORKS.values():  # the products listed are exactly the FLOPs the rates are computed from
-        products = step_matmuls(net, 128)
+    for name in ("A", "B", "H"):  # the products listed are exactly the FLOPs the rates are computed from
+        facts = network_facts(NETWORKS[name])
+        widths = facts["dense_widths"]
+        products = step_matmuls(widths, 128)
         flops = sum(2 * lhs[0] * lhs[1] * (rhs[0] if tb else rhs[1]) for lhs, rhs, _, tb in products)
-        assert flops == 128 * net.flops_per_image
-        assert len(products) == 3 * (len(net.layers) - 1) - 1
-    rates = matmul_rates(Network("tiny", (64, 32, 64), ("relu", "tanh")), batch_size=16, loops=4, repeats=1)
+        assert flops == 128 * facts["flops_per_image"]
+        assert len(products) == 3 * (len(widths) - 1) - 1
+    rates = matmul_rates((64, 32, 64), batch_size=16, loops=4, repeats=1)
     assert {"XLA", "TensorFlow oneDNN (graph)"} <= set(rates) and all(r > 0 for r in rates.values())
 
 
