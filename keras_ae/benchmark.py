@@ -6,9 +6,10 @@ median) of
 
 - **keras_ae's training path**, the model the question builds (the question's own builder,
   compile settings and defaults: batch size, optimizer, learning rate, loss, read from the
-  question's own parser), compiled with XLA, fed by the in-memory ``tf.data`` pipeline
-  (:func:`keras_ae.data.make_dataset`), with several optimizer steps fused into one compiled call
-  where the model supports it (:attr:`NetworkSpec.fusable`);
+  question's own parser), compiled as the question compiles it (XLA unless the question's
+  default is ``--no-xla``), fed by the in-memory ``tf.data`` pipeline
+  (:func:`keras_ae.data.make_dataset`), with the question's ``--fused-steps`` training steps
+  fused into one compiled call;
 - the **identical network and step in a plain PyTorch loop** (``pip install -e ".[bench]"``): the
   same layers, activations, loss, optimizer and hyper-parameters, the same batch, the data in
   memory, a shuffled index per epoch, ``torch.set_num_threads`` at the machine's core count; for
@@ -195,14 +196,12 @@ class NetworkSpec:
 
     ``parser`` makes the question's own argument parser: its defaults are the settings of both
     sides. ``data`` is (dataset, value range, flatten). ``keras_model(args, minibatch_size)``
-    builds and compiles the model as the question does (``minibatch_size`` only where ``fusable``);
+    builds and compiles the model as the question does;
     ``torch_model(args)`` writes the same network and step in PyTorch; ``passes(model, args)``
     counts the step's FLOPs. ``rows_per_step(args)``: rows of one training step (F: k x m);
     ``drop_remainder``: whether the question drops the last, short batch of an epoch (F).
-
-    ``fusable`` is the one switch for fused steps: where True, keras_ae's training path builds
-    the model with ``minibatch_size=rows_per_step`` and feeds it :data:`FUSED_STEPS` steps per
-    compiled call (:func:`fit_dataset`).
+    keras_ae's training path builds the model with ``minibatch_size=rows_per_step`` and feeds it
+    the question's ``--fused-steps`` steps per compiled call (:func:`fit_dataset`).
     """
 
     name: str
@@ -214,15 +213,9 @@ class NetworkSpec:
     passes: Callable = autoencoder_passes
     rows_per_step: Callable = field(default=lambda args: args.batch_size)
     drop_remainder: bool = False
-    fusable: bool = False
 
     def defaults(self) -> argparse.Namespace:
         return self.parser().parse_args([])
-
-
-def _unfused(name: str, minibatch_size):
-    if minibatch_size is not None:
-        raise ValueError(f"network {name}: the question's builder takes no minibatch_size (fused steps) yet")
 
 
 def _torch():
@@ -351,17 +344,9 @@ def _parser_d():
 
 
 def _keras_d(args, minibatch_size=None):
-    import keras
-
-    from keras_ae.losses import get_loss
     from keras_ae.questions import question_d as q
 
-    _unfused("D", minibatch_size)
-    model = q.build_model(args)
-    # as question D's run compiles it
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
-                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
-    return model
+    return q.compile_model(q.build_model(args, minibatch_size), args)
 
 
 def _torch_d(args) -> TorchNet:
@@ -400,8 +385,7 @@ def _parser_e():
 def _keras_e(args, minibatch_size=None):
     from keras_ae.questions import question_e as q
 
-    _unfused("E", minibatch_size)
-    return q.compile_model(q.build_model(args), args)
+    return q.compile_model(q.build_model(args, minibatch_size), args)
 
 
 def _torch_e(args) -> TorchNet:
@@ -451,10 +435,9 @@ def _parser_f():
 def _keras_f(args, minibatch_size=None):
     from keras_ae.questions import question_f as q
 
-    _unfused("F", minibatch_size)
     model = q.build_model(args.latent_dim, dropout=args.dropout, k=args.k, generator_loss=args.generator_loss,
-                          seed=args.seed)
-    return q.compile_model(model, args.learning_rate, args.beta_1)
+                          seed=args.seed, minibatch_size=minibatch_size)
+    return q.compile_model(model, args.learning_rate, args.beta_1, q.jit_compile(args))
 
 
 def _torch_f(args) -> TorchNet:
@@ -507,8 +490,8 @@ def _parser_h():
 def _keras_h(args, minibatch_size=None):
     from keras_ae.questions import question_h as q
 
-    _unfused("H", minibatch_size)
-    return q.compile_model(q.build_model(args.units, args.code_dim, args.hidden_activation), args.learning_rate)
+    return q.compile_model(q.build_model(args.units, args.code_dim, args.hidden_activation, minibatch_size),
+                           args.learning_rate, q.jit_compile(args))
 
 
 def _torch_h(args) -> TorchNet:
@@ -528,15 +511,9 @@ def _parser_j():
 
 
 def _keras_j(args, minibatch_size=None):
-    import keras
+    from keras_ae.questions import question_j as q
 
-    from keras_ae.models.variational import build_vae
-
-    _unfused("J", minibatch_size)
-    # as question J's train_vae builds and compiles its main VAE
-    model = build_vae(784, args.hidden, args.latent_dim, seed=args.seed, name=f"question_j_vae_{args.latent_dim}d")
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    return model
+    return q.build_model(args, args.latent_dim, minibatch_size)
 
 
 def _torch_j(args) -> TorchNet:
@@ -567,9 +544,9 @@ NETWORKS = {
     spec.name: spec
     for spec in (
         NetworkSpec("A", "question A's MLP autoencoder 784-256-128-256-784 (sigmoid, MSE)", _parser_a,
-                    ("mnist", "unit", True), _keras_a, _torch_a, fusable=True),
+                    ("mnist", "unit", True), _keras_a, _torch_a),
         NetworkSpec("B", "question B's autoencoder 784-128-64-32-16-8-8-32-64-128-784 (ReLU, tanh, MSE)", _parser_b,
-                    ("fashion_mnist", "signed", True), _keras_b, _torch_b, fusable=True),
+                    ("fashion_mnist", "signed", True), _keras_b, _torch_b),
         NetworkSpec("D", "question D's convolutional autoencoder on MNIST-M 28x28x3", _parser_d,
                     ("mnist_m", "unit", False), _keras_d, _torch_d),
         NetworkSpec("E", "question E's adversarial autoencoder (three phases per batch)", _parser_e,
@@ -718,17 +695,9 @@ class _EpochTimer:
         self.callback = Timer()
 
 
-# Optimizer steps fused into one compiled call on keras_ae's training path: the questions' default.
-def _default_fused_steps() -> int:
-    from keras_ae.questions.common import DEFAULT_FUSED_STEPS
-
-    return DEFAULT_FUSED_STEPS
-
-
 TRAINING_PATH = "training path"
 REFERENCE_CONFIG = "ceiling: XLA + 64 fused steps, no input pipeline"
-# Extra Keras configurations, one change at a time (``--configs``); configurations with fused
-# steps run only on the networks whose model fuses steps (NetworkSpec.fusable).
+# Extra Keras configurations, one change at a time (``--configs``).
 KERAS_CONFIGS = {
     "numpy fit": dict(pipeline="numpy", jit_compile=False),
     "tf.data": dict(pipeline="tf.data", jit_compile=False),
@@ -743,9 +712,10 @@ KERAS_CONFIGS = {
 
 
 def training_path(spec: NetworkSpec) -> dict:
-    """keras_ae's training path, what the questions use: ``tf.data``, XLA, and
-    ``DEFAULT_FUSED_STEPS`` fused steps where the model fuses steps."""
-    return dict(pipeline="tf.data", jit_compile=True, fused_steps=_default_fused_steps() if spec.fusable else 1)
+    """keras_ae's training path, what the question uses: ``tf.data``, its ``--xla`` and
+    ``--fused-steps`` defaults."""
+    args = spec.defaults()
+    return dict(pipeline="tf.data", jit_compile=bool(args.xla), fused_steps=int(args.fused_steps))
 
 
 def describe(config: dict) -> str:
@@ -766,7 +736,7 @@ def fit_dataset(x: np.ndarray, rows: int, fused_steps: int = 1, drop_remainder: 
     batches are made."""
     from keras_ae.data import make_dataset
 
-    return make_dataset(x, batch_size=rows * fused_steps, seed=seed, drop_remainder=drop_remainder)
+    return make_dataset(x, batch_size=rows, seed=seed, drop_remainder=drop_remainder, steps_per_batch=fused_steps)
 
 
 def keras_epoch_seconds(spec: NetworkSpec, args, x: np.ndarray, epochs: int, pipeline: str = "tf.data",
@@ -779,8 +749,6 @@ def keras_epoch_seconds(spec: NetworkSpec, args, x: np.ndarray, epochs: int, pip
     question compiled (Keras reads them when it makes the train function, at the first ``fit``)."""
     import keras
 
-    if fused_steps > 1 and not spec.fusable:
-        raise ValueError(f"network {spec.name}: its model does not fuse steps yet")
     keras.utils.set_random_seed(seed)
     rows = spec.rows_per_step(args)
     model = spec.keras_model(args, rows if fused_steps > 1 else None)
@@ -844,7 +812,7 @@ def network_facts(spec: NetworkSpec, args=None) -> dict:
     args = args or spec.defaults()
     keras.utils.set_random_seed(0)
     model = spec.keras_model(args)
-    facts = {"title": spec.title, "rows_per_step": spec.rows_per_step(args), "fusable": spec.fusable,
+    facts = {"title": spec.title, "rows_per_step": spec.rows_per_step(args), 
              "flops_per_image": flops_per_image(spec.passes(model, args)),
              "keras_parameters": keras_parameter_count(model), "torch_parameters": None,
              "dense_widths": dense_widths(model) if spec.passes is autoencoder_passes else None}
@@ -889,9 +857,6 @@ def run_benchmark(networks=tuple(NETWORKS), epochs: int = 3, configs=(), torch_b
         runs = {TRAINING_PATH: training_path(spec)}
         runs.update((c, KERAS_CONFIGS[c]) for c in configs)
         for config, options in runs.items():
-            if options.get("fused_steps", 1) > 1 and not spec.fusable:
-                log(f"network {name}: keras_ae [{config}]: skipped, the model does not fuse steps yet")
-                continue
             secs = keras_epoch_seconds(spec, args, x, epochs, seed=seed, **options)
             rate = row["keras"][config] = _median_rate(secs, images)
             label = f"{config}: {describe(options)}" if config == TRAINING_PATH else config

@@ -59,12 +59,22 @@ def load_data(args: argparse.Namespace) -> dict:
             for split, limit in limits.items()}
 
 
-def build_model(args: argparse.Namespace):
+def build_model(args: argparse.Namespace, minibatch_size: int | None = None):
     from keras_ae.models import build_conv_autoencoder
 
     return build_conv_autoencoder((28, 28, 3), filters=args.filters, code_channels=args.code_channels,
                                   kernel_size=args.kernel_size, name="question_d_conv_autoencoder",
-                                  minibatch_size=fused_minibatch_size(args))
+                                  minibatch_size=minibatch_size)
+
+
+def compile_model(model, args: argparse.Namespace):
+    import keras
+
+    from keras_ae.losses import get_loss
+
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile(args))
+    return model
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -80,9 +90,7 @@ def run(args: argparse.Namespace) -> dict:
     out = args.output_dir
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():  # first: the builder refuses --filters that do not fit
-        model = build_model(args)
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=get_loss(args.loss),
-                      metrics=[keras.metrics.MeanSquaredError(name="mse")], jit_compile=jit_compile(args))
+        model = compile_model(build_model(args, fused_minibatch_size(args)), args)
     print("[question D] loading MNIST-M (built from MNIST + BSDS500 on first use)", flush=True)
     data = load_data(args)
     x_train, x_val, x_test = data["train"], data["validation"], data["test"]

@@ -169,13 +169,13 @@ def load_parzen_points(args: argparse.Namespace, data: dict):
     return flatten(to_unit(test.images[: args.test_limit])), f"the MNIST test set ({min(len(test), args.test_limit or len(test))} digits)"
 
 
-def build_model(args: argparse.Namespace):
+def build_model(args: argparse.Namespace, minibatch_size: int | None = None):
     from keras_ae.models import build_adversarial_autoencoder
 
     return build_adversarial_autoencoder(784, args.code_dim, args.hidden_units, args.discriminator_units,
                                          prior_stddev=args.prior_stddev, seed=args.seed,
                                          name="question_e_adversarial_autoencoder",
-                                         minibatch_size=fused_minibatch_size(args))
+                                         minibatch_size=minibatch_size)
 
 
 def compile_model(model, args: argparse.Namespace):
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> dict:
 
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
-        model = compile_model(build_model(args), args)
+        model = compile_model(build_model(args, fused_minibatch_size(args)), args)
     rng = np.random.default_rng(args.seed)
     fixed_noise = rng.standard_normal((10, args.code_dim)).astype(np.float32)
     sample = x_val[:10]

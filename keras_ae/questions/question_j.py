@@ -89,17 +89,24 @@ def active_units(model, x: np.ndarray, threshold: float = 0.01) -> int:
     return int(np.sum(mean.var(axis=0) > threshold))
 
 
-def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=()):
+def build_model(args, latent_dim: int, minibatch_size: int | None = None):
+    """The VAE of ``latent_dim``, compiled as J trains it (Adam, XLA unless ``--no-xla``)."""
     import keras
 
-    from keras_ae.data import make_dataset
     from keras_ae.models.variational import build_vae
+
+    model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d",
+                      minibatch_size=minibatch_size)
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=jit_compile(args))
+    return model
+
+
+def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=()):
+    from keras_ae.data import make_dataset
 
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
-        model = build_vae(784, args.hidden, latent_dim, seed=args.seed, name=f"question_j_vae_{latent_dim}d",
-                          minibatch_size=fused_minibatch_size(args))
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=jit_compile(args))
+        model = build_model(args, latent_dim, fused_minibatch_size(args))
     history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                      steps_per_batch=steps_per_call(args)), epochs=epochs,
                         validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
