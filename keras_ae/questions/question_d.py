@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-images", type=positive_int, default=10, help="random test images in the figure")
     parser.add_argument("--mnist-m-seed", type=seed_int, default=0,
                         help="seed of the MNIST-M build (default: %(default)s)")
-    # XLA's CPU convolutions are far slower than TensorFlow's oneDNN kernels (measured: 29 against
-    # 2,039 images/s for this network, 16 fused steps, 2 cores): D compiles without XLA by default.
+    # XLA's CPU convolutions are far slower than TensorFlow's oneDNN kernels for this network (compare
+    # with scripts/benchmark.py --networks D --configs "tf.data + XLA + 16 fused steps"): no XLA by default.
     add_speed_arguments(parser, xla=False)
     return add_common_arguments(parser, "question_d", epochs=20, batch_size=128, learning_rate=1e-3)
 
