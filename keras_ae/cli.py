@@ -11,6 +11,9 @@
         no output file is written.
     keras-ae info --model DIR
     keras-ae results [--report results/report.json] [--output docs/results.md] [--readme README.md]
+
+TensorFlow's start-up log lines (absl, oneDNN, CUDA) are hidden; KERAS_AE_VERBOSE=1, or a
+TF_CPP_MIN_LOG_LEVEL of your own, shows them.
 """
 
 from __future__ import annotations
