@@ -2,10 +2,26 @@
 
 ``export_model`` writes ``<dir>/`` as a TensorFlow SavedModel whose endpoints come from the
 model's ``export_endpoints()`` (``encode``, ``decode``, ``reconstruct``; ``generate`` for
-generative models), plus ``model.keras`` (to resume training) and ``metadata.json``. Loading
-needs no keras_ae code: ``tf.saved_model.load(dir).reconstruct(x)`` or
-``keras.layers.TFSMLayer(dir, call_endpoint="reconstruct")``. :class:`InferenceModel` adds
-shape checks and batching on top for the ``keras-ae`` command.
+generative models), plus ``model.keras`` (to resume training) and ``metadata.json``.
+
+Every endpoint is also a signature, and every endpoint returns a dict whose keys name its
+outputs (``saved_model_cli show --all --dir DIR`` lists them; ``keras-ae info`` too):
+``encode`` -> ``codes``, ``decode`` / ``reconstruct`` -> ``reconstruction``, ``generate`` ->
+``images``, ``encode_distribution`` -> ``mean``, ``log_var``, ``classify`` -> ``probabilities``,
+``predict_class`` -> ``classes``, ``discriminate`` -> ``probabilities``, ``compress_image`` ->
+``codes``, ``decompress_image`` -> ``images``, ``quantize`` -> ``indices``, ``dequantize`` ->
+``codes``. Loading needs no keras_ae code::
+
+    m = tf.saved_model.load(dir); m.reconstruct(x)["reconstruction"]
+    keras.layers.TFSMLayer(dir, call_endpoint="reconstruct")(x)["reconstruction"]
+
+and every export converts to TFLite with the stock converter, all signatures at once::
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(dir, signature_keys=list(m.signatures))
+    runner = tf.lite.Interpreter(model_content=converter.convert()).get_signature_runner("encode")
+    runner(x=x)["codes"]
+
+:class:`InferenceModel` adds shape checks and batching on top for the ``keras-ae`` command.
 """
 
 from __future__ import annotations
@@ -40,8 +56,10 @@ def export_model(model, directory: str | os.PathLike, metadata: dict | None = No
     endpoints = model.export_endpoints()
     archive = keras.export.ExportArchive()
     archive.track(model)
+    outputs = {}
     for name, (fn, signature) in endpoints.items():
-        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+        traced = archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+        outputs[name] = _output_specs(traced.get_concrete_function().structured_outputs)
     archive.write_out(str(tmp), verbose=False)
     if save_keras:
         model.save(tmp / KERAS_FILE)
@@ -49,7 +67,7 @@ def export_model(model, directory: str | os.PathLike, metadata: dict | None = No
         "name": model.name,
         "class": type(model).__name__,
         "endpoints": {
-            name: {"input_shape": [None if d is None else int(d) for d in sig[0].shape]}
+            name: {"input_shape": _shape(sig[0].shape), "outputs": outputs[name]}
             for name, (_, sig) in endpoints.items()
         },
         **(metadata or {}),
@@ -64,6 +82,19 @@ def export_model(model, directory: str | os.PathLike, metadata: dict | None = No
     else:
         os.replace(tmp, directory)
     return directory
+
+
+def _shape(shape) -> list:
+    return [None if d is None else int(d) for d in shape]
+
+
+def _output_specs(structured_outputs) -> dict:
+    """``{name: {"shape": [...], "dtype": "float32"}}`` of an endpoint's dict of outputs, by name
+    (a loaded SavedModel does not keep the order the function returned them in)."""
+    if not isinstance(structured_outputs, dict):
+        raise TypeError("export_endpoints() functions must return a dict {output name: tensor} "
+                        f"(the signature's output names), got {type(structured_outputs).__name__}")
+    return {key: {"shape": _shape(t.shape), "dtype": t.dtype.name} for key, t in sorted(structured_outputs.items())}
 
 
 def check_saved_model_dir(path: str | os.PathLike) -> Path:
@@ -107,23 +138,53 @@ class InferenceModel:
         spec = fn.concrete_functions[0].structured_input_signature[0][0]
         return tuple(spec.shape[1:])
 
+    def outputs(self, endpoint: str) -> dict:
+        """The endpoint's outputs, ``{name: {"shape": [...], "dtype": ...}}`` (an export made before
+        outputs had names has one, ``output_0``)."""
+        out = self._endpoint(endpoint).concrete_functions[0].structured_outputs
+        return _output_specs(out if isinstance(out, dict) else {"output_0": out})
+
+    def describe(self) -> dict:
+        """Every endpoint's inputs and outputs (name, shape, dtype), as ``keras-ae info`` prints them."""
+        described = {}
+        for name in self.endpoints:
+            args = self._endpoint(name).concrete_functions[0].structured_input_signature[0]
+            described[name] = {"inputs": {spec.name or f"input_{i}": {"shape": _shape(spec.shape),
+                                                                       "dtype": spec.dtype.name}
+                                          for i, spec in enumerate(args)},
+                               "outputs": self.outputs(name)}
+        return described
+
     def _endpoint(self, endpoint: str):
         if endpoint not in self.endpoints:
             raise ModelLoadError(f"{self.path} has no endpoint {endpoint!r}; it has {', '.join(self.endpoints)}")
         return getattr(self.module, endpoint)
 
-    def __call__(self, endpoint: str, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    def __call__(self, endpoint: str, x: np.ndarray, batch_size: int = 1024, output: str | None = None) -> np.ndarray:
         """``endpoint`` on ``x`` in batches, after :meth:`prepare_input` (what the command runs)."""
-        return self.call_model_space(endpoint, self.prepare_input(endpoint, x), batch_size)
+        return self.call_model_space(endpoint, self.prepare_input(endpoint, x), batch_size, output)
 
-    def call_model_space(self, endpoint: str, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    def call_model_space(self, endpoint: str, x: np.ndarray, batch_size: int = 1024,
+                         output: str | None = None) -> np.ndarray:
         """``endpoint`` on float values already in the model's own input space, in batches: the
         shape is checked, nothing is scaled or range-checked (for callers that feed computed
-        inputs on purpose, such as noisy images reaching past the pixel range)."""
+        inputs on purpose, such as noisy images reaching past the pixel range).
+
+        Returns the endpoint's output named ``output`` (see :meth:`outputs`); None: its only one."""
         fn = self._endpoint(endpoint)
+        names = list(self.outputs(endpoint))
+        if output is None:
+            if len(names) != 1:
+                raise ModelLoadError(f"{endpoint} of {self.path} has the outputs {', '.join(names)}: name one")
+            output = names[0]
+        elif output not in names:
+            raise ModelLoadError(f"{endpoint} of {self.path} has no output {output!r}; it has {', '.join(names)}")
         x = self._check_shape(endpoint, np.asarray(x, dtype=np.float32))
-        outputs = [np.asarray(fn(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
-        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+        parts = []
+        for i in range(0, len(x), batch_size):
+            result = fn(x[i : i + batch_size])
+            parts.append(np.asarray(result[output] if isinstance(result, dict) else result))
+        return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
 
     def _check_shape(self, endpoint: str, x: np.ndarray) -> np.ndarray:
         from keras_ae.errors import DataError
