@@ -70,10 +70,10 @@ def _load_npy(path: str) -> np.ndarray:
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp.npy"
-    np.save(tmp, array)
-    os.replace(tmp, path)  # an interrupted run never leaves half a file under the real name
+    from keras_ae.io import atomic_write
+
+    with atomic_write(path, "wb") as fh:  # an interrupted run never leaves half a file under the real name
+        np.save(fh, array)
 
 
 def _json_text(obj, indent: str = "") -> str:

@@ -26,14 +26,14 @@ and every export converts to TFLite with the stock converter, all signatures at 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from keras_ae.errors import ModelLoadError
+from keras_ae.errors import DataError, ModelLoadError
+from keras_ae.io import read_json, write_json
 
 METADATA_FILE = "metadata.json"
 KERAS_FILE = "model.keras"
@@ -44,14 +44,26 @@ PIXEL_ENDPOINTS = ("encode", "encode_distribution", "reconstruct", "classify", "
                    "compress_image")
 
 
+TMP_SUFFIX, OLD_SUFFIX = ".tmp-export", ".old-export"
+
+
 def export_model(model, directory: str | os.PathLike, metadata: dict | None = None,
                  save_keras: bool = True) -> Path:
-    """Export ``model`` to ``directory`` (replaced atomically: a failed export keeps the old one)."""
+    """Export ``model`` to ``directory``, replacing an earlier export whole.
+
+    The new export is written to ``<name>.tmp-export`` beside it (``metadata.json`` last, so a
+    folder with it is complete); then the old folder is renamed to ``<name>.old-export``, the new
+    one to ``<name>``, and the old one removed. A failure, or a kill, before the renames leaves the
+    old export as it was; a kill between the two renames leaves no ``<name>`` for that instant,
+    and the next export or load (:func:`recover_interrupted_export`) puts the complete new
+    folder in place.
+    """
     import keras
 
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(directory.name + ".tmp-export")
+    recover_interrupted_export(directory)
+    tmp = directory.with_name(directory.name + TMP_SUFFIX)
     shutil.rmtree(tmp, ignore_errors=True)
     endpoints = model.export_endpoints()
     archive = keras.export.ExportArchive()
@@ -72,16 +84,38 @@ def export_model(model, directory: str | os.PathLike, metadata: dict | None = No
         },
         **(metadata or {}),
     }
-    (tmp / METADATA_FILE).write_text(json.dumps(info, indent=2, default=str))
+    write_json(info, tmp / METADATA_FILE)  # last: its presence marks the folder complete
     if directory.exists():
-        old = directory.with_name(directory.name + ".old-export")
+        old = directory.with_name(directory.name + OLD_SUFFIX)
         shutil.rmtree(old, ignore_errors=True)
         os.replace(directory, old)
-        os.replace(tmp, directory)
+        os.replace(tmp, directory)  # a kill just before this: recover_interrupted_export finishes it
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, directory)
     return directory
+
+
+def recover_interrupted_export(directory: str | os.PathLike) -> bool:
+    """Finish an export swap that a kill interrupted between its two renames; True if it did.
+
+    ``<name>`` missing with ``<name>.old-export`` present means the kill came after the old folder
+    was moved aside: the new folder ``<name>.tmp-export`` is complete then (its ``metadata.json``
+    is written before any rename) and is put in place; if it is not there or not complete, the
+    old one is put back. A leftover ``.old-export`` beside a present ``<name>`` is removed.
+    """
+    directory = Path(directory)
+    old = directory.with_name(directory.name + OLD_SUFFIX)
+    tmp = directory.with_name(directory.name + TMP_SUFFIX)
+    if not old.is_dir():
+        return False
+    if directory.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        return False
+    complete = (tmp / "saved_model.pb").is_file() and (tmp / METADATA_FILE).is_file()
+    os.replace(tmp if complete else old, directory)
+    shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def _shape(shape) -> list:
@@ -98,8 +132,10 @@ def _output_specs(structured_outputs) -> dict:
 
 
 def check_saved_model_dir(path: str | os.PathLike) -> Path:
-    """Raise :class:`ModelLoadError` unless ``path`` is a SavedModel folder."""
+    """Raise :class:`ModelLoadError` unless ``path`` is a SavedModel folder (after finishing an
+    export that a kill interrupted there: :func:`recover_interrupted_export`)."""
     path = Path(path)
+    recover_interrupted_export(path)
     if not path.exists():
         raise ModelLoadError(f"model path {path} does not exist")
     if not path.is_dir():
@@ -122,8 +158,7 @@ class InferenceModel:
             self.module = tf.saved_model.load(str(self.path))
         except Exception as exc:  # corrupt protobuf, missing variables, ...
             raise ModelLoadError(f"{self.path}: the SavedModel cannot be loaded ({type(exc).__name__}: {exc})") from exc
-        meta = self.path / METADATA_FILE
-        self.metadata = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.metadata = read_metadata(self.path)
 
     @property
     def endpoints(self) -> list[str]:
@@ -231,6 +266,22 @@ class InferenceModel:
         return x
 
 
+def read_metadata(path: str | os.PathLike) -> dict:
+    """An export's ``metadata.json`` as a dict ({} if it has none); a corrupt one is a
+    :class:`ModelLoadError` of one line naming the file."""
+    meta_path = Path(path) / METADATA_FILE
+    try:
+        meta = read_json(meta_path, "model metadata", missing_ok=True)
+    except DataError as exc:
+        raise ModelLoadError(str(exc)) from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{meta_path}: corrupt model metadata, a JSON {type(meta).__name__} where an object "
+                             "was expected; delete it, or export the model again")
+    return meta
+
+
 def load_keras_model(path: str | os.PathLike, compile: bool = True):
     """Load a ``model.keras`` file (or the one inside an export folder) to resume training.
 
@@ -242,6 +293,7 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True):
     import keras_ae.models  # noqa: F401  (registers the models)
 
     path = Path(path)
+    recover_interrupted_export(path)
     if path.is_dir():
         path = path / KERAS_FILE
     if not path.is_file():
