@@ -11,6 +11,9 @@
         no output file is written.
     keras-ae info --model DIR
     keras-ae results [--report results/report.json] [--output docs/results.md] [--readme README.md]
+
+TensorFlow's start-up log lines (absl, oneDNN, CUDA) are hidden; KERAS_AE_VERBOSE=1, or a
+TF_CPP_MIN_LOG_LEVEL of your own, shows them.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
             if name in PIXEL_ENDPOINTS else ".npy array of codes (decode) or noise (generate), used as they are"))
         p.add_argument("--output", required=True, help=".npy file to write")
         p.add_argument("--batch-size", type=positive_int, default=1024)
-    info = sub.add_parser("info", help="show an exported model's endpoints and metadata")
+    info = sub.add_parser("info", help="show an exported model's endpoints (inputs, named outputs) and metadata")
     info.add_argument("--model", required=True)
     res = sub.add_parser("results", help="render a run's report.json (headline numbers, tables) as Markdown")
     res.add_argument("--report", default=os.path.join("results", "report.json"), help="default: %(default)s")
@@ -67,10 +70,25 @@ def _load_npy(path: str) -> np.ndarray:
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp.npy"
-    np.save(tmp, array)
-    os.replace(tmp, path)  # an interrupted run never leaves half a file under the real name
+    from keras_ae.io import atomic_write
+
+    with atomic_write(path, "wb") as fh:  # an interrupted run never leaves half a file under the real name
+        np.save(fh, array)
+
+
+def _json_text(obj, indent: str = "") -> str:
+    """Indented JSON in which lists of plain values, and dicts of those, stay on one line
+    (``"x": {"shape": [null, 784], "dtype": "float32"}``)."""
+    def plain(v):
+        return not isinstance(v, (dict, list, tuple)) or (not isinstance(v, dict) and all(map(plain, v)))
+
+    inner = indent + "  "
+    if isinstance(obj, dict) and obj and not (indent and all(map(plain, obj.values()))):
+        items = [f"{inner}{json.dumps(str(k))}: {_json_text(v, inner)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(obj, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in obj):
+        return "[\n" + ",\n".join(inner + _json_text(v, inner) for v in obj) + f"\n{indent}]"
+    return json.dumps(obj, default=str)
 
 
 def _run_all(options: list[str]) -> int:
@@ -130,7 +148,8 @@ def main(argv=None) -> int:
 
         model = InferenceModel(args.model)
         if args.command == "info":
-            print(json.dumps({"path": str(model.path), "endpoints": model.endpoints, **model.metadata}, indent=2))
+            # the endpoints as the SavedModel declares them (inputs and named outputs), then the metadata
+            print(_json_text({"path": str(model.path), **model.metadata, "endpoints": model.describe()}))
             return 0
         x = _load_npy(args.input)
         y = model(args.command, x, batch_size=args.batch_size)

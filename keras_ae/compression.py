@@ -68,11 +68,19 @@ def round_codes(codes, bits: int) -> np.ndarray:
     return dequantize(quantize(codes, bits), bits)
 
 
+def _tf_levels(bits):
+    """2**bits as float32, with ops TFLite has (no ``tf.bitwise.left_shift``, which it lacks):
+    ``pow`` of 2.0 to a whole exponent is exact in float32 for every exponent up to 127."""
+    import tensorflow as tf
+
+    return tf.pow(tf.constant(2.0, tf.float32), tf.cast(bits, tf.float32))
+
+
 def tf_quantize(codes, bits):
     """TensorFlow form of :func:`quantize` (``bits`` may be a tensor)."""
     import tensorflow as tf
 
-    n = tf.cast(tf.bitwise.left_shift(1, tf.cast(bits, tf.int32)), tf.float32)
+    n = _tf_levels(bits)
     index = tf.floor((tf.cast(codes, tf.float32) + 1.0) / 2.0 * n)
     return tf.cast(tf.clip_by_value(index, 0.0, n - 1.0), tf.int32)
 
@@ -81,9 +89,10 @@ def tf_dequantize(indices, bits):
     """TensorFlow form of :func:`dequantize` (indices are clipped into range)."""
     import tensorflow as tf
 
-    n = tf.bitwise.left_shift(1, tf.cast(bits, tf.int32))
-    k = tf.cast(tf.clip_by_value(tf.cast(indices, tf.int32), 0, n - 1), tf.float32)
-    return -1.0 + (2.0 * k + 1.0) / tf.cast(n, tf.float32)
+    n = _tf_levels(bits)
+    # clipped as floats: every int32 index past 2**24 (where float32 stops being exact) clips to n - 1 or 0
+    k = tf.clip_by_value(tf.cast(indices, tf.float32), 0.0, n - 1.0)
+    return -1.0 + (2.0 * k + 1.0) / n
 
 
 def bits_per_pixel(code_units: int, bits: int, patch_pixels: int = 64) -> float:

@@ -13,13 +13,18 @@ import matplotlib.ticker  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keras_ae.io import atomic_path  # noqa: E402
+
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> str:
-    """Write ``fig`` to ``path`` (folders created) and close it."""
+    """Write ``fig`` to ``path`` atomically (folders created; :mod:`keras_ae.io`) and close it."""
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            # the format named, so that matplotlib never appends a suffix to the temporary name
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=os.path.splitext(path)[1][1:] or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

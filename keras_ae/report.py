@@ -12,12 +12,12 @@ import base64
 import csv
 import html
 import io
-import json
 import os
 import time
 import traceback
 from dataclasses import dataclass, field
 
+from keras_ae.io import write_json, write_text
 from keras_ae.questions import QUESTIONS, get_question
 
 
@@ -204,15 +204,6 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
             "questions": questions, "metrics": metrics}
 
 
-def write_json(data, path: str) -> str:
-    """``json.dump`` to a temporary name, then renamed into place: never half a file under ``path``."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2, default=str)
-    os.replace(tmp, path)
-    return path
-
-
 def write_report(results: list[QuestionResult], path: str, quick: bool = False, info: dict | None = None) -> str:
     """One self-contained HTML file (summary table, then a section per question) and, beside it,
     ``report.json`` (:func:`report_data`)."""
@@ -230,10 +221,6 @@ Written answers: <code>docs/answers.md</code>.</p>
 {body}
 </body></html>
 """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(doc)
-    os.replace(tmp, path)
+    write_text(path, doc)  # atomically, as every file keras_ae writes (keras_ae/io.py)
     write_json(report_data(results, quick, info), os.path.splitext(path)[0] + ".json")
     return path

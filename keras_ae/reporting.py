@@ -6,6 +6,8 @@ import csv
 import os
 from typing import Sequence
 
+from keras_ae.io import atomic_write, write_text
+
 
 def format_cell(value) -> str:
     """A table cell: floats to 4 significant digits (exponent notation from 1e5 on), text with
@@ -24,16 +26,14 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -
 
 def write_table(rows: Sequence[dict], path_stem: str | os.PathLike, columns: Sequence[str] | None = None,
                 caption: str | None = None) -> tuple[str, str]:
-    """Write ``<stem>.md`` (with an optional caption line) and ``<stem>.csv``; return both paths."""
+    """Write ``<stem>.md`` (with an optional caption line) and ``<stem>.csv``, each atomically
+    (:mod:`keras_ae.io`); return both paths."""
     if not rows:
         raise ValueError("no rows to write")
     stem = os.fspath(path_stem)
-    os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
     columns = list(columns or rows[0].keys())
-    md = markdown_table(rows, columns)
-    with open(stem + ".md", "w") as fh:
-        fh.write((caption + "\n\n" if caption else "") + md)
-    with open(stem + ".csv", "w", newline="") as fh:
+    write_text(stem + ".md", (caption + "\n\n" if caption else "") + markdown_table(rows, columns))
+    with atomic_write(stem + ".csv", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

@@ -27,6 +27,7 @@ import csv
 import os
 import re
 
+from keras_ae.io import write_text
 from keras_ae.reporting import format_cell
 from keras_ae.reporting import markdown_table
 
@@ -254,14 +255,6 @@ def render_readme_block(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_text(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def update_readme(report: dict, readme_path: str) -> str:
     """Replace the block between the README's ``results`` markers with :func:`render_readme_block`."""
     from keras_ae.errors import DataError
@@ -270,27 +263,22 @@ def update_readme(report: dict, readme_path: str) -> str:
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         raise DataError(f"{readme_path}: no '{README_START}' ... '{README_END}' block to fill")
-    _write_text(readme_path, text[:start] + render_readme_block(report) + text[end + len(README_END):])
+    write_text(readme_path, text[:start] + render_readme_block(report) + text[end + len(README_END):])
     return readme_path
 
 
 def write_results(report_path: str, output_path: str, readme_path: str | None = None) -> str:
     """Render ``report_path`` (a report.json) into ``output_path`` (and the README's headline block
     when ``readme_path`` is given); each file appears whole or not at all."""
-    import json
-
     from keras_ae.errors import DataError
+    from keras_ae.io import read_json
 
-    try:
-        with open(report_path) as fh:
-            report = json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f"{report_path}: no such report; run `keras-ae run all` first") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{report_path}: not a keras_ae report.json ({exc})") from None
+    report = read_json(report_path, "keras_ae report.json", missing_ok=True)
+    if report is None:
+        raise DataError(f"{report_path}: no such report; run `keras-ae run all` first")
     if not isinstance(report, dict) or "questions" not in report:
         raise DataError(f"{report_path}: not a keras_ae report.json (no 'questions')")
-    _write_text(output_path, render_results(report))
+    write_text(output_path, render_results(report))
     if readme_path:
         update_readme(report, readme_path)
     return output_path

@@ -402,11 +402,12 @@ def test_exported_models_encode_decode_and_denoise(short_runs):
     for key, name in (("b", "question_b_autoencoder"), ("c", "question_c_denoising_autoencoder")):
         loaded = tf.saved_model.load(str(sm / name))
         model = short_runs[key]["model"]
-        z = loaded.encode(noisy).numpy()
+        z = loaded.encode(noisy)["codes"].numpy()
         assert z.shape == (16, 8)
-        np.testing.assert_allclose(loaded.decode(z).numpy(), loaded.reconstruct(noisy).numpy(), atol=1e-5)
-        np.testing.assert_allclose(loaded.reconstruct(noisy).numpy(), model.predict(noisy, verbose=0), atol=1e-5)
-        np.testing.assert_allclose(loaded.reconstruct(noisy).numpy(), loaded.reconstruct(noisy).numpy())
+        recon = loaded.reconstruct(noisy)["reconstruction"].numpy()
+        np.testing.assert_allclose(loaded.decode(z)["reconstruction"].numpy(), recon, atol=1e-5)
+        np.testing.assert_allclose(recon, model.predict(noisy, verbose=0), atol=1e-5)
+        np.testing.assert_allclose(recon, loaded.reconstruct(noisy)["reconstruction"].numpy())
         meta = json.loads((sm / name / "metadata.json").read_text())
         assert meta["question"] == key.upper() and meta["value_range"] == "signed"
     meta = json.loads((sm / "question_c_denoising_autoencoder" / "metadata.json").read_text())

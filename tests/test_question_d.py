@@ -99,8 +99,9 @@ def test_export_loads_in_a_fresh_process_and_matches(short_run, tmp_path):
 import numpy as np, tensorflow as tf
 m = tf.saved_model.load({str(path)!r})
 x = np.load({str(tmp_path / 'x.npy')!r})
-for name, arg in (("encode", x), ("reconstruct", x), ("decode", np.load({str(tmp_path / 'encode.npy')!r}))):
-    y = getattr(m, name)(arg).numpy()
+for name, arg, key in (("encode", x, "codes"), ("reconstruct", x, "reconstruction"),
+                       ("decode", np.load({str(tmp_path / 'encode.npy')!r}), "reconstruction")):
+    y = getattr(m, name)(arg)[key].numpy()
     want = np.load({str(tmp_path)!r} + "/" + name + ".npy")
     assert y.shape == want.shape, (name, y.shape, want.shape)
     print(name, float(np.max(np.abs(y - want))))

@@ -248,7 +248,7 @@ def test_exported_generate_endpoint_works_without_keras_ae(short_run):
         "import numpy as np, tensorflow as tf\n"
         f"m = tf.saved_model.load({path!r})\n"
         "z = np.random.default_rng(0).normal(size=(5, 100)).astype('float32')\n"
-        "x = m.generate(z).numpy(); p = m.discriminate(x).numpy()\n"
+        "x = m.generate(z)['images'].numpy(); p = m.discriminate(x)['probabilities'].numpy()\n"
         "print(x.shape, p.shape, float(x.min()) >= -1.0, float(x.max()) <= 1.0, bool(((p >= 0) & (p <= 1)).all()))\n")
     assert out.strip() == "(5, 784) (5, 1) True True True"
 

@@ -199,15 +199,15 @@ import json, math, numpy as np, tensorflow as tf
 m = tf.saved_model.load({export!r})
 img = np.load({str(tmp_path / 'image.npy')!r})
 x = (img.astype(np.float32) / 127.5 - 1.0)[None]
-codes = m.compress_image(x).numpy()
+codes = m.compress_image(x)["codes"].numpy()
 frames = x[0].reshape(32, 8, 32, 8).swapaxes(1, 2).reshape(1024, 64)   # row-major 8x8 frames
-direct = m.encode(frames).numpy()
+direct = m.encode(frames)["codes"].numpy()
 out = {{"shape": codes.shape, "max_diff": float(np.abs(codes[0] - direct).max())}}
 for bits in (6, 4):
-    idx = m.quantize(codes, bits).numpy()
+    idx = m.quantize(codes, bits)["indices"].numpy()
     out[f"levels{{bits}}"] = int(len(np.unique(idx))) if idx.max() < 2 ** bits else -1
     out[f"range{{bits}}"] = [int(idx.min()), int(idx.max())]
-    rec = m.decompress_image(m.dequantize(idx, bits)).numpy()[0]
+    rec = m.decompress_image(m.dequantize(idx, bits)["codes"])["images"].numpy()[0]
     rec8 = np.clip(np.rint((rec.astype(np.float64) + 1) * 127.5), 0, 255)
     out[f"psnr{{bits}}"] = 10 * math.log10(255 ** 2 / np.mean((rec8 - img) ** 2))
 print(json.dumps(out))

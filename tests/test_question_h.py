@@ -109,5 +109,6 @@ def test_both_exports_reconstruct_without_keras_ae(short_run):
         "x = np.random.default_rng(0).random((4, 784)).astype('float32')\n"
         f"for p in ({ae!r}, {pca!r}):\n"
         "    m = tf.saved_model.load(p)\n"
-        "    print(m.encode(x).shape, m.reconstruct(x).shape, m.decode(m.encode(x)).shape)\n")
+        "    z = m.encode(x)['codes']\n"
+        "    print(z.shape, m.reconstruct(x)['reconstruction'].shape, m.decode(z)['reconstruction'].shape)\n")
     assert out.split("\n")[:2] == ["(4, 8) (4, 784) (4, 784)"] * 2

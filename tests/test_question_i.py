@@ -171,11 +171,11 @@ def test_exported_classifier_classifies_in_a_fresh_process(short_run, mnist_smal
 import json, numpy as np, tensorflow as tf
 m = tf.saved_model.load({export!r})
 x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})
-p = m.classify(x).numpy()
-c = m.predict_class(x).numpy()
+p = m.classify(x)["probabilities"].numpy()
+c = m.predict_class(x)["classes"].numpy()
 print(json.dumps({{"shape": p.shape, "sums": float(np.abs(p.sum(1) - 1).max()),
                   "argmax": bool((p.argmax(1) == c).all()), "acc": float((c == y).mean()),
-                  "code": m.encode(x[:3]).numpy().shape}}))
+                  "code": m.encode(x[:3])["codes"].numpy().shape}}))
 """
     out = json.loads(run_python(code).strip().splitlines()[-1])
     assert out["shape"] == [500, 10] and out["sums"] < 1e-5 and out["argmax"]

@@ -70,10 +70,14 @@ def test_vae_export_and_keras_round_trip(vae, mnist_small, tmp_path):
     x = mnist_small[2][:8]
     export_model(model, tmp_path / "vae")
     loaded = tf.saved_model.load(str(tmp_path / "vae"))
-    np.testing.assert_allclose(loaded.reconstruct(x).numpy(), model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(loaded.reconstruct(x)["reconstruction"].numpy(), model.predict(x, verbose=0), atol=1e-5)
     z = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
-    np.testing.assert_allclose(loaded.generate(z).numpy(), model.decoder.predict(z, verbose=0), atol=1e-5)
-    assert loaded.encode(x).shape == (8, 2)
+    np.testing.assert_allclose(loaded.generate(z)["images"].numpy(), model.decoder.predict(z, verbose=0), atol=1e-5)
+    assert loaded.encode(x)["codes"].shape == (8, 2)
+    mean, log_var = model.encoder.predict(x, verbose=0)
+    distribution = loaded.encode_distribution(x)
+    np.testing.assert_allclose(distribution["mean"].numpy(), mean, atol=1e-5)
+    np.testing.assert_allclose(distribution["log_var"].numpy(), log_var, atol=1e-5)
     again = load_keras_model(tmp_path / "vae")
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 
 from keras_ae.errors import DataError
+from keras_ae.io import atomic_write
 
 # Third byte of the magic number -> numpy dtype (big-endian where it matters).
 _IDX_DTYPES = {
@@ -88,5 +89,5 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
     payload = header + np.ascontiguousarray(array.astype(dtype)).tobytes()
     if compress is None:
         compress = path.endswith(".gz")
-    with open(path, "wb") as fh:
+    with atomic_write(path, "wb") as fh:
         fh.write(gzip.compress(payload, mtime=0) if compress else payload)

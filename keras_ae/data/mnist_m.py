@@ -17,6 +17,7 @@ import numpy as np
 
 from keras_ae.data.sources import cache_dir, load_dataset, resolve_data_dir
 from keras_ae.errors import DataError
+from keras_ae.io import atomic_path
 
 SPLIT_SIZES = {"train": 55_000, "validation": 5_000, "test": 10_000}
 _FORMAT_VERSION = 1
@@ -113,9 +114,8 @@ def load_mnist_m(split: str = "train", data_dir: str | os.PathLike | None = None
         built = build_mnist_m(data_dir, seed)
         arrays = {f"{s}_{field}": getattr(d, field) for s, d in built.items()
                   for field in ("images", "labels", "photo_index", "crop_origin")}
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)  # never leave a half-written cache behind
+        with atomic_path(path) as tmp:  # never leave a half-written cache behind
+            np.savez_compressed(tmp, **arrays)
     try:
         with np.load(path, allow_pickle=False) as f:
             data = MnistM(*(f[f"{split}_{field}"] for field in ("images", "labels", "photo_index", "crop_origin")))

@@ -218,7 +218,7 @@ class AdversarialAutoencoder(EvaluationNoise, Autoencoder):
     def export_endpoints(self) -> dict:
         endpoints = super().export_endpoints()
         noise_spec = [tf.TensorSpec((None, self.code_dim), tf.float32, name="noise")]
-        endpoints["generate"] = (lambda noise: self.generate(noise, training=False), noise_spec)
+        endpoints["generate"] = (lambda noise: {"images": self.generate(noise, training=False)}, noise_spec)
         return endpoints
 
     def get_config(self):

@@ -52,13 +52,17 @@ class Autoencoder(FusedSteps, keras.Model):
         return tuple(self.encoder.outputs[0].shape[1:])
 
     def export_endpoints(self) -> dict:
-        """name -> (function, input signature) for :func:`keras_ae.export.export_model`."""
+        """name -> (function, input signature) for :func:`keras_ae.export.export_model`.
+
+        Every function returns a dict ``{output name: tensor}``, so the SavedModel's signatures
+        (and TFLite's) name their outputs: ``encode`` -> ``codes``, ``decode`` and
+        ``reconstruct`` -> ``reconstruction``."""
         x_spec = [tf.TensorSpec((None, *self.sample_shape), tf.float32, name="x")]
         z_spec = [tf.TensorSpec((None, *self.code_shape), tf.float32, name="z")]
         return {
-            "encode": (lambda x: self.encoder(x, training=False), x_spec),
-            "decode": (lambda z: self.decoder(z, training=False), z_spec),
-            "reconstruct": (lambda x: self(x, training=False), x_spec),
+            "encode": (lambda x: {"codes": self.encoder(x, training=False)}, x_spec),
+            "decode": (lambda z: {"reconstruction": self.decoder(z, training=False)}, z_spec),
+            "reconstruct": (lambda x: {"reconstruction": self(x, training=False)}, x_spec),
         }
 
     def get_config(self):

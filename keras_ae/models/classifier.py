@@ -53,9 +53,10 @@ class EncoderClassifier(FusedSteps, keras.Model):
     def export_endpoints(self) -> dict:
         x_spec = [tf.TensorSpec((None, *self.sample_shape), tf.float32, name="x")]
         return {
-            "classify": (lambda x: self(x, training=False), x_spec),
-            "predict_class": (lambda x: tf.argmax(self(x, training=False), axis=-1, output_type=tf.int32), x_spec),
-            "encode": (lambda x: self.encoder(x, training=False), x_spec),
+            "classify": (lambda x: {"probabilities": self(x, training=False)}, x_spec),
+            "predict_class": (lambda x: {"classes": tf.argmax(self(x, training=False), axis=-1, output_type=tf.int32)},
+                              x_spec),
+            "encode": (lambda x: {"codes": self.encoder(x, training=False)}, x_spec),
         }
 
     def get_config(self):

@@ -243,12 +243,13 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         return self.generator.predict(z, batch_size=batch_size, verbose=0)
 
     def export_endpoints(self) -> dict:
-        """``generate`` (z -> G(z)) and ``discriminate`` (x -> D(x)) for :func:`keras_ae.export.export_model`."""
+        """``generate`` (z -> ``images`` G(z)) and ``discriminate`` (x -> ``probabilities`` D(x) of "real")
+        for :func:`keras_ae.export.export_model`."""
         z_spec = [tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")]
         x_spec = [tf.TensorSpec((None, *self.discriminator.inputs[0].shape[1:]), tf.float32, name="x")]
         return {
-            "generate": (lambda z: self.generator(z, training=False), z_spec),
-            "discriminate": (lambda x: self.discriminator(x, training=False), x_spec),
+            "generate": (lambda z: {"images": self.generator(z, training=False)}, z_spec),
+            "discriminate": (lambda x: {"probabilities": self.discriminator(x, training=False)}, x_spec),
         }
 
     def get_config(self):

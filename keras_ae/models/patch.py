@@ -18,10 +18,10 @@ class PatchAutoencoder(Autoencoder):
     Besides ``encode`` / ``decode`` / ``reconstruct`` on flattened frames, the SavedModel has
     (``F`` frames of an ``H x W`` image, ``U`` code units; values in [-1, 1]):
 
-    - ``compress_image(images (N, H, W)) -> codes (N, F, U)``, frames row-major;
-    - ``decompress_image(codes (N, F, U)) -> images (N, H, W)``;
-    - ``quantize(codes (N, F, U), bits ()) -> int32 indices 0 .. 2**bits - 1`` and
-      ``dequantize(indices, bits) -> levels``, the uniform quantiser of
+    - ``compress_image(images (N, H, W)) -> {"codes": (N, F, U)}``, frames row-major;
+    - ``decompress_image(codes (N, F, U)) -> {"images": (N, H, W)}``;
+    - ``quantize(codes (N, F, U), bits ()) -> {"indices": int32 0 .. 2**bits - 1}`` and
+      ``dequantize(indices, bits) -> {"codes": levels}``, the uniform quantiser of
       :mod:`keras_ae.compression` (2**bits levels, bin centres over [-1, 1]).
     """
 
@@ -64,10 +64,10 @@ class PatchAutoencoder(Autoencoder):
         index_spec = tf.TensorSpec((None, self.frames, self.code_shape[0]), tf.int32, name="indices")
         bits_spec = tf.TensorSpec((), tf.int32, name="bits")
         endpoints.update(
-            compress_image=(self.compress_images, [image_spec]),
-            decompress_image=(self.decompress_images, [codes_spec]),
-            quantize=(tf_quantize, [codes_spec, bits_spec]),
-            dequantize=(tf_dequantize, [index_spec, bits_spec]),
+            compress_image=(lambda images: {"codes": self.compress_images(images)}, [image_spec]),
+            decompress_image=(lambda codes: {"images": self.decompress_images(codes)}, [codes_spec]),
+            quantize=(lambda codes, bits: {"indices": tf_quantize(codes, bits)}, [codes_spec, bits_spec]),
+            dequantize=(lambda indices, bits: {"codes": tf_dequantize(indices, bits)}, [index_spec, bits_spec]),
         )
         return endpoints
 

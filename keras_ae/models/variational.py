@@ -125,9 +125,10 @@ class VariationalAutoencoder(EvaluationNoise, Autoencoder):
         endpoints = super().export_endpoints()
         x_spec = endpoints["encode"][1]
         z_spec = [tf.TensorSpec((None, *self.code_shape), tf.float32, name="z")]
-        endpoints["encode"] = (lambda x: self.encoder(x, training=False)[0], x_spec)
-        endpoints["encode_distribution"] = (lambda x: self.encoder(x, training=False), x_spec)
-        endpoints["generate"] = (lambda z: self.decoder(z, training=False), z_spec)
+        endpoints["encode"] = (lambda x: {"codes": self.encoder(x, training=False)[0]}, x_spec)
+        endpoints["encode_distribution"] = (lambda x: dict(zip(("mean", "log_var"), self.encoder(x, training=False))),
+                                            x_spec)
+        endpoints["generate"] = (lambda z: {"images": self.decoder(z, training=False)}, z_spec)
         return endpoints
 
     def get_config(self):

@@ -116,7 +116,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
                         "machine (or every logical CPU device); multiworker: MultiWorkerMirroredStrategy, "
                         "machines listed in $TF_CONFIG (default: %(default)s)")
     g.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2),
-                   help="Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch (default: auto)")
+                   help="Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch (default: auto); "
+                        "TensorFlow's own start-up log lines show only with KERAS_AE_VERBOSE=1")
     return parser
 
 

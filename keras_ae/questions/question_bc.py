@@ -281,8 +281,10 @@ def _baseline_path(args) -> tuple[str, bool]:
     """Where question B's SavedModel is, and whether it is there; ``--baseline load`` without it
     is an error before any training starts."""
     from keras_ae.errors import ModelLoadError
+    from keras_ae.export import recover_interrupted_export
 
     path = os.path.join(args.saved_models_dir, MODEL_NAMES["B"])
+    recover_interrupted_export(path)  # an export of B killed half-way through its folder swap
     exists = os.path.isfile(os.path.join(path, "saved_model.pb"))
     if args.baseline == "load" and not exists:
         raise ModelLoadError(f"no question B SavedModel at {path}: run question B first "
@@ -317,8 +319,9 @@ def _load_baseline(args, train_rows: int):
     ``auto`` loads B's SavedModel only when the settings recorded in its metadata match the B
     this run would train (:func:`training_settings`: data size, epochs, seed, ...), and trains B
     here otherwise; ``load`` loads it whatever its settings and reports the differences."""
-    from keras_ae.errors import ModelLoadError
+    from keras_ae.errors import DataError, ModelLoadError
     from keras_ae.export import InferenceModel
+    from keras_ae.io import read_json
 
     if args.baseline == "none":
         return None
@@ -352,7 +355,10 @@ def _load_baseline(args, train_rows: int):
                 "reconstruct": lambda x: trained.predict(x, batch_size=1024, verbose=0),
                 "summary": result["summary"], "source": "trained in this run", "action": "trained", "reason": reason}
     summary_path = os.path.join(args.baseline_output_dir, "summary.json")
-    summary = json.loads(open(summary_path).read()) if os.path.isfile(summary_path) else {}
+    summary = read_json(summary_path, "question B summary", missing_ok=True) or {}
+    if not isinstance(summary, dict):
+        raise DataError(f"{summary_path}: corrupt question B summary, a JSON {type(summary).__name__} where an "
+                        "object was expected; delete it, or run question B again")
     recorded = {key: meta.get(key) for key in wanted}
     if summary and summary.get("settings") != recorded:
         print(f"[question C] {summary_path} is not the summary of {path} (other settings): its numbers are left out",
@@ -371,6 +377,7 @@ def _load_baseline(args, train_rows: int):
 def run(args: argparse.Namespace) -> dict:
     from keras_ae import analysis
     from keras_ae.export import export_model
+    from keras_ae.io import write_json, write_text
     from keras_ae.plots import plot_curves, plot_embedding, plot_embedding_panels
     from keras_ae.reporting import write_table
 
@@ -467,12 +474,10 @@ def run(args: argparse.Namespace) -> dict:
         "knn_cv_tsne", "trustworthiness", "silhouette_code", "silhouette_tsne", "dims", "active_dims", "train_minutes"]
     table = write_table(rows, os.path.join(out, "comparison" if q == "C" else "code_quality"), columns=columns,
                         caption=_table_caption(q, args, data))
-    description_path = os.path.join(out, "description.md")
-    with open(description_path, "w") as fh:
-        fh.write(f"# Question {q}: how well the codes organise the test images\n\n" +
-                 "\n\n".join(descriptions) + "\n")
-    with open(os.path.join(out, "summary.json"), "w") as fh:
-        json.dump(summary, fh, indent=2)
+    description_path = write_text(os.path.join(out, "description.md"),
+                                  f"# Question {q}: how well the codes organise the test images\n\n" +
+                                  "\n\n".join(descriptions) + "\n")
+    write_json(summary, os.path.join(out, "summary.json"))
 
     exported = None
     if not args.no_export:
