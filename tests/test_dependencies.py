@@ -54,6 +54,8 @@ def _satisfies(version: str, op: str, bound: str) -> bool:
         have, want = _version_key(version), _version_key(bound)
     else:
         have, want = Version(version), Version(bound)
+        if not want.local:  # PEP 440: "==2.13.0" is met by the local build "2.13.0+cpu"
+            have = Version(have.public)
     return {">=": have >= want, ">": have > want, "<=": have <= want, "<": have < want,
             "==": have == want, "!=": have != want, "~=": have >= want}[op]
 
