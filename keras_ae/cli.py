@@ -11,6 +11,7 @@
         no output file is written.
     keras-ae info --model DIR
     keras-ae results [--report results/report.json] [--output docs/results.md] [--readme README.md]
+                     [--before EARLIER_REPORT.json]
 
 TensorFlow's start-up log lines (absl, oneDNN, CUDA) are hidden; KERAS_AE_VERBOSE=1, or a
 TF_CPP_MIN_LOG_LEVEL of your own, shows them.
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--report", default=os.path.join("results", "report.json"), help="default: %(default)s")
     res.add_argument("--output", default=os.path.join("docs", "results.md"), help="default: %(default)s")
     res.add_argument("--readme", default=None, help="also fill this README's headline block (e.g. README.md)")
+    res.add_argument("--before", default=None,
+                     help="an earlier run's report.json: each question's minutes then beside this run's "
+                          "(e.g. docs/runs/before_fused_steps.json)")
     return parser
 
 
@@ -141,7 +145,7 @@ def main(argv=None) -> int:
         if args.command == "results":
             from keras_ae.results import write_results
 
-            print(f"results: {write_results(args.report, args.output, args.readme)}"
+            print(f"results: {write_results(args.report, args.output, args.readme, args.before)}"
                   + (f" and the headline block of {args.readme}" if args.readme else ""))
             return 0
         from keras_ae.export import InferenceModel

@@ -197,8 +197,9 @@ def _md_table(rows, columns=None) -> str:
     return markdown_table([{k: _typed(v) for k, v in row.items()} for row in rows], columns)
 
 
-def render_results(report: dict) -> str:
-    """``docs/results.md`` from the contents of ``results/report.json``."""
+def render_results(report: dict, before: dict | None = None) -> str:
+    """``docs/results.md`` from the contents of ``results/report.json`` (and the minutes of an
+    earlier run, ``before``, beside this run's)."""
     run = report.get("run", {})
     questions = report.get("questions", [])
     metrics = report.get("metrics", {})
@@ -212,6 +213,10 @@ def render_results(report: dict) -> str:
     lines += ["", "| question | status | minutes |", "|---|---|---|"]
     for q in questions:
         lines.append(f"| [{q['question']}](#question-{q['question'].lower()}) | {q['status']} | {q['seconds'] / 60:.1f} |")
+    if before:
+        lines += ["", f"Minutes per question against an earlier run ({before.get('run', {}).get('date', '?')}, "
+                      f"{before.get('run', {}).get('machine', '?')}, commit of its own):", "",
+                  _md_table(minutes_comparison(report, before))]
     for q in questions:
         qid = q["question"]
         lines += ["", f"## Question {qid}", ""]
@@ -237,8 +242,9 @@ def render_results(report: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_readme_block(report: dict) -> str:
-    """The README's headline table (between its ``results`` markers): a line or two per question."""
+def render_readme_block(report: dict, before: dict | None = None) -> str:
+    """The README's headline table (between its ``results`` markers): a line or two per question;
+    with ``before`` (an earlier run's report), a line of each question's minutes then and now."""
     run = report.get("run", {})
     metrics = report.get("metrics", {})
     lines = [README_START, "", "| question | headline (test set) | measured | published |", "|---|---|---|---|"]
@@ -250,12 +256,17 @@ def render_readme_block(report: dict) -> str:
                              f"| {_fmt(published)} |")
     lines += ["", f"From `{run.get('command', 'keras-ae run all')}` ({run.get('profile', '')}, seed "
                   f"{run.get('seed', '?')}, {run.get('date', '')}, {run.get('machine', '')}: "
-                  f"{run.get('wall_minutes', '?')} min); all numbers in [docs/results.md](docs/results.md).", "",
-              README_END]
+                  f"{run.get('wall_minutes', '?')} min); all numbers in [docs/results.md](docs/results.md).", ""]
+    if before:
+        pairs = [f"{r['question']} {_fmt(r['minutes before'])} -> {_fmt(r['minutes now'])}"
+                 for r in minutes_comparison(report, before)]
+        lines += [f"Minutes per question, run of {before.get('run', {}).get('date', '?')} -> this run: "
+                  + ", ".join(pairs) + ".", ""]
+    lines.append(README_END)
     return "\n".join(lines)
 
 
-def update_readme(report: dict, readme_path: str) -> str:
+def update_readme(report: dict, readme_path: str, before: dict | None = None) -> str:
     """Replace the block between the README's ``results`` markers with :func:`render_readme_block`."""
     from keras_ae.errors import DataError
 
@@ -263,22 +274,41 @@ def update_readme(report: dict, readme_path: str) -> str:
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         raise DataError(f"{readme_path}: no '{README_START}' ... '{README_END}' block to fill")
-    write_text(readme_path, text[:start] + render_readme_block(report) + text[end + len(README_END):])
+    write_text(readme_path, text[:start] + render_readme_block(report, before) + text[end + len(README_END):])
     return readme_path
 
 
-def write_results(report_path: str, output_path: str, readme_path: str | None = None) -> str:
-    """Render ``report_path`` (a report.json) into ``output_path`` (and the README's headline block
-    when ``readme_path`` is given); each file appears whole or not at all."""
+def read_report(path: str) -> dict:
+    """A report.json written by ``keras-ae run all``; a missing or foreign file is one DataError."""
     from keras_ae.errors import DataError
     from keras_ae.io import read_json
 
-    report = read_json(report_path, "keras_ae report.json", missing_ok=True)
+    report = read_json(path, "keras_ae report.json", missing_ok=True)
     if report is None:
-        raise DataError(f"{report_path}: no such report; run `keras-ae run all` first")
+        raise DataError(f"{path}: no such report; run `keras-ae run all` first")
     if not isinstance(report, dict) or "questions" not in report:
-        raise DataError(f"{report_path}: not a keras_ae report.json (no 'questions')")
-    write_text(output_path, render_results(report))
+        raise DataError(f"{path}: not a keras_ae report.json (no 'questions')")
+    return report
+
+
+def minutes_comparison(report: dict, before: dict) -> list[dict]:
+    """Per question, its minutes in an earlier run (``before``, another report.json) and in this one."""
+    earlier = {q["question"]: round(q["seconds"] / 60, 1) for q in before.get("questions", [])}
+    rows = [{"question": q["question"], "minutes before": earlier.get(q["question"], ""),
+             "minutes now": round(q["seconds"] / 60, 1)} for q in report.get("questions", [])]
+    rows.append({"question": "all (wall)", "minutes before": before.get("run", {}).get("wall_minutes", ""),
+                 "minutes now": report.get("run", {}).get("wall_minutes", "")})
+    return rows
+
+
+def write_results(report_path: str, output_path: str, readme_path: str | None = None,
+                  before_path: str | None = None) -> str:
+    """Render ``report_path`` (a report.json) into ``output_path`` (and the README's headline block
+    when ``readme_path`` is given); ``before_path``, an earlier run's report.json, adds each
+    question's minutes then and now. Each file appears whole or not at all."""
+    report = read_report(report_path)
+    before = read_report(before_path) if before_path else None
+    write_text(output_path, render_results(report, before))
     if readme_path:
-        update_readme(report, readme_path)
+        update_readme(report, readme_path, before)
     return output_path

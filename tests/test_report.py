@@ -112,6 +112,15 @@ def test_report_json_holds_every_questions_numbers_and_they_render(quick_report,
         for name in numbers:
             assert f"| {name} |" in text, (qid, name)
     assert "| 13.87 | Hinton & Salakhutdinov 2006 |" in text  # published reference beside the measured PCA
+    # an earlier run's minutes beside this run's, per question and for the whole run
+    earlier = dict(report, run={**report["run"], "date": "earlier", "wall_minutes": 99.5},
+                   questions=[dict(q, seconds=600.0) for q in report["questions"]])
+    (tmp_path / "before.json").write_text(json.dumps(earlier))
+    assert main(["results", "--report", str(out / "report.json"), "--output", str(target),
+                 "--readme", str(readme), "--before", str(tmp_path / "before.json")]) == 0
+    now_h = round(questions["H"]["seconds"] / 60, 1)
+    assert f"H 10 -> {now_h:g}" in readme.read_text() and "all (wall) 99.5 -> " in readme.read_text()
+    assert "| all (wall) | 99.5 |" in target.read_text()
 
 
 def test_results_command_refuses_a_missing_or_corrupt_report(tmp_path, capsys):
