@@ -111,6 +111,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     g.add_argument("--train-limit", type=positive_int, default=None, help="use only the first N training images")
     g.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test images")
     g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    g.add_argument("--no-backup", action="store_true",
+                   help="questions D, E, F, H, I (pretraining) and J keep their training state after every epoch in "
+                        "OUTPUT_DIR/.../backup/ (deleted when the fit completes), and a run with the same options "
+                        "resumes after the last finished epoch of a killed one, ending with the same weights; "
+                        "this option neither keeps nor resumes from one")
     g.add_argument("--strategy", default="none", choices=STRATEGIES,
                    help="none: one device; mirrored: tf.distribute.MirroredStrategy over every GPU of this "
                         "machine (or every logical CPU device); multiworker: MultiWorkerMirroredStrategy, "

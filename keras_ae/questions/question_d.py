@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> dict:
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed),
                             validation_data=(x_val, x_val), epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard),
+                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args),
                             verbose=verbosity(args))
     hist = history.history
     epochs = list(range(1, len(hist["loss"]) + 1))

@@ -203,7 +203,7 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     with Timer() as timer:
         history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed), epochs=args.epochs,
                          validation_data=(x_test, x_test), shuffle=False,
-                         callbacks=standard_callbacks(run_dir) + [recon], verbose=verbosity(args))
+                         callbacks=standard_callbacks(run_dir, backup=args) + [recon], verbose=verbosity(args))
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 
