@@ -172,3 +172,131 @@ def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
     np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 5))
     np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 6))
     set_next_epoch(0)
+
+
+# ---- keras-ae run all --resume ------------------------------------------------------------------
+
+@pytest.fixture
+def two_questions():
+    """Questions X and Y (Y reads X's outputs, as C reads B's), registered for ``run all``; each
+    run appends its id to ``calls`` and writes a figure and a table; ``fail`` makes one fail."""
+    import argparse
+    import sys
+    import types
+
+    from keras_ae import questions
+    from keras_ae.reporting import write_table
+
+    calls, fail = [], set()
+
+    def make(qid):
+        module = types.ModuleType(f"question_{qid}")
+
+        def build_parser():
+            parser = argparse.ArgumentParser(prog=qid)
+            for option in ("--output-dir", "--saved-models-dir", "--data-dir", "--reads"):
+                parser.add_argument(option)
+            parser.add_argument("--seed", type=int)
+            parser.add_argument("--verbose", type=int)
+            return parser
+
+        def run(args):
+            calls.append(qid)
+            if qid in fail:
+                raise RuntimeError(f"{qid} broken")
+            figure = os.path.join(args.output_dir, "figure.png")
+            os.makedirs(args.output_dir, exist_ok=True)
+            with open(figure, "wb") as fh:
+                fh.write(b"\x89PNG not really")
+            return {"figures": [figure], "tables": write_table([{"seed": args.seed}], os.path.join(args.output_dir, "t"))}
+
+        module.build_parser, module.run = build_parser, run
+        if qid == "Y":
+            module.run_all_args = lambda root: ["--reads", os.path.join(root, "question_x")]
+        sys.modules[module.__name__] = module
+        questions.QUESTIONS[qid] = (module.__name__, f"test question {qid}")
+
+    for qid in "XY":
+        make(qid)
+    yield calls, fail
+    for qid in "XY":
+        questions.QUESTIONS.pop(qid)
+        sys.modules.pop(f"question_{qid}")
+
+
+def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(two_questions, tmp_path, capsys):
+    import json
+
+    from keras_ae.cli import main
+    from keras_ae.report import read_record
+
+    calls, fail = two_questions
+    out = tmp_path / "results"
+
+    def run_all(*extra):
+        calls.clear()
+        code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(out), "--saved-models-dir",
+                     str(tmp_path / "models"), *extra])
+        lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+        return code, list(calls), lines
+
+    fail.add("Y")
+    assert run_all()[:2] == (1, ["X", "Y"])
+    assert read_record(str(out / "question_x"))["status"] == "ok"
+    assert read_record(str(out / "question_y"))["status"] == "failed"
+    code, ran, lines = run_all("--resume")  # Y failed: only Y runs again
+    assert (code, ran) == (1, ["Y"])
+    assert "question X: skipped, completed earlier with the same settings" in lines[0] and len(lines) == 3
+    assert "run again: its last run failed" in lines[1]
+    fail.clear()
+    assert run_all("--resume")[:2] == (0, ["Y"])
+    code, ran, lines = run_all("--resume")  # everything done: nothing runs, one line per question
+    assert (code, ran) == (0, []) and len(lines) == 2 and all("skipped" in line for line in lines)
+    report = json.loads((out / "report.json").read_text())  # the report still covers both
+    assert [(q["question"], q["status"], q["skipped"]) for q in report["questions"]] == [("X", "ok", True),
+                                                                                          ("Y", "ok", True)]
+    assert report["questions"][0]["figures"] == [str(out / "question_x" / "figure.png")]
+    assert report["questions"][0]["tables"]["t"] == [{"seed": "0"}]
+    assert report["questions"][1]["seconds"] == read_record(str(out / "question_y"))["seconds"]
+    assert report["run"]["skipped"] == ["X", "Y"]
+    assert "not run again by --resume" in (out / "report.html").read_text()
+
+    (out / "question_y" / "figure.png").unlink()  # outputs gone: Y runs again
+    assert run_all("--resume")[1] == ["Y"]
+    code, ran, lines = run_all("--resume", "--seed", "1")  # other settings: both run again
+    assert ran == ["X", "Y"] and "its options changed (seed)" in lines[0]
+    (out / "question_x" / "figure.png").unlink()
+    assert run_all("--resume", "--only", "X", "--seed", "1")[1] == ["X"]
+    code, ran, lines = run_all("--resume", "--seed", "1")  # Y reads the outputs of X, which ran again
+    assert ran == ["Y"] and "X, whose outputs it reads, ran again" in lines[1]
+    record = read_record(str(out / "question_x"))
+    record["status"] = "running"  # a run killed in the middle leaves its record at "running"
+    (out / "question_x" / "run_record.json").write_text(json.dumps(record))
+    assert run_all("--resume", "--seed", "1")[1] == ["X", "Y"]  # X was interrupted; Y reads X's outputs
+    assert run_all("--seed", "1")[1] == ["X", "Y"]  # without --resume everything runs
+
+
+def test_question_settings_are_stable_for_every_question(tmp_path):
+    """Two parses of a question's ``run all`` options give equal settings: a completed question
+    is recognised (no option default drawn at random or from the clock)."""
+    from keras_ae.questions import QUESTIONS, get_question
+    from keras_ae.report import question_argv, question_settings
+
+    for qid in QUESTIONS:
+        module = get_question(qid)
+        argv = question_argv(module, str(tmp_path), str(tmp_path / "m"), True, None, 0, qid)
+        first = question_settings(module.build_parser().parse_args(argv), {})
+        assert first == question_settings(module.build_parser().parse_args(argv), {}), qid
+        assert "verbose" not in first["options"] and first["options"]["seed"] == 0
+
+
+def test_run_all_resume_skips_a_real_completed_question(tmp_path, capsys):
+    from keras_ae.cli import main
+
+    argv = ["run", "all", "--quick", "--only", "G", "--output-dir", str(tmp_path), "--saved-models-dir",
+            str(tmp_path / "models"), "--verbose", "0"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv + ["--resume"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[1/1]")]
+    assert len(lines) == 1 and "question G: skipped" in lines[0]
