@@ -158,7 +158,8 @@ def _signature(model) -> dict:
     optimizers' variables and of its random states (names may differ between two builds of the
     same model in one process: Keras numbers unnamed layers)."""
     return {"weights": [list(v.shape) for v in model.weights],
-            "optimizers": {name: [list(v.shape) for v in opt.variables] for name, opt in model_optimizers(model).items()},
+            "optimizers": {name: [list(v.shape) for v in optimizer.variables]
+                           for name, optimizer in model_optimizers(model).items()},
             "random_state": [list(v.shape) for v in random_state_variables(model)]}
 
 

@@ -50,7 +50,8 @@ def _gan():
 
     model = GAN(build_generator(8, (32,), 784, seed=3), build_discriminator(784, (32,), dropout=0.3, seed=3),
                 d_steps=2, seed=3)
-    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
     return model
 
 
@@ -78,9 +79,10 @@ def _fit(build, x, run_dir, interrupt=None):
     callbacks = standard_callbacks(str(run_dir), backup={"model": build.__name__}) + ([interrupt] if interrupt else [])
     history = model.fit(make_dataset(x, batch_size=64, seed=5), epochs=EPOCHS, shuffle=False, verbose=0,
                         callbacks=callbacks)
-    state = {"weights": [np.array(w) for w in model.get_weights()],
-             "optimizers": {name: [np.array(v) for v in opt.variables] for name, opt in model_optimizers(model).items()},
-             "random": [np.array(v) for v in random_state_variables(model)]}
+    numpy = keras.ops.convert_to_numpy
+    state = {"weights": model.get_weights(),
+             "optimizers": {name: [numpy(v) for v in opt.variables] for name, opt in model_optimizers(model).items()},
+             "random": [numpy(v) for v in random_state_variables(model)]}
     return state, history.history, callbacks[0]
 
 
@@ -115,7 +117,8 @@ def test_fit_resumed_mid_epoch_matches_an_uninterrupted_fit(build, mnist_small, 
         assert int(resumed["optimizers"]["d_optimizer"][0]) == 2 * int(resumed["optimizers"]["g_optimizer"][0])
         assert len(resumed["random"]) == 3  # z, evaluation z, the Dropout's masks
     if build is _adversarial_autoencoder:  # the three phases' optimizers
-        assert {"reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"} <= resumed["optimizers"].keys()
+        phases = {"reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"}
+        assert phases <= resumed["optimizers"].keys()
     # the history of every epoch, and the same log, as if never interrupted; no backup left behind
     assert resumed_history.keys() == straight_history.keys()
     for key in straight_history:
@@ -208,7 +211,8 @@ def two_questions():
             os.makedirs(args.output_dir, exist_ok=True)
             with open(figure, "wb") as fh:
                 fh.write(b"\x89PNG not really")
-            return {"figures": [figure], "tables": write_table([{"seed": args.seed}], os.path.join(args.output_dir, "t"))}
+            table = write_table([{"seed": args.seed}], os.path.join(args.output_dir, "t"))
+            return {"figures": [figure], "tables": table}
 
         module.build_parser, module.run = build_parser, run
         if qid == "Y":

@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> dict:
         model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation), args.learning_rate)
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed), epochs=args.epochs,
-                            validation_data=(x_test, x_test), callbacks=standard_callbacks(out, args.tensorboard, backup=args),
+                            validation_data=(x_test, x_test),
+                            callbacks=standard_callbacks(out, args.tensorboard, backup=args),
                             shuffle=False, verbose=verbosity(args))
     ae_test = model.predict(x_test, batch_size=1000, verbose=0)
     ae_error = average_squared_error(x_test, ae_test)
