@@ -126,7 +126,8 @@ class EpochOrder(keras.callbacks.Callback):
     When ``fit`` begins its first epoch (epoch 0, or the epoch a resumed run starts at), it calls
     :func:`keras_ae.data.transforms.set_next_epoch`: every shuffled ``make_dataset`` pipeline then
     counts its passes from that epoch, so the minibatches of epoch ``e`` are a function of the
-    pipeline's seed and ``e`` alone. Part of :func:`standard_callbacks`.
+    pipeline's seed and ``e`` alone. When ``fit`` ends, pipelines made later start at epoch 0
+    again. Part of :func:`standard_callbacks`.
     """
 
     def on_train_begin(self, logs=None):
@@ -138,6 +139,11 @@ class EpochOrder(keras.callbacks.Callback):
 
             set_next_epoch(epoch)
             self._started = True
+
+    def on_train_end(self, logs=None):
+        from keras_ae.data.transforms import release_next_epoch
+
+        release_next_epoch()
 
 
 def model_optimizers(model) -> dict:
@@ -294,6 +300,7 @@ class TrainingBackup(EpochOrder):
         self._epochs_seen += 1
 
     def on_train_end(self, logs=None):
+        super().on_train_end(logs)
         self.model._initial_epoch = None  # Keras never resets it: a later fit would start there
         shutil.rmtree(self.backup_dir, ignore_errors=True)
 

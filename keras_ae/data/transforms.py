@@ -141,7 +141,7 @@ class _EpochCount:
     """Which epoch the next pass of a shuffled :func:`make_dataset` pipeline is (see :func:`set_next_epoch`)."""
 
     generation = 0  # bumped by every set_next_epoch call
-    first = 0  # the epoch of the first pass of each pipeline in this generation
+    first = 0  # the epoch of the first pass of a pipeline in this generation
 
 
 def set_next_epoch(epoch: int) -> None:
@@ -155,6 +155,13 @@ def set_next_epoch(epoch: int) -> None:
     """
     _EpochCount.generation += 1
     _EpochCount.first = int(epoch)
+
+
+def release_next_epoch() -> None:
+    """Undo :func:`set_next_epoch` for pipelines not iterated since: their next pass is epoch 0
+    again (:class:`keras_ae.callbacks.EpochOrder` calls it when ``fit`` ends, so that a resumed
+    ``fit`` leaves no trace on the pipelines of later ones); the others keep counting."""
+    _EpochCount.first = 0
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -172,12 +179,12 @@ def _epoch_orders(n: int, seed: int):
     """
     import tensorflow as tf
 
-    passes = {"generation": None, "count": 0}
+    passes = {"generation": None, "first": 0, "count": 0}
 
     def next_order():
         if passes["generation"] != _EpochCount.generation:
-            passes["generation"], passes["count"] = _EpochCount.generation, 0
-        epoch = _EpochCount.first + passes["count"]
+            passes.update(generation=_EpochCount.generation, first=_EpochCount.first, count=0)
+        epoch = passes["first"] + passes["count"]
         passes["count"] += 1
         return epoch_permutation(n, seed, epoch).astype(np.int64)
 
