@@ -1,16 +1,19 @@
-"""Callbacks for ``fit``: NaN guard, periodic test loss, reconstruction figures, standard set."""
+"""Callbacks for ``fit``: NaN guard, periodic test loss, reconstruction figures, the data order of
+each epoch, a per-epoch training backup to resume from, and the standard set."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
+import shutil
 from typing import Callable, Sequence
 
 import keras
 import numpy as np
 
-from keras_ae.errors import TrainingDivergedError
+from keras_ae.errors import ModelLoadError, TrainingDivergedError
 from keras_ae.plots import plot_image_grid
 
 
@@ -117,12 +120,214 @@ class ReconstructionFigure(keras.callbacks.Callback):
             self.write(self.model, self.params.get("epochs", 0))
 
 
-def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False) -> list:
-    """Per-epoch CSV log (``history.csv``), the NaN guard, optional TensorBoard and checkpoints."""
+class EpochOrder(keras.callbacks.Callback):
+    """Makes epoch ``e`` of ``fit`` see :func:`keras_ae.data.make_dataset`'s order of epoch ``e``.
+
+    When ``fit`` begins its first epoch (epoch 0, or the epoch a resumed run starts at), it calls
+    :func:`keras_ae.data.transforms.set_next_epoch`: every shuffled ``make_dataset`` pipeline then
+    counts its passes from that epoch, so the minibatches of epoch ``e`` are a function of the
+    pipeline's seed and ``e`` alone. When ``fit`` ends, pipelines made later start at epoch 0
+    again. Part of :func:`standard_callbacks`.
+    """
+
+    def on_train_begin(self, logs=None):
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not getattr(self, "_started", False):  # before the first training pass of this fit
+            from keras_ae.data.transforms import set_next_epoch
+
+            set_next_epoch(epoch)
+            self._started = True
+
+    def on_train_end(self, logs=None):
+        from keras_ae.data.transforms import release_next_epoch
+
+        release_next_epoch()
+
+
+def model_optimizers(model) -> dict:
+    """Every optimizer held by ``model``: ``model.optimizer`` and those a ``compile`` override keeps
+    as attributes (E's three, F's two), by attribute name."""
+    return {name: value for name, value in vars(model).items() if isinstance(value, keras.optimizers.Optimizer)}
+
+
+def random_state_variables(model) -> list:
+    """The variables of ``model`` that ``model.save_weights`` leaves out: the states of its
+    ``keras.random.SeedGenerator`` s (its own noise and prior streams, its Dropout layers')."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _signature(model) -> dict:
+    """What a backup must match to load into ``model``: the shapes of its weights, of its
+    optimizers' variables and of its random states (names may differ between two builds of the
+    same model in one process: Keras numbers unnamed layers)."""
+    return {"weights": [list(v.shape) for v in model.weights],
+            "optimizers": {name: [list(v.shape) for v in optimizer.variables]
+                           for name, optimizer in model_optimizers(model).items()},
+            "random_state": [list(v.shape) for v in random_state_variables(model)]}
+
+
+def _plain(value):
+    """JSON-normal form (tuples -> lists, everything else JSON can't hold -> str)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+class TrainingBackup(EpochOrder):
+    """The training state after every finished epoch, kept in ``backup_dir`` to resume from.
+
+    A ``fit`` that finds a backup made with the same ``settings`` (and a model of the same
+    layout) resumes after its last finished epoch and reaches the same final weights as a run
+    that was never interrupted; a backup made with other settings is deleted and training starts
+    at epoch 1. When ``fit`` ends, the backup is deleted. Each backup holds:
+
+    - ``model.weights.h5`` (``model.save_weights``): the weights and the state of **every**
+      optimizer the model holds as an attribute (``model.optimizer`` and, e.g., the three of the
+      adversarial autoencoder's ``compile``);
+    - ``random_state.npz``: the states of the model's ``SeedGenerator`` s (training noise, prior
+      samples, Dropout masks), which ``save_weights`` leaves out;
+    - ``state.json``: the number of finished epochs, the ``settings``, the Keras ``History`` so far
+      (restored into ``fit``'s return value, so that loss curves cover every epoch) and the
+      model's layout; and a copy of ``csv_log`` (the ``CSVLogger`` file), written back on resume.
+
+    The data order comes from :class:`EpochOrder` (inherited): with
+    :func:`keras_ae.data.make_dataset` epoch ``e`` sees the same minibatches after a resume.
+
+    Unlike ``keras.callbacks.BackupAndRestore``, which saves the weights file (optimizers
+    included) and the epoch, each backup is written to a temporary folder and renamed into place
+    (a run killed while saving resumes from the previous one), and the random states, the history
+    and the log come back too. The backup is taken when the next epoch begins, after every
+    callback has finished the epoch (figures written, history and log updated). List this
+    callback before the ``CSVLogger`` of ``csv_log``, which must append (``append=True``).
+    """
+
+    def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True):
+        super().__init__()
+        self.backup_dir, self.settings, self.csv_log, self.verbose = backup_dir, _plain(settings), csv_log, verbose
+        self.resumed_epoch = 0  # epochs restored from a backup at the start of the last fit (0: none)
+
+    # ---- files
+    def _complete_backups(self) -> list[str]:
+        if not os.path.isdir(self.backup_dir):
+            return []
+        return sorted(name for name in os.listdir(self.backup_dir) if name.startswith("epoch_"))
+
+    def _say(self, text: str) -> None:
+        if self.verbose:
+            print(f"[backup] {text}", flush=True)
+
+    def _fingerprint(self) -> dict:
+        return {"settings": self.settings, "epochs": self.params.get("epochs"), "steps": self.params.get("steps"),
+                "model": _signature(self.model)}
+
+    def _save(self, epoch: int) -> None:
+        """Everything needed to resume at ``epoch`` (the number of finished epochs)."""
+        final = os.path.join(self.backup_dir, f"epoch_{epoch:05d}")
+        partial = os.path.join(self.backup_dir, f"partial_epoch_{epoch:05d}")
+        shutil.rmtree(partial, ignore_errors=True)
+        os.makedirs(partial)
+        self.model.save_weights(os.path.join(partial, "model.weights.h5"))
+        np.savez(os.path.join(partial, "random_state.npz"),
+                 *[np.asarray(keras.ops.convert_to_numpy(v)) for v in random_state_variables(self.model)])
+        history = getattr(self.model, "history", None)
+        state = {"epoch": epoch, **self._fingerprint(),
+                 "history": _plain({k: [float(x) for x in v] for k, v in getattr(history, "history", {}).items()})}
+        with open(os.path.join(partial, "state.json"), "w") as fh:
+            json.dump(state, fh)
+        if self.csv_log and os.path.isfile(self.csv_log):
+            shutil.copyfile(self.csv_log, os.path.join(partial, "log.csv"))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(partial, final)  # atomic: a backup folder is complete or absent
+        for name in self._complete_backups():
+            if name != os.path.basename(final):
+                shutil.rmtree(os.path.join(self.backup_dir, name), ignore_errors=True)
+
+    def _restore(self, path: str) -> int:
+        with open(os.path.join(path, "state.json")) as fh:
+            state = json.load(fh)
+        model = self.model
+        saved = state.get("model", {}).get("optimizers", {}).get("optimizer") or []
+        if model.optimizer is not None and not model.optimizer.built and len(saved) > len(model.optimizer.variables):
+            # Keras builds ``model.optimizer`` in the first step; its saved variables need it now
+            model.optimizer.build(model.trainable_variables)
+        fingerprint = self._fingerprint()
+        for key in ("settings", "epochs", "steps", "model"):
+            if state.get(key) != fingerprint[key]:
+                self._say(f"the backup in {self.backup_dir} was made with other {key}; starting from epoch 1")
+                return 0
+        try:
+            model.load_weights(os.path.join(path, "model.weights.h5"))
+            with np.load(os.path.join(path, "random_state.npz")) as saved:
+                for i, variable in enumerate(random_state_variables(model)):
+                    variable.assign(saved[f"arr_{i}"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"cannot resume from the backup in {path} ({exc}); delete {self.backup_dir} "
+                                 "(or pass --no-backup) to start over") from None
+        history = getattr(model, "history", None)
+        if history is not None:  # fit's History (set before on_train_begin): the epochs before the resume
+            history.history = {k: list(v) for k, v in state["history"].items()}
+        if self.csv_log:
+            if os.path.isfile(os.path.join(path, "log.csv")):
+                shutil.copyfile(os.path.join(path, "log.csv"), self.csv_log)
+            elif os.path.exists(self.csv_log):
+                os.remove(self.csv_log)
+        return int(state["epoch"])
+
+    # ---- fit hooks
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        backups = self._complete_backups()
+        epoch = self._restore(os.path.join(self.backup_dir, backups[-1])) if backups else 0
+        if epoch:
+            self.model._initial_epoch = epoch  # how keras.callbacks.BackupAndRestore resumes fit
+            self._say(f"resuming after epoch {epoch} from {self.backup_dir}")
+        else:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+            if self.csv_log and os.path.exists(self.csv_log):
+                os.remove(self.csv_log)  # a fresh log (its CSVLogger appends)
+        self.resumed_epoch = epoch
+        self._epochs_seen = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        if self._epochs_seen == 0 and self.resumed_epoch:
+            history = getattr(self.model, "history", None)
+            if history is not None:  # History.on_train_begin, after ours, emptied its list of epochs
+                history.epoch = list(range(self.resumed_epoch)) + list(getattr(history, "epoch", []))
+        elif self._epochs_seen:
+            self._save(epoch)  # every callback has finished epoch - 1: figures, history, log
+        self._epochs_seen += 1
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        self.model._initial_epoch = None  # Keras never resets it: a later fit would start there
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None) -> list:
+    """The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
+    (``history.csv``), optional TensorBoard logs and checkpoints, and, with ``backup`` (the run's
+    settings: a question's parsed options or a dict), a :class:`TrainingBackup` in
+    ``run_dir/backup`` that a run with the same settings resumes from. A question's
+    ``--no-backup`` (``backup.no_backup``) turns the backup off; options that do not change the
+    training (verbosity, TensorBoard, export) are not part of the settings compared.
+    """
     os.makedirs(run_dir, exist_ok=True)
-    callbacks = [NaNGuard(), keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"))]
+    log = os.path.join(run_dir, "history.csv")
+    settings = backup if backup is None or isinstance(backup, dict) else vars(backup)
+    if settings is not None and not settings.get("no_backup", False):
+        settings = {k: v for k, v in settings.items() if k not in NOT_TRAINING_SETTINGS}
+        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log), NaNGuard(),
+                     keras.callbacks.CSVLogger(log, append=True)]
+    else:
+        callbacks = [EpochOrder(), NaNGuard(), keras.callbacks.CSVLogger(log)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if checkpoint:
         callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoint.keras")))
     return callbacks
+
+
+# Options that change no weight of a fit: left out of the settings a backup must match.
+NOT_TRAINING_SETTINGS = ("verbose", "tensorboard", "no_backup", "no_export", "saved_models_dir")

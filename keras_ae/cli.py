@@ -1,7 +1,9 @@
 """The ``keras-ae`` command: run a question, or use an exported model for inference.
 
     keras-ae list
-    keras-ae run all [--quick] [--only A B ...] every question in order, then results/report.html
+    keras-ae run all [--quick] [--only A B ...] [--resume]
+                                               every question in order, then results/report.html;
+                                               --resume skips those completed with the same settings
     keras-ae run A [question options]          (keras-ae run A --help for them)
     keras-ae reconstruct --model DIR --input FILE.npy --output OUT.npy
     keras-ae encode | decode | generate ...    (same options)
@@ -111,11 +113,19 @@ def _run_all(options: list[str]) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2))
+    parser.add_argument("--resume", action="store_true", help=(
+        "skip every question whose run record (OUTPUT_DIR/question_x/run_record.json) says it completed with the "
+        "same settings, and run the others: those that failed, were interrupted or have other settings, and those "
+        "that read the outputs of a question that runs again; a question killed in the middle of a long fit "
+        "resumes after its last finished epoch (see --no-backup in 'keras-ae run D --help'); the report covers "
+        "every question, the skipped ones with their earlier status, time and figures"))
     args = parser.parse_args(options)
     start = time.perf_counter()
     results = run_all(args.only, args.output_dir, args.saved_models_dir, args.quick, args.data_dir, args.seed,
-                      args.verbose)
+                      args.verbose, resume=args.resume)
     info = run_info(args.seed, args.quick, time.perf_counter() - start, ["run", "all", *options])
+    if args.resume:
+        info["skipped"] = [r.qid for r in results if r.skipped]
     report = write_report(results, os.path.join(args.output_dir, "report.html"), quick=args.quick, info=info)
     failed = [r.qid for r in results if r.status != "ok"]
     print(f"report: {report}" + (f"; FAILED: {' '.join(failed)}" if failed else "; all questions completed"))

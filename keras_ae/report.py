@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
+import json
 import os
 import time
 import traceback
@@ -25,11 +25,12 @@ from keras_ae.questions import QUESTIONS, get_question
 class QuestionResult:
     qid: str
     title: str
-    status: str = "not run"  # "ok" or "failed"
+    status: str = "not run"  # "ok" or "failed" ("running" while it runs)
     seconds: float = 0.0
     result: dict = field(default_factory=dict)
     error: str = ""
     output_dir: str = ""
+    skipped: bool = False  # not run again by ``run all --resume``: the entry comes from the run record
 
 
 def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
@@ -45,22 +46,120 @@ def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, 
     return argv
 
 
+RECORD_NAME = "run_record.json"
+RECORDED_RESULT_KEYS = ("figures", "tables", "saved_model", "saved_models")  # what the report reads of a run()
+NOT_RESULT_SETTINGS = ("verbose",)  # options that change nothing a question writes
+
+
+def record_path(output_dir: str) -> str:
+    """A question's run record in its output folder: :func:`run_all` writes it when the question
+    starts (status ``running``) and when it ends (``ok`` or ``failed``)."""
+    return os.path.join(output_dir, RECORD_NAME)
+
+
+def read_record(output_dir: str) -> dict | None:
+    """The question's run record, or None where there is none (or it cannot be read)."""
+    try:
+        with open(record_path(output_dir)) as fh:
+            record = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def question_settings(args, dependencies: dict) -> dict:
+    """What a question's outputs depend on: its parsed options (less verbosity), and the run id
+    of every question whose outputs it reads (C reads B's), so that it runs again after them."""
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in NOT_RESULT_SETTINGS}
+    return json.loads(json.dumps({"options": options, "depends_on": dependencies}, default=str))
+
+
+def _dependencies(qid: str, argv: list[str], output_root: str, records: dict) -> dict:
+    """The questions whose output folders appear in ``argv`` (besides ``qid``'s own), with the
+    run id of their latest record."""
+    found = {}
+    for other in QUESTIONS:
+        folder = os.path.join(output_root, f"question_{other.lower()}")
+        if other != qid and folder in argv:
+            found[other] = (records.get(other) or read_record(folder) or {}).get("run_id")
+    return found
+
+
+def rerun_reason(record: dict | None, settings: dict) -> str | None:
+    """Why a question must run again under ``--resume`` (None: it completed with these settings
+    and its recorded figures and tables are still there)."""
+    if record is None:
+        return "no record of an earlier run"
+    if record.get("status") != "ok":
+        return f"its last run {'was interrupted' if record.get('status') == 'running' else 'failed'}"
+    earlier = record.get("settings") or {}
+    if earlier.get("options") != settings["options"]:
+        changed = sorted(k for k in set(earlier.get("options") or {}) | set(settings["options"])
+                         if (earlier.get("options") or {}).get(k) != settings["options"].get(k))
+        return f"its options changed ({', '.join(changed)})"
+    if earlier.get("depends_on") != settings["depends_on"]:
+        return f"{', '.join(settings['depends_on'])}, whose outputs it reads, ran again"
+    result = record.get("result", {})
+    missing = [p for p in _paths(result.get("figures")) + _paths(result.get("tables")) if not os.path.exists(p)]
+    if missing:
+        return f"{len(missing)} of its outputs are missing (e.g. {missing[0]})"
+    return None
+
+
+def _record(entry: "QuestionResult", settings: dict, run_id: str) -> dict:
+    result = {k: entry.result[k] for k in RECORDED_RESULT_KEYS if entry.result.get(k)}
+    return json.loads(json.dumps({
+        "question": entry.qid, "status": entry.status, "run_id": run_id, "settings": settings,
+        "seconds": round(entry.seconds, 1),
+        "finished": None if entry.status == "running" else time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "error": entry.error, "result": result}, default=str))
+
+
 def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "saved_models", quick: bool = False,
-            data_dir: str | None = None, seed: int = 0, verbose: int | None = None) -> list[QuestionResult]:
+            data_dir: str | None = None, seed: int = 0, verbose: int | None = None,
+            resume: bool = False) -> list[QuestionResult]:
+    """Run the questions ``qids`` (default: all) in order; one failure never stops the others.
+
+    Each question's folder gets a run record (:func:`record_path`; status, settings, seconds,
+    figures, tables, models), written atomically when it starts and when it ends. With
+    ``resume``, a question whose record says it completed with the same settings (and whose
+    figures and tables are still there) is not run again: its entry comes from the record, and
+    one line says so. A question that failed, was interrupted or has other settings runs again;
+    so does one that reads the outputs of a question that ran again (C after B).
+    """
+    import uuid
+
     qids = [q.upper() for q in (qids or QUESTIONS)]
-    results = []
+    results, records = [], {}
     for i, qid in enumerate(qids, 1):
         title = QUESTIONS[qid][1]
         entry = QuestionResult(qid, title, output_dir=os.path.join(output_root, f"question_{qid.lower()}"))
-        print(f"[{i}/{len(qids)}] question {qid}: {title}{' (quick)' if quick else ''}", flush=True)
         start = time.perf_counter()
+        settings, run_id = None, uuid.uuid4().hex
         try:
             module = get_question(qid)
             parser = module.build_parser()
             argv = question_argv(module, output_root, saved_models_dir, quick, data_dir, seed, qid)
             if verbose is not None:
                 argv += ["--verbose", str(verbose)]
-            entry.result = module.run(parser.parse_args(argv)) or {}
+            args = parser.parse_args(argv)
+            settings = question_settings(args, _dependencies(qid, argv, output_root, records))
+            record = read_record(entry.output_dir)
+            reason = rerun_reason(record, settings) if resume else None
+            if resume and reason is None:
+                entry.status, entry.seconds, entry.result = "ok", float(record.get("seconds", 0.0)), record["result"]
+                entry.skipped = True
+                records[qid] = record
+                print(f"[{i}/{len(qids)}] question {qid}: skipped, completed earlier with the same settings "
+                      f"({entry.seconds / 60:.1f} min, {record.get('finished') or 'date unknown'}; "
+                      f"{record_path(entry.output_dir)})", flush=True)
+                results.append(entry)
+                continue
+            print(f"[{i}/{len(qids)}] question {qid}: {title}{' (quick)' if quick else ''}"
+                  + (f" (run again: {reason})" if resume else ""), flush=True)
+            entry.status = "running"
+            _write_record(entry, settings, run_id)
+            entry.result = module.run(args) or {}
             entry.status = "ok"
         except SystemExit as exc:  # argparse refusing an option
             entry.status, entry.error = "failed", f"bad options (exit {exc.code})"
@@ -68,10 +167,19 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
             entry.status = "failed"
             entry.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=6)}"
         entry.seconds = time.perf_counter() - start
+        if settings is not None:
+            records[qid] = _write_record(entry, settings, run_id)
         print(f"[{i}/{len(qids)}] question {qid}: {entry.status} in {entry.seconds / 60:.1f} min"
               + (f" - {entry.error.splitlines()[0]}" if entry.error else ""), flush=True)
         results.append(entry)
     return results
+
+
+def _write_record(entry: QuestionResult, settings: dict, run_id: str) -> dict:
+    record = _record(entry, settings, run_id)
+    os.makedirs(entry.output_dir, exist_ok=True)
+    write_json(record, record_path(entry.output_dir))
+    return record
 
 
 # ---- HTML ----------------------------------------------------------------------------------
@@ -151,7 +259,8 @@ def _question_section(n: int, entry: QuestionResult) -> str:
         module = None
     parts = [f'<h2 id="q{entry.qid}">Question {entry.qid}: {html.escape(entry.title)}</h2>',
              f'<p>Status: <span class="{entry.status}">{entry.status}</span>, '
-             f"{entry.seconds / 60:.1f} min. Outputs in <code>{html.escape(entry.output_dir)}</code>.</p>"]
+             f"{entry.seconds / 60:.1f} min{' (an earlier run: not run again by --resume)' if entry.skipped else ''}. "
+             f"Outputs in <code>{html.escape(entry.output_dir)}</code>.</p>"]
     if module is not None and getattr(module, "__doc__", None):
         parts.append(f"<p>{html.escape(module.__doc__.strip().split(chr(10) + chr(10))[0])}</p>")
     if entry.error:
@@ -197,7 +306,8 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
     for r in results:
         tables = read_tables(_tables(r.result))
         questions.append({"question": r.qid, "title": r.title, "status": r.status, "seconds": round(r.seconds, 1),
-                          "error": r.error, "figures": _paths(r.result.get("figures")), "tables": tables})
+                          "error": r.error, "figures": _paths(r.result.get("figures")), "tables": tables,
+                          "skipped": r.skipped})
         if r.status == "ok":
             metrics[r.qid] = headline_metrics(r.qid, tables)
     return {"run": dict(info or {}, profile="quick" if quick else "full (the sheets' settings)"),

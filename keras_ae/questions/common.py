@@ -111,6 +111,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     g.add_argument("--train-limit", type=positive_int, default=None, help="use only the first N training images")
     g.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test images")
     g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    g.add_argument("--no-backup", action="store_true",
+                   help="keep no backup of the training state, and resume from none. Without it the long fits "
+                        "(questions D, E, F, H, I's pretraining, J; not A, B, C, G) keep one after every epoch in a "
+                        "backup/ folder under --output-dir, deleted when the fit completes: a run killed in the "
+                        "middle and started again with the same options resumes after its last finished epoch and "
+                        "ends with the weights of an uninterrupted run")
     g.add_argument("--strategy", default="none", choices=STRATEGIES,
                    help="none: one device; mirrored: tf.distribute.MirroredStrategy over every GPU of this "
                         "machine (or every logical CPU device); multiworker: MultiWorkerMirroredStrategy, "

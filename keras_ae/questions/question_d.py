@@ -80,12 +80,10 @@ def compile_model(model, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> dict:
-    import keras
-
     from keras_ae.callbacks import standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
-    from keras_ae.losses import get_loss, mse_per_pixel, squared_error_per_image
+    from keras_ae.losses import mse_per_pixel, squared_error_per_image
     from keras_ae.plots import plot_curves, plot_image_grid
     from keras_ae.reporting import write_table
 
@@ -106,7 +104,7 @@ def run(args: argparse.Namespace) -> dict:
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard),
+                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args),
                             verbose=verbosity(args))
     hist = history.history
     epochs = list(range(1, len(hist["loss"]) + 1))

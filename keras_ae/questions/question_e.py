@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> dict:
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard) + [figure_cb],
+                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args) + [figure_cb],
                             verbose=verbosity(args))
     hist = history.history
     figures = {"samples_during_training": figure_cb.paths}

@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> dict:
 
     grid = ReconstructionFigure(z_fixed, os.path.join(out, "samples_epoch{epoch:03d}.png"),
                                 "Question F: G(z) for the same 100 fixed z", every=args.sample_every, rows=grid_rows)
-    callbacks = standard_callbacks(out, tensorboard=args.tensorboard) + [grid]
+    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args) + [grid]
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer() as timer:
         history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,

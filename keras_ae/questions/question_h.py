@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> dict:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)), epochs=args.epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            callbacks=standard_callbacks(out, args.tensorboard),
+                            callbacks=standard_callbacks(out, args.tensorboard, backup=args),
                             shuffle=False, verbose=verbosity(args))
     ae_test = model.predict(x_test, batch_size=1000, verbose=0)
     ae_error = average_squared_error(x_test, ae_test)

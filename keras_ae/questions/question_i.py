@@ -212,7 +212,7 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
         history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed,
                                       steps_per_batch=steps_per_call(args)), epochs=args.epochs,
                          validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE, shuffle=False,
-                         callbacks=standard_callbacks(run_dir) + [recon], verbose=verbosity(args))
+                         callbacks=standard_callbacks(run_dir, backup=args) + [recon], verbose=verbosity(args))
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 

@@ -1,0 +1,311 @@
+"""Resuming: a fit interrupted mid-epoch and resumed from its backup, with a fresh model built the
+same way, ends with the weights, optimizer states, random states, history and log of a fit that
+was never interrupted; ``keras-ae run all --resume`` skips the questions already completed."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+EPOCHS = 3
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _interrupt_in_epoch(epoch: int, batch: int):
+    import keras
+
+    class Interrupt(keras.callbacks.Callback):
+        """Kills the fit in the middle of ``epoch`` (0-based), after ``batch`` + 1 updates of it."""
+
+        def on_epoch_begin(self, e, logs=None):
+            self.epoch = e
+
+        def on_train_batch_end(self, b, logs=None):
+            if self.epoch == epoch and b == batch:
+                raise Interrupted
+
+    return Interrupt()
+
+
+def _autoencoder():
+    import keras
+
+    from keras_ae.models import build_dense_autoencoder
+
+    model = build_dense_autoencoder(784, (32, 8), (32,), init="glorot")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def _gan():
+    """F's GAN, tiny: noise z, Dropout in D, two optimizers, k = 2 discriminator steps."""
+    import keras
+
+    from keras_ae.models.gan import GAN, build_discriminator, build_generator
+
+    model = GAN(build_generator(8, (32,), 784, seed=3), build_discriminator(784, (32,), dropout=0.3, seed=3),
+                d_steps=2, seed=3)
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return model
+
+
+def _adversarial_autoencoder():
+    """E's adversarial autoencoder, tiny: prior samples from its seed generator, three optimizers."""
+    import keras
+
+    from keras_ae.models.adversarial import build_adversarial_autoencoder
+
+    model = build_adversarial_autoencoder(code_dim=4, hidden_units=(32,), discriminator_units=(16,), seed=3)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return model
+
+
+def _fit(build, x, run_dir, interrupt=None):
+    """Build (seeded) and fit for EPOCHS epochs with the standard callbacks and a backup."""
+    import keras
+
+    from keras_ae.callbacks import model_optimizers, random_state_variables, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    keras.utils.set_random_seed(0)
+    model = build()
+    callbacks = standard_callbacks(str(run_dir), backup={"model": build.__name__}) + ([interrupt] if interrupt else [])
+    history = model.fit(make_dataset(x, batch_size=64, seed=5), epochs=EPOCHS, shuffle=False, verbose=0,
+                        callbacks=callbacks)
+    numpy = keras.ops.convert_to_numpy
+    state = {"weights": model.get_weights(),
+             "optimizers": {name: [numpy(v) for v in opt.variables] for name, opt in model_optimizers(model).items()},
+             "random": [numpy(v) for v in random_state_variables(model)]}
+    return state, history.history, callbacks[0]
+
+
+def _assert_same_state(resumed, straight):
+    assert len(resumed["weights"]) == len(straight["weights"]) > 0
+    for a, b in zip(resumed["weights"], straight["weights"]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert resumed["optimizers"].keys() == straight["optimizers"].keys()
+    for name in straight["optimizers"]:
+        for a, b in zip(resumed["optimizers"][name], straight["optimizers"][name]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=name)
+    for a, b in zip(resumed["random"], straight["random"]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("build", [_autoencoder, _adversarial_autoencoder, _gan],
+                         ids=["autoencoder", "adversarial_autoencoder", "gan"])
+def test_fit_resumed_mid_epoch_matches_an_uninterrupted_fit(build, mnist_small, tmp_path):
+    x = mnist_small[0][:300] * (2.0 if build is _gan else 1.0) - (1.0 if build is _gan else 0.0)
+    straight, straight_history, _ = _fit(build, x, tmp_path / "straight")
+
+    run_dir = tmp_path / "resumed"
+    with pytest.raises(Interrupted):  # killed in epoch 2 (1-based), after 2 of its 5 batches
+        _fit(build, x, run_dir, _interrupt_in_epoch(1, 1))
+    assert os.listdir(run_dir / "backup") == ["epoch_00001"]
+    resumed, resumed_history, backup = _fit(build, x, run_dir)
+    assert backup.resumed_epoch == 1
+
+    _assert_same_state(resumed, straight)
+    if build is _gan:  # optimizers set in compile: two of their own, each with its steps
+        assert {"d_optimizer", "g_optimizer"} <= resumed["optimizers"].keys()
+        assert int(resumed["optimizers"]["d_optimizer"][0]) == 2 * int(resumed["optimizers"]["g_optimizer"][0])
+        assert len(resumed["random"]) == 3  # z, evaluation z, the Dropout's masks
+    if build is _adversarial_autoencoder:  # the three phases' optimizers
+        phases = {"reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"}
+        assert phases <= resumed["optimizers"].keys()
+    # the history of every epoch, and the same log, as if never interrupted; no backup left behind
+    assert resumed_history.keys() == straight_history.keys()
+    for key in straight_history:
+        np.testing.assert_allclose(resumed_history[key], straight_history[key], rtol=1e-6)
+    assert all(len(values) == EPOCHS for values in resumed_history.values())
+    log = (run_dir / "history.csv").read_text().splitlines()
+    assert log == (tmp_path / "straight" / "history.csv").read_text().splitlines() and len(log) == EPOCHS + 1
+    assert not (run_dir / "backup").exists()
+
+
+def test_a_backup_of_other_settings_or_a_finished_fit_is_not_resumed(mnist_small, tmp_path):
+    import keras
+
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import make_dataset
+
+    x = mnist_small[0][:200]
+
+    def fit(settings, interrupt=None, epochs=2):
+        keras.utils.set_random_seed(0)
+        model = _autoencoder()
+        callbacks = standard_callbacks(str(tmp_path), backup=settings)
+        model.fit(make_dataset(x, batch_size=64, seed=0), epochs=epochs, verbose=0, shuffle=False,
+                  callbacks=callbacks + ([interrupt] if interrupt else []))
+        return callbacks[0], model
+
+    with pytest.raises(Interrupted):
+        fit({"learning_rate": 1e-3}, _interrupt_in_epoch(1, 0))
+    backup, model = fit({"learning_rate": 2e-3})  # other settings: from epoch 1, the old backup deleted
+    assert backup.resumed_epoch == 0 and int(model.optimizer.iterations.numpy()) == 2 * 4
+    backup, model = fit({"learning_rate": 2e-3})  # a finished fit left no backup behind
+    assert backup.resumed_epoch == 0 and not (tmp_path / "backup").exists()
+    assert model._initial_epoch is None  # and Keras' resume epoch does not stick to the model
+    with pytest.raises(Interrupted):
+        fit({"learning_rate": 2e-3, "no_backup": True}, _interrupt_in_epoch(1, 0))
+    assert not (tmp_path / "backup").exists()  # --no-backup: no backup kept
+
+
+def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
+    from keras_ae.callbacks import EpochOrder
+    from keras_ae.data import make_dataset
+    from keras_ae.data.transforms import epoch_permutation
+
+    x = np.arange(50, dtype=np.float32)[:, None]
+
+    def order(ds):
+        return np.concatenate([b[0][:, 0] for b in ds.as_numpy_iterator()]).astype(int)
+
+    ds = make_dataset(x, batch_size=8, seed=3)
+    assert ds.cardinality().numpy() == 7
+    np.testing.assert_array_equal(order(ds), epoch_permutation(50, 3, 0))
+    np.testing.assert_array_equal(order(ds), epoch_permutation(50, 3, 1))
+    fit = EpochOrder()  # what a fit resumed at epoch 5 does: a new pipeline's first pass is epoch 5
+    fit.on_train_begin()
+    fit.on_epoch_begin(5)
+    fresh = make_dataset(x, batch_size=8, seed=3)
+    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 5))
+    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 6))
+    fit.on_train_end()  # later pipelines start at epoch 0; the fit's own keeps counting
+    np.testing.assert_array_equal(order(make_dataset(x, batch_size=8, seed=3)), epoch_permutation(50, 3, 0))
+    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 7))
+
+
+# ---- keras-ae run all --resume ------------------------------------------------------------------
+
+@pytest.fixture
+def two_questions():
+    """Questions X and Y (Y reads X's outputs, as C reads B's), registered for ``run all``; each
+    run appends its id to ``calls`` and writes a figure and a table; ``fail`` makes one fail."""
+    import argparse
+    import sys
+    import types
+
+    from keras_ae import questions
+    from keras_ae.reporting import write_table
+
+    calls, fail = [], set()
+
+    def make(qid):
+        module = types.ModuleType(f"question_{qid}")
+
+        def build_parser():
+            parser = argparse.ArgumentParser(prog=qid)
+            for option in ("--output-dir", "--saved-models-dir", "--data-dir", "--reads"):
+                parser.add_argument(option)
+            parser.add_argument("--seed", type=int)
+            parser.add_argument("--verbose", type=int)
+            return parser
+
+        def run(args):
+            calls.append(qid)
+            if qid in fail:
+                raise RuntimeError(f"{qid} broken")
+            figure = os.path.join(args.output_dir, "figure.png")
+            os.makedirs(args.output_dir, exist_ok=True)
+            with open(figure, "wb") as fh:
+                fh.write(b"\x89PNG not really")
+            table = write_table([{"seed": args.seed}], os.path.join(args.output_dir, "t"))
+            return {"figures": [figure], "tables": table}
+
+        module.build_parser, module.run = build_parser, run
+        if qid == "Y":
+            module.run_all_args = lambda root: ["--reads", os.path.join(root, "question_x")]
+        sys.modules[module.__name__] = module
+        questions.QUESTIONS[qid] = (module.__name__, f"test question {qid}")
+
+    for qid in "XY":
+        make(qid)
+    yield calls, fail
+    for qid in "XY":
+        questions.QUESTIONS.pop(qid)
+        sys.modules.pop(f"question_{qid}")
+
+
+def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(two_questions, tmp_path, capsys):
+    import json
+
+    from keras_ae.cli import main
+    from keras_ae.report import read_record
+
+    calls, fail = two_questions
+    out = tmp_path / "results"
+
+    def run_all(*extra):
+        calls.clear()
+        code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(out), "--saved-models-dir",
+                     str(tmp_path / "models"), *extra])
+        lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+        return code, list(calls), lines
+
+    fail.add("Y")
+    assert run_all()[:2] == (1, ["X", "Y"])
+    assert read_record(str(out / "question_x"))["status"] == "ok"
+    assert read_record(str(out / "question_y"))["status"] == "failed"
+    code, ran, lines = run_all("--resume")  # Y failed: only Y runs again
+    assert (code, ran) == (1, ["Y"])
+    assert "question X: skipped, completed earlier with the same settings" in lines[0] and len(lines) == 3
+    assert "run again: its last run failed" in lines[1]
+    fail.clear()
+    assert run_all("--resume")[:2] == (0, ["Y"])
+    code, ran, lines = run_all("--resume")  # everything done: nothing runs, one line per question
+    assert (code, ran) == (0, []) and len(lines) == 2 and all("skipped" in line for line in lines)
+    report = json.loads((out / "report.json").read_text())  # the report still covers both
+    assert [(q["question"], q["status"], q["skipped"]) for q in report["questions"]] == [("X", "ok", True),
+                                                                                          ("Y", "ok", True)]
+    assert report["questions"][0]["figures"] == [str(out / "question_x" / "figure.png")]
+    assert report["questions"][0]["tables"]["t"] == [{"seed": "0"}]
+    assert report["questions"][1]["seconds"] == read_record(str(out / "question_y"))["seconds"]
+    assert report["run"]["skipped"] == ["X", "Y"]
+    assert "not run again by --resume" in (out / "report.html").read_text()
+
+    (out / "question_y" / "figure.png").unlink()  # outputs gone: Y runs again
+    assert run_all("--resume")[1] == ["Y"]
+    code, ran, lines = run_all("--resume", "--seed", "1")  # other settings: both run again
+    assert ran == ["X", "Y"] and "its options changed (seed)" in lines[0]
+    (out / "question_x" / "figure.png").unlink()
+    assert run_all("--resume", "--only", "X", "--seed", "1")[1] == ["X"]
+    code, ran, lines = run_all("--resume", "--seed", "1")  # Y reads the outputs of X, which ran again
+    assert ran == ["Y"] and "X, whose outputs it reads, ran again" in lines[1]
+    record = read_record(str(out / "question_x"))
+    record["status"] = "running"  # a run killed in the middle leaves its record at "running"
+    (out / "question_x" / "run_record.json").write_text(json.dumps(record))
+    assert run_all("--resume", "--seed", "1")[1] == ["X", "Y"]  # X was interrupted; Y reads X's outputs
+    assert run_all("--seed", "1")[1] == ["X", "Y"]  # without --resume everything runs
+
+
+def test_question_settings_are_stable_for_every_question(tmp_path):
+    """Two parses of a question's ``run all`` options give equal settings: a completed question
+    is recognised (no option default drawn at random or from the clock)."""
+    from keras_ae.questions import QUESTIONS, get_question
+    from keras_ae.report import question_argv, question_settings
+
+    for qid in QUESTIONS:
+        module = get_question(qid)
+        argv = question_argv(module, str(tmp_path), str(tmp_path / "m"), True, None, 0, qid)
+        first = question_settings(module.build_parser().parse_args(argv), {})
+        assert first == question_settings(module.build_parser().parse_args(argv), {}), qid
+        assert "verbose" not in first["options"] and first["options"]["seed"] == 0
+
+
+def test_run_all_resume_skips_a_real_completed_question(tmp_path, capsys):
+    from keras_ae.cli import main
+
+    argv = ["run", "all", "--quick", "--only", "G", "--output-dir", str(tmp_path), "--saved-models-dir",
+            str(tmp_path / "models"), "--verbose", "0"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv + ["--resume"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[1/1]")]
+    assert len(lines) == 1 and "question G: skipped" in lines[0]
