@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs after one warm-up epoch (default: 3)")
     parser.add_argument("--configs", nargs="+", default=[], choices=list(KERAS_CONFIGS),
                         help="also time these Keras configurations, one change at a time (the training path "
-                             "is always timed; fused-step configurations only where the model fuses steps)")
+                             "is always timed)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch loop (and so the ratio lines)")
     parser.add_argument("--no-matmuls", action="store_true",
                         help="skip timing the step's matrix products alone (A, B, H)")
