@@ -111,12 +111,6 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     g.add_argument("--train-limit", type=positive_int, default=None, help="use only the first N training images")
     g.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test images")
     g.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
-    g.add_argument("--no-backup", action="store_true",
-                   help="keep no backup of the training state, and resume from none. Without it the long fits "
-                        "(questions D, E, F, H, I's pretraining, J; not A, B, C, G) keep one after every epoch in a "
-                        "backup/ folder under --output-dir, deleted when the fit completes: a run killed in the "
-                        "middle and started again with the same options resumes after its last finished epoch and "
-                        "ends with the weights of an uninterrupted run")
     g.add_argument("--strategy", default="none", choices=STRATEGIES,
                    help="none: one device; mirrored: tf.distribute.MirroredStrategy over every GPU of this "
                         "machine (or every logical CPU device); multiworker: MultiWorkerMirroredStrategy, "
@@ -124,6 +118,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs:
     g.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2),
                    help="Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch (default: auto); "
                         "TensorFlow's own start-up log lines show only with KERAS_AE_VERBOSE=1")
+    return parser
+
+
+def add_backup_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--no-backup``, for the questions whose long fits keep a per-epoch backup
+    (:class:`keras_ae.callbacks.TrainingBackup`: D, E, F, H, I's pretraining, J)."""
+    parser.add_argument("--no-backup", action="store_true",
+                        help="keep no backup of the training state, and resume from none. Without it the long fit "
+                             "keeps one after every epoch in a backup/ folder under --output-dir, deleted when the "
+                             "fit completes: a run killed in the middle and started again with the same options "
+                             "resumes after its last finished epoch and ends with the weights of an uninterrupted run")
     return parser
 
 

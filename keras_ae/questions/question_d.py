@@ -17,10 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
-                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, jit_compile,
-                                      positive_int, question_main, seed_everything, seed_int, steps_per_call,
-                                      verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fused_minibatch_size, jit_compile, positive_int, question_main, seed_everything,
+                                      seed_int, steps_per_call, verbosity)
 
 LOSSES = ("squared_error", "mse")
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     # XLA's CPU convolutions are far slower than TensorFlow's oneDNN kernels for this network (compare
     # with scripts/benchmark.py --networks D --configs "tf.data + XLA + 16 fused steps"): no XLA by default.
     add_speed_arguments(parser, xla=False)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_d", epochs=20, batch_size=128, learning_rate=1e-3)
 
 

@@ -30,10 +30,11 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
-                                      add_speed_arguments, distribution_strategy, fraction_below_one,
-                                      fused_minibatch_size, int_at_least, jit_compile, positive_float, positive_int,
-                                      question_main, seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fraction_below_one, fused_minibatch_size, int_at_least, jit_compile,
+                                      positive_float, positive_int, question_main, seed_everything, steps_per_call,
+                                      verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
 PUBLISHED_PARZEN = (
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--parzen-batch-size", type=positive_int, default=500, help="test points scored at once")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
     add_speed_arguments(parser)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
 
 

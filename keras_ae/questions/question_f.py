@@ -28,10 +28,11 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
-                                      add_speed_arguments, distribution_strategy, fraction_below_one,
-                                      fused_minibatch_size, jit_compile, nonnegative_int, positive_float,
-                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fraction_below_one, fused_minibatch_size, jit_compile, nonnegative_int,
+                                      positive_float, positive_int, question_main, seed_everything, steps_per_call,
+                                      verbosity)
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--classifier-epochs", type=nonnegative_int, default=3,
                         help="epochs of the MLP classifier for the classifier score (0 skips the score)")
     add_speed_arguments(parser)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
 
 

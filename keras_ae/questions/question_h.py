@@ -21,9 +21,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
-                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, jit_compile,
-                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fused_minibatch_size, jit_compile, positive_int, question_main, seed_everything,
+                                      steps_per_call, verbosity)
 
 PAPER_ERRORS = {"deep autoencoder": 3.00, "PCA": 13.87}  # Hinton & Salakhutdinov (2006), MNIST test set
 
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="sigmoid: logistic units as in the paper; relu/elu: a modern variant")
     parser.add_argument("--per-class", type=positive_int, default=2, help="test digits of each class in the figure")
     add_speed_arguments(parser)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_h", epochs=50, batch_size=128, learning_rate=1e-3)
 
 

@@ -30,9 +30,10 @@ import os
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, activation_name,
-                                      add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fused_minibatch_size, jit_compile, positive_float, positive_int, question_main,
-                                      seed_everything, seed_int, steps_per_call, verbosity)
+                                      add_backup_argument, add_common_arguments, add_speed_arguments,
+                                      distribution_strategy, fused_minibatch_size, jit_compile, positive_float,
+                                      positive_int, question_main, seed_everything, seed_int, steps_per_call,
+                                      verbosity)
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "subsets; they alone choose the exported classifier (default: %(default)s)")
     parser.add_argument("--num-images", type=positive_int, default=10, help="test digits in the reconstruction figure")
     add_speed_arguments(parser)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_i", epochs=20, batch_size=128, learning_rate=1e-3)
 
 

@@ -17,10 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_common_arguments,
-                                      add_speed_arguments, distribution_strategy, fused_minibatch_size, int_at_least,
-                                      jit_compile, positive_int, question_main, seed_everything, steps_per_call,
-                                      verbosity)
+from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+                                      add_common_arguments, add_speed_arguments, distribution_strategy,
+                                      fused_minibatch_size, int_at_least, jit_compile, positive_int, question_main,
+                                      seed_everything, steps_per_call, verbosity)
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gradient-samples", type=int_at_least(2), default=1000,
                         help="Monte-Carlo samples per image in the gradient-variance experiment (at least 2)")
     add_speed_arguments(parser)
+    add_backup_argument(parser)
     return add_common_arguments(parser, "question_j", epochs=30, batch_size=128, learning_rate=1e-3)
 
 
