@@ -106,3 +106,41 @@ def test_unknown_option_is_one_line_too(capsys):
         get_question("A").main(["--no-such-option"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == "keras-ae run A: error: unrecognized arguments: --no-such-option\n"
+
+
+def _preset_parser():
+    from keras_ae.questions.common import QuestionParser, add_common_arguments, add_preset_argument, positive_int
+
+    parser = QuestionParser(prog="keras-ae run X")
+    parser.add_argument("--units", type=positive_int, nargs="+", default=[8, 4])
+    add_common_arguments(parser, "question_x", epochs=3, batch_size=10, learning_rate=1e-3)
+    return add_preset_argument(parser, {"paper": {"epochs": 50, "units": [100, 50], "output_dir": "results/x_paper"}},
+                               help="a paper's set-up")
+
+
+def test_preset_sets_defaults_and_explicit_options_win():
+    parser = _preset_parser()
+    plain = parser.parse_args([])
+    assert (plain.preset, plain.epochs, plain.units, plain.batch_size) == (None, 3, [8, 4], 10)
+    paper = parser.parse_args(["--preset", "paper"])
+    assert (paper.preset, paper.epochs, paper.units, paper.output_dir) == ("paper", 50, [100, 50], "results/x_paper")
+    assert paper.batch_size == 10  # not in the preset
+    mixed = parser.parse_args(["--epochs", "7", "--preset=paper"])
+    assert (mixed.epochs, mixed.units) == (7, [100, 50])
+    again = parser.parse_args([])  # the same parser, no preset: its own defaults again
+    assert (again.preset, again.epochs, again.units) == (None, 3, [8, 4])
+
+
+def test_unknown_preset_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        _preset_parser().parse_args(["--preset", "nope"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--preset" in err[0] and "nope" in err[0]
+
+
+def test_preset_of_an_unknown_option_is_a_programming_error():
+    from keras_ae.questions.common import QuestionParser, add_preset_argument
+
+    with pytest.raises(ValueError, match="unknown options: epochs"):
+        add_preset_argument(QuestionParser(prog="x"), {"p": {"epochs": 2}}, help="")

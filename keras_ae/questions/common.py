@@ -90,6 +90,57 @@ class QuestionParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """With ``--preset NAME`` (:func:`add_preset_argument`) on the command line, the preset's
+        values become the defaults first, so options given explicitly still win over them."""
+        presets = getattr(self, "presets", None)
+        if presets:
+            import sys
+
+            argv = list(sys.argv[1:] if args is None else args)
+            name = _option_value(argv, "--preset")
+            self.set_defaults(**_preset_defaults(self, presets, name))
+            args = argv
+        return super().parse_known_args(args, namespace)
+
+
+def _option_value(argv: list[str], option: str):
+    """The last value given to ``option`` in ``argv`` (``--opt v`` or ``--opt=v``), or None."""
+    value = None
+    for i, token in enumerate(argv):
+        if token == "--":
+            break
+        if token == option and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif token.startswith(option + "="):
+            value = token.split("=", 1)[1]
+    return value
+
+
+def _preset_defaults(parser: argparse.ArgumentParser, presets: dict, name) -> dict:
+    """The defaults of preset ``name`` (none for an unknown name: the parser's choices refuse it)."""
+    # restore every default a preset may have changed, so one parser parses several command lines alike
+    base = parser.__dict__.setdefault("_base_defaults", {
+        key: parser.get_default(key) for values in presets.values() for key in values})
+    values = dict(base)
+    if name in presets:
+        values.update(presets[name])
+    return values
+
+
+def add_preset_argument(parser: QuestionParser, presets: dict[str, dict], help: str) -> QuestionParser:
+    """``--preset NAME``: a named configuration (a paper's set-up) that sets the defaults of other
+    options; any option given on the command line overrides it. ``presets`` maps each name to
+    ``{dest: value}`` of the parser's options (``output_dir`` included, so a preset writes to its own
+    folder). Call it after every option a preset sets is added. ``args.preset`` is the chosen name,
+    None without one."""
+    unknown = sorted({key for values in presets.values() for key in values} - {a.dest for a in parser._actions})
+    if unknown:
+        raise ValueError(f"preset values for unknown options: {', '.join(unknown)}")
+    parser.presets = dict(presets)
+    parser.add_argument("--preset", default=None, choices=sorted(presets), help=help)
+    return parser
+
 
 def add_common_arguments(parser: argparse.ArgumentParser, question: str, epochs: int, batch_size: int,
                          learning_rate: float) -> argparse.ArgumentParser:
