@@ -100,7 +100,7 @@ def test_frozen_probe_trains_only_the_head(pretrained, mnist_small):
 
 
 def test_lp_ft_starts_frozen_then_fine_tunes_and_zero_head_starts_uniform(pretrained, mnist_small):
-    from keras_ae.questions.question_i import build_classifier, train_classifier
+    from keras_ae.questions.question_i import FineTuner, build_classifier
 
     x, y = mnist_small[0][:128], mnist_small[1][:128]
     clf = build_classifier("lp_ft", pretrained.encoder, UNITS, "relu", seed=0, head_init="zeros")
@@ -108,13 +108,55 @@ def test_lp_ft_starts_frozen_then_fine_tunes_and_zero_head_starts_uniform(pretra
     assert _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
     assert all(not w.any() for w in clf.head.get_weights())
     np.testing.assert_allclose(clf.predict(x[:5], verbose=0), 0.1, atol=1e-6)  # every class equally likely
-    train_classifier(clf, "lp_ft", x, y, epochs=2, batch_size=32, learning_rate=1e-3, seed=0)
+    FineTuner(UNITS, "relu", batch_size=32, learning_rate=1e-3).fit(clf, "lp_ft", x, y, epochs=2, seed=0)
     assert clf.encoder.trainable  # the second phase fine-tunes the encoder too ...
     assert not _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
     with pytest.raises(ValueError, match="head initialiser"):
         build_classifier("pretrained", pretrained.encoder, UNITS, "relu", seed=0, head_init="ones")
     with pytest.raises(ValueError, match="unknown method"):
         build_classifier("magic", pretrained.encoder, UNITS, "relu", seed=0)
+
+
+def _fresh_fine_tune(clf, method, x, y, epochs, seed, steps, xla):
+    """The reference: the classifier itself compiled with a new Adam and fitted, per phase."""
+    import keras
+
+    from keras_ae.data import make_dataset
+
+    phases = [epochs] if method != "lp_ft" else [epochs // 2, epochs - epochs // 2]
+    for i, n in enumerate(phases):
+        if i == 1:
+            clf.encoder.trainable = True
+        clf.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"], jit_compile=xla)
+        history = clf.fit(make_dataset(x, y, batch_size=16, seed=seed + i, steps_per_batch=steps), epochs=n,
+                          shuffle=False, verbose=0)
+    return history.history["accuracy"][-1], clf.evaluate(x, y, verbose=0)[1]
+
+
+@pytest.mark.parametrize("steps, xla", [(1, False), (4, True)])
+def test_fine_tuner_reusing_compiled_workers_equals_a_fresh_compile_per_run(pretrained, mnist_small, steps, xla):
+    """Several runs in a row on the fine-tuner's two reused workers (weights loaded, Adam reset) end
+    with the weights and accuracies of building, compiling and fitting each classifier anew."""
+    from keras_ae.questions.question_i import FineTuner, build_classifier
+
+    x, y = mnist_small[0][:70], mnist_small[1][:70]  # 5 minibatches of 16, the last of 6 rows
+    tuner = FineTuner(UNITS, "relu", batch_size=16, learning_rate=1e-3, steps_per_batch=steps, jit_compile=xla)
+    for method, head, seed in [("scratch", "glorot", 0), ("lp_ft", "zeros", 1), ("frozen", "glorot", 2),
+                               ("pretrained", "glorot", 3)]:
+        mine = build_classifier(method, pretrained.encoder, UNITS, "relu", seed, head)
+        ref = build_classifier(method, pretrained.encoder, UNITS, "relu", seed, head,
+                               minibatch_size=16 if steps > 1 else None)
+        assert _equal(mine.get_weights(), ref.get_weights())
+        train_acc = tuner.fit(mine, method, x, y, epochs=4, seed=seed)
+        ref_train_acc, ref_acc = _fresh_fine_tune(ref, method, x, y, 4, seed, steps, xla)
+        for a, b in zip(mine.get_weights(), ref.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6, err_msg=f"{method} seed {seed}")
+        assert not _equal(mine.get_weights(), build_classifier(method, pretrained.encoder, UNITS, "relu", seed,
+                                                               head).get_weights())  # it did train
+        assert train_acc == pytest.approx(ref_train_acc, abs=1e-6)
+        assert tuner.accuracy(mine, x, y) == pytest.approx(ref_acc, abs=1e-6)
+        assert mine.encoder.trainable == ref.encoder.trainable
 
 
 @pytest.fixture(scope="module")
@@ -212,24 +254,20 @@ def test_validation_split_is_seeded_disjoint_and_refuses_taking_everything():
 
 
 def test_exported_classifier_is_chosen_on_held_out_training_images_never_on_the_test_set(monkeypatch, tmp_path):
-    """Rig the accuracies Keras reports: the test set's must not move the choice, the validation
+    """Rig the accuracies the fine-tuner reports: the test set's must not move the choice, the validation
     split's must decide it. (The choice is read from the exported model's metadata.)"""
-    import keras
-
     from keras_ae.questions import question_i
 
     test_size = 300  # no other set is evaluated with this many images: the rig recognises the test set by it
-    evaluate = keras.Model.evaluate
+    accuracy = question_i.FineTuner.accuracy
     rig = {}  # (set, method) -> the accuracy to report instead of the measured one
 
-    def rigged_evaluate(self, x=None, y=None, **kwargs):
-        if kwargs.get("return_dict") or not self.name.startswith("question_i_classifier_"):
-            return evaluate(self, x, y, **kwargs)  # fit's own validation, the autoencoder's
-        loss, accuracy = evaluate(self, x, y, **kwargs)
+    def rigged_accuracy(self, clf, x, y):
+        measured = accuracy(self, clf, x, y)
         which = "test" if len(x) == test_size else "other"
-        return [loss, rig.get((which, self.name.replace("question_i_classifier_", "")), accuracy)]
+        return rig.get((which, clf.name.replace("question_i_classifier_", "")), measured)
 
-    monkeypatch.setattr(keras.Model, "evaluate", rigged_evaluate)
+    monkeypatch.setattr(question_i.FineTuner, "accuracy", rigged_accuracy)
     methods = ["pretrained", "frozen", "lp_ft"]
 
     def chosen(tag: str):

@@ -39,6 +39,7 @@ class EncoderClassifier(FusedSteps, keras.Model):
         self._init_fused_steps(minibatch_size)
         self.encoder = encoder
         self.head = head
+        self.build()  # both parts are built functional models: so is the whole, before any call
 
     def call(self, inputs, training=False):
         return self.head(self.encoder(inputs, training=training), training=training)

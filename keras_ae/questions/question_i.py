@@ -128,28 +128,81 @@ def build_classifier(method: str, pretrained_encoder, units, activation: str, se
                                     minibatch_size=minibatch_size)
 
 
-def train_classifier(clf, method: str, x, y, epochs: int, batch_size: int, learning_rate: float, seed: int,
-                     strategy: str = "none", steps_per_batch: int = 1, jit_compile: bool = False):
-    """Train on the labelled images: ``epochs`` passes; ``lp_ft`` spends the first half of them
-    on the head alone, then unfreezes the encoder (a fresh Adam) for the rest. Returns the
-    final training accuracy. ``clf`` must have been built under the ``--strategy`` named
-    ``strategy``; it is compiled under it. ``steps_per_batch`` > 1 feeds a classifier built with
-    ``minibatch_size=batch_size`` (fused steps)."""
-    import keras
+class FineTuner:
+    """Trains question I's classifiers, one after another, on two compiled models that it reuses.
 
-    from keras_ae.data import make_dataset
+    Every classifier of a run has the same architecture; only its starting weights and which
+    layers learn differ. Building, compiling and tracing (with XLA, compiling) a model per run
+    took about as long as the run's 100 epochs, so the training happens in one of two *workers*
+    built and compiled once: encoder trainable, or encoder frozen (the probe, and LP-FT's first
+    phase). :meth:`fit` loads the classifier's weights into the worker, starts a fresh Adam (its
+    state set back to zeros and its step count to 0: what a new ``Adam`` starts from), fits, and
+    copies the trained weights back into the classifier; the updates are those of compiling and
+    fitting the classifier itself (``tests/test_question_i.py`` checks it).
 
-    phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
-    for i, n in enumerate(phases):
-        if i == 1:
+    ``strategy``: the ``--strategy`` the workers are built and compiled under; ``steps_per_batch``
+    > 1 fuses that many minibatches of ``batch_size`` rows per compiled call (workers built with
+    ``minibatch_size=batch_size``).
+    """
+
+    def __init__(self, units, activation: str, batch_size: int, learning_rate: float, strategy: str = "none",
+                 steps_per_batch: int = 1, jit_compile: bool = False):
+        self.units, self.activation = list(units), activation
+        self.batch_size, self.learning_rate = batch_size, learning_rate
+        self.strategy, self.steps_per_batch, self.jit_compile = strategy, steps_per_batch, jit_compile
+        self._workers = {}
+
+    def worker(self, frozen: bool):
+        """The compiled model whose encoder is frozen (``frozen``) or trained with the head."""
+        import keras
+
+        from keras_ae.models import build_encoder_classifier
+
+        if frozen not in self._workers:
+            with distribution_strategy(self.strategy).scope():
+                model = build_encoder_classifier(
+                    build_encoder(self.units, self.activation), 10, freeze_encoder=frozen, copy=False,
+                    head_init="zeros", name=f"question_i_classifier_{'frozen' if frozen else 'trained'}_encoder",
+                    minibatch_size=self.batch_size if self.steps_per_batch > 1 else None)
+                model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
+                              loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                              jit_compile=self.jit_compile)
+            self._workers[frozen] = model
+        return self._workers[frozen]
+
+    def _load(self, worker, clf, fresh_optimizer: bool = False):
+        if [tuple(w.shape) for w in worker.weights] != [tuple(w.shape) for w in clf.weights]:
+            raise ValueError("the classifier's architecture differs from the fine-tuner's (--encoder-units)")
+        worker.set_weights(clf.get_weights())
+        if fresh_optimizer:  # a new Adam: zero moments, step 0 (the learning rate stays)
+            for v in worker.optimizer.variables:
+                if v is not worker.optimizer._learning_rate:
+                    v.assign(np.zeros(v.shape, v.dtype))
+
+    def fit(self, clf, method: str, x, y, epochs: int, seed: int) -> float:
+        """Train ``clf`` (built by :func:`build_classifier` for ``method``) on the labelled
+        ``x, y`` for ``epochs`` passes; ``lp_ft`` spends the first half of them on the head alone,
+        then trains the encoder too with a fresh Adam. Returns the training accuracy of the last
+        epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder)."""
+        from keras_ae.data import make_dataset
+
+        phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
+        for i, n in enumerate(phases):
+            worker = self.worker(frozen=method == "frozen" or (method == "lp_ft" and i == 0))
+            self._load(worker, clf, fresh_optimizer=True)
+            history = worker.fit(make_dataset(x, y, batch_size=self.batch_size, seed=seed + i,
+                                              steps_per_batch=self.steps_per_batch),
+                                 epochs=n, shuffle=False, verbose=0)
+            clf.set_weights(worker.get_weights())
+        if method == "lp_ft":
             clf.encoder.trainable = True
-        with distribution_strategy(strategy).scope():
-            clf.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                        metrics=["accuracy"], jit_compile=jit_compile)
-        history = clf.fit(make_dataset(x, y, batch_size=batch_size, seed=seed + i, steps_per_batch=steps_per_batch),
-                          epochs=n, shuffle=False,
-                          verbose=0)
-    return float(history.history["accuracy"][-1])
+        return float(history.history["accuracy"][-1])
+
+    def accuracy(self, clf, x, y) -> float:
+        """``clf``'s accuracy on ``x, y``, evaluated by a compiled worker in batches of 1,000."""
+        worker = self.worker(frozen=False)
+        self._load(worker, clf)
+        return float(worker.evaluate(x, y, batch_size=EVALUATION_BATCH_SIZE, verbose=0)[1])
 
 
 QUICK_ARGS = ["--epochs", "1", "--train-limit", "5000", "--test-limit", "1000", "--labels", "100", "--seeds", "0",
@@ -266,8 +319,8 @@ def run(args: argparse.Namespace) -> dict:
 
     runs, keep = [], {}
     # fine-tuning minibatches of --finetune-batch-size, --fused-steps of them per compiled call
-    finetune_minibatch = args.finetune_batch_size if fused_minibatch_size(args) else None
-    finetune_steps = steps_per_call(args)
+    tuner = FineTuner(args.encoder_units, args.activation, args.finetune_batch_size, args.finetune_learning_rate,
+                      args.strategy, steps_per_call(args), jit_compile(args))
     configs = [(h, m) for h in args.head_inits for m in args.methods]
     total = len(args.labels) * len(args.seeds) * len(configs)
     with Timer() as timer:
@@ -277,17 +330,13 @@ def run(args: argparse.Namespace) -> dict:
                 ae = pretrained[seed if args.pretrain_per_seed else args.seed]
                 for head_init, method in configs:
                     seed_everything(seed)
-                    with distribution_strategy(args.strategy).scope():
-                        clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed,
-                                               head_init, finetune_minibatch)
+                    clf = build_classifier(method, ae.encoder, args.encoder_units, args.activation, seed, head_init)
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
-                    train_acc = train_classifier(clf, method, x_train[idx], y_train[idx], args.finetune_epochs,
-                                                 args.finetune_batch_size, args.finetune_learning_rate, seed,
-                                                 args.strategy, finetune_steps, jit_compile(args))
-                    _, val_acc = clf.evaluate(x_val, y_val, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
-                    _, acc = clf.evaluate(x_test, y_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+                    train_acc = tuner.fit(clf, method, x_train[idx], y_train[idx], args.finetune_epochs, seed)
+                    val_acc = tuner.accuracy(clf, x_val, y_val)
+                    acc = tuner.accuracy(clf, x_test, y_test)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "validation_accuracy": float(val_acc), "test_accuracy": float(acc),
                                  "train_accuracy": train_acc})
