@@ -93,6 +93,25 @@ def test_fused_steps_equal_plain_fit(mnist_small, kind, drop_remainder, jit_comp
         np.testing.assert_allclose(b.numpy(), a.numpy(), atol=2e-5, err_msg=a.path)
 
 
+@pytest.mark.parametrize("steps, drop", [(1, False), (3, False), (3, True), (1, True)])
+def test_repeated_dataset_runs_through_the_epochs_of_per_epoch_passes(steps, drop):
+    """``repeat=True``: one pass yields epoch 0's batches, then epoch 1's, ... exactly as
+    separate passes do, no batch spanning two epochs; ``batches_per_epoch`` counts them."""
+    import numpy as np
+
+    from keras_ae.data import batches_per_epoch, make_dataset
+
+    x = np.arange(1000, dtype=np.float32)[:, None]
+    per_epoch = make_dataset(x, batch_size=128, seed=3, drop_remainder=drop, steps_per_batch=steps)
+    passes = [[b[0].numpy() for b in per_epoch] for _ in range(3)]
+    k = batches_per_epoch(1000, 128, steps, drop)
+    assert all(len(p) == k for p in passes)
+    repeated = make_dataset(x, batch_size=128, seed=3, drop_remainder=drop, steps_per_batch=steps, repeat=True)
+    got = [b[0].numpy() for b in repeated.take(3 * k)]
+    for a, b in zip([b for p in passes for b in p], got, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_make_dataset_fused_batches_hold_the_plain_minibatches_also_when_dropping_the_remainder():
     import numpy as np
 

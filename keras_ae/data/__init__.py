@@ -16,6 +16,7 @@ from keras_ae.data.sources import (
 )
 from keras_ae.data.transforms import (
     add_gaussian_noise,
+    batches_per_epoch,
     epoch_permutation,
     flatten,
     from_signed,
@@ -33,7 +34,7 @@ from keras_ae.data.transforms import (
 
 __all__ = [
     "CLASS_NAMES", "DATA_DIR_ENV", "DATASETS", "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "MnistM",
-    "Split", "add_gaussian_noise", "bsds500_photo_names", "build_mnist_m", "cache_dir", "epoch_permutation",
+    "Split", "add_gaussian_noise", "batches_per_epoch", "bsds500_photo_names", "build_mnist_m", "cache_dir", "epoch_permutation",
     "flatten", "from_signed", "image_to_patches", "load_dataset", "load_gray_image", "load_mnist_m", "load_user_array",
     "make_dataset", "patches_to_image", "random_patches", "read_idx", "read_image", "resolve_data_dir", "resolve_image",
     "scale", "set_next_epoch", "to_display", "to_signed", "to_unit", "write_idx",

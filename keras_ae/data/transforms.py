@@ -193,7 +193,7 @@ def _epoch_orders(n: int, seed: int):
 
 
 def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int | None = 0,
-                 drop_remainder: bool = False, steps_per_batch: int = 1):
+                 drop_remainder: bool = False, steps_per_batch: int = 1, repeat: bool = False):
     """An in-memory ``tf.data`` pipeline: shuffle (seeded, a new order each epoch), batch, prefetch.
 
     With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets. The arrays
@@ -211,6 +211,12 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     :mod:`keras_ae.models.fused`): each element holds the next ``k`` batches of ``batch_size``
     rows (fewer at the end of an epoch), and with ``drop_remainder`` the rows that plain batches
     would drop are dropped too.
+
+    ``repeat=True``: one pass of the pipeline runs through epoch after epoch (each batched on its
+    own, so no batch spans two epochs) without end; ``fit`` it with ``steps_per_epoch=``
+    :func:`batches_per_epoch`. Keras then keeps one iterator for the whole ``fit`` instead of
+    making a new one each epoch (some 10 ms, which matters for fits of many tiny epochs), and
+    epoch ``e`` still sees the order of epoch ``e``.
     """
     import random
 
@@ -230,6 +236,8 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
         ds = ds.batch(batch_size, drop_remainder=True).batch(steps_per_batch).map(lambda i: tf.reshape(i, [-1]))
     else:
         ds = ds.batch(batch_size * steps_per_batch, drop_remainder=drop_remainder)
+    if repeat:
+        ds = ds.repeat()
 
     def rows(index):
         batch = tf.gather(x, index)
@@ -243,6 +251,13 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     options.threading.private_threadpool_size = 1
     options.threading.max_intra_op_parallelism = 1
     return ds.with_options(options)
+
+
+def batches_per_epoch(rows: int, batch_size: int, steps_per_batch: int = 1, drop_remainder: bool = False) -> int:
+    """How many elements one epoch of :func:`make_dataset` ``(rows, batch_size, ...)`` has."""
+    if drop_remainder:
+        return -(-(rows // batch_size) // steps_per_batch)
+    return -(-rows // (batch_size * steps_per_batch))
 
 
 def load_user_array(path: str | os.PathLike, feature_dim: int = 784) -> np.ndarray:

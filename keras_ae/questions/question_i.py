@@ -184,15 +184,18 @@ class FineTuner:
         ``x, y`` for ``epochs`` passes; ``lp_ft`` spends the first half of them on the head alone,
         then trains the encoder too with a fresh Adam. Returns the training accuracy of the last
         epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder)."""
-        from keras_ae.data import make_dataset
+        from keras_ae.data import batches_per_epoch, make_dataset
 
         phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
         for i, n in enumerate(phases):
             worker = self.worker(frozen=method == "frozen" or (method == "lp_ft" and i == 0))
             self._load(worker, clf, fresh_optimizer=True)
+            # one iterator through all n epochs (repeat + steps_per_epoch): no new one per epoch
             history = worker.fit(make_dataset(x, y, batch_size=self.batch_size, seed=seed + i,
-                                              steps_per_batch=self.steps_per_batch),
-                                 epochs=n, shuffle=False, verbose=0)
+                                              steps_per_batch=self.steps_per_batch, repeat=True),
+                                 epochs=n, steps_per_epoch=batches_per_epoch(len(x), self.batch_size,
+                                                                             self.steps_per_batch),
+                                 shuffle=False, verbose=0)
             clf.set_weights(worker.get_weights())
         if method == "lp_ft":
             clf.encoder.trainable = True
