@@ -1,7 +1,7 @@
 """The ``keras-ae`` command: run a question, or use an exported model for inference.
 
     keras-ae list
-    keras-ae run all [--quick] [--only A B ...] [--resume]
+    keras-ae run all [--quick] [--only A B ...] [--resume] [--presets]
                                                every question in order, then results/report.html;
                                                --resume skips those completed with the same settings
     keras-ae run A [question options]          (keras-ae run A --help for them)
@@ -119,15 +119,19 @@ def _run_all(options: list[str]) -> int:
         "that read the outputs of a question that runs again; a question killed in the middle of a long fit "
         "resumes after its last finished epoch (see --no-backup in 'keras-ae run D --help'); the report covers "
         "every question, the skipped ones with their earlier status, time and figures"))
+    parser.add_argument("--presets", action="store_true", help=(
+        "after the questions, also run the papers' configurations of those that have one (H --preset hinton2006, "
+        "E --preset makhzani2015, F --preset goodfellow2014), each in its own folder (results/question_h_hinton2006, "
+        "...): long runs; with --resume, only what has not completed runs"))
     args = parser.parse_args(options)
     start = time.perf_counter()
     results = run_all(args.only, args.output_dir, args.saved_models_dir, args.quick, args.data_dir, args.seed,
-                      args.verbose, resume=args.resume)
+                      args.verbose, resume=args.resume, presets=args.presets)
     info = run_info(args.seed, args.quick, time.perf_counter() - start, ["run", "all", *options])
     if args.resume:
-        info["skipped"] = [r.qid for r in results if r.skipped]
+        info["skipped"] = [r.key for r in results if r.skipped]
     report = write_report(results, os.path.join(args.output_dir, "report.html"), quick=args.quick, info=info)
-    failed = [r.qid for r in results if r.status != "ok"]
+    failed = [r.key for r in results if r.status != "ok"]
     print(f"report: {report}" + (f"; FAILED: {' '.join(failed)}" if failed else "; all questions completed"))
     return 1 if failed else 0
 

@@ -31,12 +31,34 @@ class QuestionResult:
     error: str = ""
     output_dir: str = ""
     skipped: bool = False  # not run again by ``run all --resume``: the entry comes from the run record
+    preset: str | None = None  # a paper's configuration of the question (``--preset``), run by ``--presets``
+
+    @property
+    def key(self) -> str:
+        """``H``, or ``H:hinton2006`` for a preset run: its name in the report and report.json."""
+        return self.qid if self.preset is None else f"{self.qid}:{self.preset}"
+
+    @property
+    def name(self) -> str:
+        return f"question {self.qid}" + (f", preset {self.preset}" if self.preset else "")
+
+
+def output_folder(output_root: str, qid: str, preset: str | None = None) -> str:
+    """``results/question_h``, or ``results/question_h_hinton2006`` for a preset run."""
+    return os.path.join(output_root, f"question_{qid.lower()}" + (f"_{preset}" if preset else ""))
+
+
+def question_presets(qid: str) -> list[str]:
+    """The names of question ``qid``'s ``--preset`` configurations (the papers' set-ups)."""
+    return sorted(getattr(get_question(qid).build_parser(), "presets", None) or {})
 
 
 def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
-                  seed: int, qid: str) -> list[str]:
-    argv = ["--output-dir", os.path.join(output_root, f"question_{qid.lower()}"),
+                  seed: int, qid: str, preset: str | None = None) -> list[str]:
+    argv = ["--output-dir", output_folder(output_root, qid, preset),
             "--saved-models-dir", saved_models_dir, "--seed", str(seed)]
+    if preset:
+        argv += ["--preset", preset]
     if data_dir:
         argv += ["--data-dir", data_dir]
     if hasattr(module, "run_all_args"):
@@ -109,7 +131,7 @@ def rerun_reason(record: dict | None, settings: dict) -> str | None:
 def _record(entry: "QuestionResult", settings: dict, run_id: str) -> dict:
     result = {k: entry.result[k] for k in RECORDED_RESULT_KEYS if entry.result.get(k)}
     return json.loads(json.dumps({
-        "question": entry.qid, "status": entry.status, "run_id": run_id, "settings": settings,
+        "question": entry.qid, "preset": entry.preset, "status": entry.status, "run_id": run_id, "settings": settings,
         "seconds": round(entry.seconds, 1),
         "finished": None if entry.status == "running" else time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "error": entry.error, "result": result}, default=str))
@@ -117,8 +139,11 @@ def _record(entry: "QuestionResult", settings: dict, run_id: str) -> dict:
 
 def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "saved_models", quick: bool = False,
             data_dir: str | None = None, seed: int = 0, verbose: int | None = None,
-            resume: bool = False) -> list[QuestionResult]:
+            resume: bool = False, presets: bool = False) -> list[QuestionResult]:
     """Run the questions ``qids`` (default: all) in order; one failure never stops the others.
+    With ``presets``, each of those questions' ``--preset`` configurations (the papers' set-ups:
+    H hinton2006, E makhzani2015, F goodfellow2014) runs after them, in its own output folder
+    (:func:`output_folder`) with its own run record.
 
     Each question's folder gets a run record (:func:`record_path`; status, settings, seconds,
     figures, tables, models), written atomically when it starts and when it ends. With
@@ -130,16 +155,17 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
     import uuid
 
     qids = [q.upper() for q in (qids or QUESTIONS)]
+    runs = [(qid, None) for qid in qids] + [(qid, p) for qid in qids for p in (question_presets(qid) if presets else [])]
     results, records = [], {}
-    for i, qid in enumerate(qids, 1):
+    for i, (qid, preset) in enumerate(runs, 1):
         title = QUESTIONS[qid][1]
-        entry = QuestionResult(qid, title, output_dir=os.path.join(output_root, f"question_{qid.lower()}"))
+        entry = QuestionResult(qid, title, output_dir=output_folder(output_root, qid, preset), preset=preset)
         start = time.perf_counter()
         settings, run_id = None, uuid.uuid4().hex
         try:
             module = get_question(qid)
             parser = module.build_parser()
-            argv = question_argv(module, output_root, saved_models_dir, quick, data_dir, seed, qid)
+            argv = question_argv(module, output_root, saved_models_dir, quick, data_dir, seed, qid, preset)
             if verbose is not None:
                 argv += ["--verbose", str(verbose)]
             args = parser.parse_args(argv)
@@ -149,13 +175,13 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
             if resume and reason is None:
                 entry.status, entry.seconds, entry.result = "ok", float(record.get("seconds", 0.0)), record["result"]
                 entry.skipped = True
-                records[qid] = record
-                print(f"[{i}/{len(qids)}] question {qid}: skipped, completed earlier with the same settings "
+                records[entry.key] = record
+                print(f"[{i}/{len(runs)}] {entry.name}: skipped, completed earlier with the same settings "
                       f"({entry.seconds / 60:.1f} min, {record.get('finished') or 'date unknown'}; "
                       f"{record_path(entry.output_dir)})", flush=True)
                 results.append(entry)
                 continue
-            print(f"[{i}/{len(qids)}] question {qid}: {title}{' (quick)' if quick else ''}"
+            print(f"[{i}/{len(runs)}] {entry.name}: {title}{' (quick)' if quick else ''}"
                   + (f" (run again: {reason})" if resume else ""), flush=True)
             entry.status = "running"
             _write_record(entry, settings, run_id)
@@ -168,8 +194,8 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
             entry.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=6)}"
         entry.seconds = time.perf_counter() - start
         if settings is not None:
-            records[qid] = _write_record(entry, settings, run_id)
-        print(f"[{i}/{len(qids)}] question {qid}: {entry.status} in {entry.seconds / 60:.1f} min"
+            records[entry.key] = _write_record(entry, settings, run_id)
+        print(f"[{i}/{len(runs)}] {entry.name}: {entry.status} in {entry.seconds / 60:.1f} min"
               + (f" - {entry.error.splitlines()[0]}" if entry.error else ""), flush=True)
         results.append(entry)
     return results
@@ -252,12 +278,17 @@ def _tables(result: dict) -> list[str]:
     return [c for c in dict.fromkeys(csvs) if os.path.isfile(c)]
 
 
+def _anchor(entry: QuestionResult) -> str:
+    return "q" + entry.key.replace(":", "_")
+
+
 def _question_section(n: int, entry: QuestionResult) -> str:
     try:
         module = get_question(entry.qid)
     except Exception:  # noqa: BLE001
         module = None
-    parts = [f'<h2 id="q{entry.qid}">Question {entry.qid}: {html.escape(entry.title)}</h2>',
+    heading = f"Question {entry.qid}" + (f", preset {entry.preset}" if entry.preset else "")
+    parts = [f'<h2 id="{_anchor(entry)}">{heading}: {html.escape(entry.title)}</h2>',
              f'<p>Status: <span class="{entry.status}">{entry.status}</span>, '
              f"{entry.seconds / 60:.1f} min{' (an earlier run: not run again by --resume)' if entry.skipped else ''}. "
              f"Outputs in <code>{html.escape(entry.output_dir)}</code>.</p>"]
@@ -272,7 +303,7 @@ def _question_section(n: int, entry: QuestionResult) -> str:
         caption = _caption_of_table(table[:-4] + ".md")
         parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')
     for k, path in enumerate([f for f in _paths(entry.result.get("figures")) if os.path.isfile(f)], 1):
-        parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.qid}.{k}.</b> "
+        parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.key}.{k}.</b> "
                      f"{html.escape(_figure_caption(module, path))}</figcaption></figure>")
     models = _paths(entry.result.get("saved_models")) + _paths(entry.result.get("saved_model"))
     if models:
@@ -305,11 +336,11 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
     questions, metrics = [], {}
     for r in results:
         tables = read_tables(_tables(r.result))
-        questions.append({"question": r.qid, "title": r.title, "status": r.status, "seconds": round(r.seconds, 1),
-                          "error": r.error, "figures": _paths(r.result.get("figures")), "tables": tables,
-                          "skipped": r.skipped})
+        questions.append({"question": r.qid, "preset": r.preset, "key": r.key, "title": r.title, "status": r.status,
+                          "seconds": round(r.seconds, 1), "error": r.error, "figures": _paths(r.result.get("figures")),
+                          "tables": tables, "skipped": r.skipped})
         if r.status == "ok":
-            metrics[r.qid] = headline_metrics(r.qid, tables)
+            metrics[r.key] = headline_metrics(r.qid, tables)
     return {"run": dict(info or {}, profile="quick" if quick else "full (the sheets' settings)"),
             "questions": questions, "metrics": metrics}
 
@@ -319,7 +350,7 @@ def write_report(results: list[QuestionResult], path: str, quick: bool = False, 
     ``report.json`` (:func:`report_data`)."""
     ok = sum(r.status == "ok" for r in results)
     summary = "".join(
-        f'<tr><td><a href="#q{r.qid}">{r.qid}</a></td><td>{html.escape(r.title)}</td>'
+        f'<tr><td><a href="#{_anchor(r)}">{r.key}</a></td><td>{html.escape(r.title)}</td>'
         f'<td class="{r.status}">{r.status}</td><td>{r.seconds / 60:.1f}</td></tr>' for r in results)
     body = "\n".join(_question_section(i, r) for i, r in enumerate(results, 1))
     doc = f"""<!DOCTYPE html>

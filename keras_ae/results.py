@@ -19,6 +19,9 @@ Metric names (per question; ``<variant>`` etc. as in the question's own tables):
 - H: ``deep_autoencoder_test_error``, ``pca_test_error`` (squared error per test image)
 - I: ``<labels>_labels_<head>_<method>_test_accuracy`` (mean over seeds)
 - J: ``test_neg_elbo``, ``gradient_variance_ratio``
+
+A preset run (``keras-ae run all --presets``: a paper's configuration of H, E or F) has the
+same metric names as its question, under the key ``<question>:<preset>`` (``H:hinton2006``).
 """
 
 from __future__ import annotations
@@ -212,19 +215,25 @@ def render_results(report: dict, before: dict | None = None) -> str:
             lines.append(f"| {key.replace('_', ' ')} | {str(run[key]).replace('|', '/')} |")
     lines += ["", "| question | status | minutes |", "|---|---|---|"]
     for q in questions:
-        lines.append(f"| [{q['question']}](#question-{q['question'].lower()}) | {q['status']} | {q['seconds'] / 60:.1f} |")
+        lines.append(f"| [{_key(q)}](#{_anchor(q)}) | {q['status']} | {q['seconds'] / 60:.1f} |")
+    published_rows = published_comparison(report)
+    if published_rows:
+        lines += ["", "## Published numbers", "",
+                  "Each paper's number beside this run's: the sheet's configuration (`default`) and, where it was "
+                  "run (`keras-ae run all --presets`), the paper's own configuration (`preset`).", "",
+                  _md_table(published_rows)]
     if before:
         lines += ["", f"Minutes per question against an earlier run ({before.get('run', {}).get('date', '?')}, "
                       f"{before.get('run', {}).get('machine', '?')}, commit of its own):", "",
                   _md_table(minutes_comparison(report, before))]
     for q in questions:
         qid = q["question"]
-        lines += ["", f"## Question {qid}", ""]
+        lines += ["", f"## {_title(q)}", ""]
         if q.get("title"):
             lines += [q["title"][0].upper() + q["title"][1:] + ".", ""]
         if q["status"] != "ok":
             lines += [f"Failed: `{q.get('error', '').splitlines()[0] if q.get('error') else 'unknown error'}`", ""]
-        headline = metrics.get(qid, {})
+        headline = metrics.get(_key(q), {})
         if headline:
             published = PUBLISHED.get(qid, {})
             rows = [{"metric": name, "measured": value,
@@ -242,18 +251,49 @@ def render_results(report: dict, before: dict | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _key(q: dict) -> str:
+    return q.get("key") or q["question"]
+
+
+def _title(q: dict) -> str:
+    return f"Question {q['question']}" + (f", preset {q['preset']}" if q.get("preset") else "")
+
+
+def _anchor(q: dict) -> str:
+    """The Markdown anchor of :func:`_title`'s heading."""
+    return re.sub(r"[^a-z0-9 -]", "", _title(q).lower()).replace(" ", "-")
+
+
+def published_comparison(report: dict) -> list[dict]:
+    """One row per published reference (:data:`PUBLISHED`) and run that measured it: the sheet's
+    configuration and every preset run of the question, with its minutes."""
+    metrics = report.get("metrics", {})
+    rows = []
+    for q in report.get("questions", []):
+        for name, (value, source) in PUBLISHED.get(q["question"], {}).items():
+            measured = metrics.get(_key(q), {}).get(name)
+            if measured is not None:
+                rows.append({"question": q["question"], "configuration": q.get("preset") or "default", "metric": name,
+                             "measured": measured, "published": value, "source": source,
+                             "minutes": round(q["seconds"] / 60, 1)})
+    return sorted(rows, key=lambda r: (r["question"], r["metric"], r["configuration"] != "default"))
+
+
 def render_readme_block(report: dict, before: dict | None = None) -> str:
     """The README's headline table (between its ``results`` markers): a line or two per question;
     with ``before`` (an earlier run's report), a line of each question's minutes then and now."""
     run = report.get("run", {})
     metrics = report.get("metrics", {})
     lines = [README_START, "", "| question | headline (test set) | measured | published |", "|---|---|---|---|"]
+    preset_keys = [_key(q) for q in report.get("questions", []) if q.get("preset")]
     for qid, names in README_METRICS.items():
-        for name in names:
-            if name in metrics.get(qid, {}):
-                published = PUBLISHED.get(qid, {}).get(name, ("",))[0]
-                lines.append(f"| [{qid}](docs/question_{qid.lower()}.md) | {name} | {_fmt(metrics[qid][name])} "
-                             f"| {_fmt(published)} |")
+        for key in [qid] + [k for k in preset_keys if k.split(":")[0] == qid]:
+            label = qid if key == qid else f"{qid} `--preset {key.split(':')[1]}`"
+            for name in names:
+                if name in metrics.get(key, {}):
+                    published = PUBLISHED.get(qid, {}).get(name, ("",))[0]
+                    lines.append(f"| [{label}](docs/question_{qid.lower()}.md) | {name} | {_fmt(metrics[key][name])} "
+                                 f"| {_fmt(published)} |")
     lines += ["", f"From `{run.get('command', 'keras-ae run all')}` ({run.get('profile', '')}, seed "
                   f"{run.get('seed', '?')}, {run.get('date', '')}, {run.get('machine', '')}: "
                   f"{run.get('wall_minutes', '?')} min); all numbers in [docs/results.md](docs/results.md).", ""]
@@ -293,8 +333,8 @@ def read_report(path: str) -> dict:
 
 def minutes_comparison(report: dict, before: dict) -> list[dict]:
     """Per question, its minutes in an earlier run (``before``, another report.json) and in this one."""
-    earlier = {q["question"]: round(q["seconds"] / 60, 1) for q in before.get("questions", [])}
-    rows = [{"question": q["question"], "minutes before": earlier.get(q["question"], ""),
+    earlier = {_key(q): round(q["seconds"] / 60, 1) for q in before.get("questions", [])}
+    rows = [{"question": _key(q), "minutes before": earlier.get(_key(q), ""),
              "minutes now": round(q["seconds"] / 60, 1)} for q in report.get("questions", [])]
     rows.append({"question": "all (wall)", "minutes before": before.get("run", {}).get("wall_minutes", ""),
                  "minutes now": report.get("run", {}).get("wall_minutes", "")})

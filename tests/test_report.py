@@ -150,3 +150,29 @@ def test_report_renders_in_a_browser(quick_report, tmp_path):
     pixels = mpimg.imread(shot)
     assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1000
     assert pixels[..., :3].std() > 0.05  # text and figures, not a blank page
+
+
+def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
+    """A report with H's default run and its hinton2006 preset: results.md's "Published numbers"
+    table and the README block show both against the paper's 3.00."""
+    from keras_ae.results import published_comparison, render_readme_block, render_results
+
+    report = {"run": {"command": "keras-ae run all --presets", "wall_minutes": 60.0},
+              "questions": [{"question": "H", "key": "H", "preset": None, "title": "PCA vs deep", "status": "ok",
+                             "seconds": 330.0, "tables": {}},
+                            {"question": "H", "key": "H:hinton2006", "preset": "hinton2006", "title": "PCA vs deep",
+                             "status": "ok", "seconds": 1200.0, "tables": {}}],
+              "metrics": {"H": {"deep_autoencoder_test_error": 11.45, "pca_test_error": 13.87},
+                          "H:hinton2006": {"deep_autoencoder_test_error": 2.95, "pca_test_error": 13.87}}}
+    rows = published_comparison(report)
+    assert [(r["configuration"], r["metric"], r["measured"], r["published"], r["minutes"]) for r in rows] == [
+        ("default", "deep_autoencoder_test_error", 11.45, 3.0, 5.5),
+        ("hinton2006", "deep_autoencoder_test_error", 2.95, 3.0, 20.0),
+        ("default", "pca_test_error", 13.87, 13.87, 5.5), ("hinton2006", "pca_test_error", 13.87, 13.87, 20.0)]
+    text = render_results(report)
+    assert "## Published numbers" in text and "## Question H, preset hinton2006" in text
+    assert "(#question-h-preset-hinton2006)" in text
+    assert "| H | hinton2006 | deep_autoencoder_test_error | 2.95 | 3 |" in text
+    block = render_readme_block(report)
+    assert "| [H `--preset hinton2006`](docs/question_h.md) | deep_autoencoder_test_error | 2.95 | 3 |" in block
+    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block

@@ -201,11 +201,16 @@ def two_questions():
         module = types.ModuleType(f"question_{qid}")
 
         def build_parser():
-            parser = argparse.ArgumentParser(prog=qid)
+            from keras_ae.questions.common import QuestionParser, add_preset_argument
+
+            parser = QuestionParser(prog=qid)
             for option in ("--output-dir", "--saved-models-dir", "--data-dir", "--reads"):
                 parser.add_argument(option)
             parser.add_argument("--seed", type=int)
             parser.add_argument("--verbose", type=int)
+            parser.add_argument("--size", default="sheet")
+            if qid == "X":  # X has a paper's configuration
+                add_preset_argument(parser, {"paper": {"size": "paper"}}, help="the paper's set-up")
             return parser
 
         def run(args):
@@ -216,7 +221,8 @@ def two_questions():
             os.makedirs(args.output_dir, exist_ok=True)
             with open(figure, "wb") as fh:
                 fh.write(b"\x89PNG not really")
-            table = write_table([{"seed": args.seed}], os.path.join(args.output_dir, "t"))
+            calls[-1] += f"({args.size})" if args.size != "sheet" else ""
+            table = write_table([{"seed": args.seed, "size": args.size}], os.path.join(args.output_dir, "t"))
             return {"figures": [figure], "tables": table}
 
         module.build_parser, module.run = build_parser, run
@@ -265,7 +271,7 @@ def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(tw
     assert [(q["question"], q["status"], q["skipped"]) for q in report["questions"]] == [("X", "ok", True),
                                                                                           ("Y", "ok", True)]
     assert report["questions"][0]["figures"] == [str(out / "question_x" / "figure.png")]
-    assert report["questions"][0]["tables"]["t"] == [{"seed": "0"}]
+    assert report["questions"][0]["tables"]["t"] == [{"seed": "0", "size": "sheet"}]
     assert report["questions"][1]["seconds"] == read_record(str(out / "question_y"))["seconds"]
     assert report["run"]["skipped"] == ["X", "Y"]
     assert "not run again by --resume" in (out / "report.html").read_text()
@@ -283,6 +289,36 @@ def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(tw
     (out / "question_x" / "run_record.json").write_text(json.dumps(record))
     assert run_all("--resume", "--seed", "1")[1] == ["X", "Y"]  # X was interrupted; Y reads X's outputs
     assert run_all("--seed", "1")[1] == ["X", "Y"]  # without --resume everything runs
+
+
+def test_run_all_presets_run_after_the_questions_in_their_own_folders(two_questions, tmp_path, capsys):
+    import json
+
+    from keras_ae.cli import main
+    from keras_ae.report import read_record
+
+    calls, _ = two_questions
+    out = tmp_path / "results"
+
+    def run_all(*extra):
+        calls.clear()
+        code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(out), "--saved-models-dir",
+                     str(tmp_path / "models"), *extra])
+        capsys.readouterr()
+        return code, list(calls)
+
+    assert run_all() == (0, ["X", "Y"])  # without --presets: the sheets' configurations only
+    assert run_all("--resume", "--presets") == (0, ["X(paper)"])  # only the preset is new
+    record = read_record(str(out / "question_x_paper"))
+    assert (record["question"], record["preset"], record["status"]) == ("X", "paper", "ok")
+    assert record["settings"]["options"]["preset"] == "paper"
+    report = json.loads((out / "report.json").read_text())
+    assert [q["key"] for q in report["questions"]] == ["X", "Y", "X:paper"]
+    assert report["questions"][2]["tables"]["t"] == [{"seed": "0", "size": "paper"}]
+    assert report["questions"][0]["tables"]["t"] == [{"seed": "0", "size": "sheet"}]  # not overwritten
+    html = (out / "report.html").read_text()
+    assert 'id="qX_paper"' in html and "Question X, preset paper" in html
+    assert run_all("--resume", "--presets") == (0, [])
 
 
 def test_question_settings_are_stable_for_every_question(tmp_path):
