@@ -188,7 +188,6 @@ def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
 def two_questions():
     """Questions X and Y (Y reads X's outputs, as C reads B's), registered for ``run all``; each
     run appends its id to ``calls`` and writes a figure and a table; ``fail`` makes one fail."""
-    import argparse
     import sys
     import types
 
