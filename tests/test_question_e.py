@@ -427,6 +427,16 @@ def test_learning_rate_drops_after_the_given_epochs_on_the_fused_path(mnist_smal
         question_e.check_options(question_e.build_parser().parse_args(["--learning-rate-drops", "5", "5"]))
 
 
+def test_drops_out_of_order_end_in_one_line_before_anything_is_written(tmp_path, capsys):
+    from keras_ae.questions import question_e
+
+    code = question_e.main(["--learning-rate-drops", "5", "3", "--epochs", "1", "--train-limit", "64",
+                            "--output-dir", str(tmp_path / "out"), "--saved-models-dir", str(tmp_path / "models")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and len(err) == 1 and "--learning-rate-drops" in err[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+
+
 def test_dropout_is_active_in_training_only_and_survives_a_keras_round_trip(mnist_small, tmp_path):
     import keras
 
