@@ -83,6 +83,46 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             hook(self.model, epoch + 1)
 
 
+class ParzenCurve(keras.callbacks.Callback):
+    """The Parzen-window log-likelihood of held-out rows every ``every`` epochs (and after the
+    last), to watch a generative model's likelihood over training.
+
+    ``generate(model, noise_rng, n)`` returns ``n`` generated rows (N, D) as numpy; it gets a new
+    ``numpy`` generator seeded with ``seed`` each time, so every point decodes the same noise and
+    the curve follows the model, not the draw. sigma is chosen
+    (:func:`keras_ae.generative_metrics.select_parzen_sigma`) on ``sigma_points`` and the mean
+    log-likelihood scored on ``score_points``: two disjoint sets of held-out training rows, never
+    the test set. The value goes into the epoch's logs as ``key`` (and its sigma as
+    ``key + "_sigma"``), NaN on the epochs in between: Keras' History and the CSV log keep one
+    value per epoch, and a run resumed from a :class:`TrainingBackup` keeps the earlier points.
+    List it before the ``CSVLogger`` (:func:`standard_callbacks`), which reads the logs after it.
+    """
+
+    def __init__(self, generate: Callable, sigma_points, score_points, every: int, num_samples: int,
+                 seed: int = 0, key: str = "val_parzen_ll", batch_size: int = 500, verbose: bool = True):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        self.generate, self.sigma_points, self.score_points = generate, sigma_points, score_points
+        self.every, self.num_samples, self.seed, self.key = every, num_samples, seed, key
+        self.batch_size, self.verbose = batch_size, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
+
+        if logs is None:
+            return
+        value = sigma = float("nan")
+        if _due(epoch, self.every, self.params.get("epochs")):
+            samples = self.generate(self.model, np.random.default_rng(self.seed), self.num_samples)
+            sigma, _ = select_parzen_sigma(samples, self.sigma_points, batch_size=self.batch_size)
+            value = parzen_log_likelihood(samples, self.score_points, sigma, batch_size=self.batch_size).mean
+            if self.verbose:
+                print(f"\nepoch {epoch + 1}: {self.key} = {value:.1f} nats (sigma {sigma:.3g}; {self.num_samples} "
+                      f"samples, {len(self.score_points)} held-out rows)", flush=True)
+        logs[self.key], logs[self.key + "_sigma"] = float(value), float(sigma)
+
+
 def reconstruction_rows(model, x, to_display: Callable) -> list[tuple[str, np.ndarray]]:
     """Default rows of a reconstruction figure: the inputs over their reconstructions."""
     return [("input", to_display(x)), ("reconstruction", to_display(model.predict(x, verbose=0)))]

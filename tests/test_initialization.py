@@ -45,6 +45,9 @@ def _builders():
         yield f"F-generator-{seed}", lambda seed=seed: build_generator(16, (64, 64), 64, seed=seed)
         yield f"F-discriminator-{seed}", lambda seed=seed: build_discriminator(64, (64, 64), seed=seed)
     yield "E-aae", lambda: build_adversarial_autoencoder(64, 8, (32, 32), (32, 32), seed=6)
+    yield "E-aae-normal-dropout", lambda: build_adversarial_autoencoder(64, 8, (32, 32), (32, 32), seed=6,
+                                                                        init_stddev=0.01, dropout=0.2,
+                                                                        discriminator_dropout=0.5)
     yield "J-vae", lambda: build_vae(64, (32, 32), 2, seed=7)
     yield "D-conv", lambda: build_conv_autoencoder((8, 8, 3), (4, 4), 4)
 

@@ -303,3 +303,264 @@ def test_generate_scales_noise_by_the_prior_stddev():
     model = _small_aae(prior_stddev=2.0)
     noise = np.random.default_rng(1).standard_normal((3, 100)).astype("float32")
     np.testing.assert_allclose(np.asarray(model.generate(noise)), np.asarray(model.decoder(2.0 * noise)), atol=1e-6)
+
+
+# ---------------------------------------------------------------- options, --preset makhzani2015, Parzen curve
+
+# Every option of `keras-ae run E` as it was before the preset and its options existed: the default
+# run must stay the same run.
+DEFAULT_OPTIONS = {
+    'data': None, 'validation_size': None, 'test_size': None, 'code_dim': 100, 'hidden_units': [1000, 1000],
+    'discriminator_units': [1000, 1000], 'prior_stddev': 1.0, 'reconstruction_loss': 'squared_error',
+    'generator_loss': 'saturating', 'adversarial_learning_rate': 0.0002, 'adversarial_beta1': 0.5,
+    'tsne_points': 3000, 'mmd_points': 2000, 'permutations': 200, 'parzen_samples': 10000, 'parzen_test': 'auto',
+    'parzen_batch_size': 500, 'figure_every': 10, 'fused_steps': 16, 'xla': True, 'no_backup': False,
+    'data_dir': None, 'output_dir': 'results/question_e', 'saved_models_dir': 'saved_models', 'no_export': False,
+    'epochs': 30, 'batch_size': 100, 'learning_rate': 0.001, 'seed': 0, 'train_limit': None, 'test_limit': None,
+    'tensorboard': False, 'strategy': 'none', 'verbose': None,
+}
+# ... and the new options, off by default
+NEW_OPTIONS_OFF = {'preset': None, 'dropout': 0.0, 'discriminator_dropout': 0.0, 'init_stddev': None,
+                   'optimizer': 'adam', 'learning_rate_drops': [], 'parzen_every': 0}
+
+
+def _dense_units(net):
+    import keras
+
+    return [layer.units for layer in net.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def _dropout_rates(net):
+    import keras
+
+    return [layer.rate for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
+
+
+def test_default_run_options_and_model_are_unchanged():
+    import keras
+
+    from keras_ae.questions import question_e
+
+    args = question_e.build_parser().parse_args([])
+    values = vars(args)
+    assert {k: values[k] for k in DEFAULT_OPTIONS} == DEFAULT_OPTIONS
+    assert {k: values[k] for k in NEW_OPTIONS_OFF} == NEW_OPTIONS_OFF
+    assert question_e.saved_model_name(args) == "question_e_adversarial_autoencoder"
+    model = question_e.compile_model(question_e.build_model(args), args, steps_per_epoch=500)
+    assert _dense_units(model.encoder) == [1000, 1000, 100] and _dense_units(model.decoder) == [1000, 1000, 784]
+    assert not any(_dropout_rates(net) for net in (model.encoder, model.decoder, model.discriminator))
+    assert isinstance(model.encoder.layers[1].kernel_initializer, keras.initializers.GlorotUniform)
+    rec, disc, gen = model.reconstruction_optimizer, model.discriminator_optimizer, model.generator_optimizer
+    assert all(isinstance(o, keras.optimizers.Adam) for o in (rec, disc, gen))
+    assert (float(rec.learning_rate), rec.beta_1) == (pytest.approx(1e-3), 0.9)
+    for o in (disc, gen):
+        assert (float(o.learning_rate), o.beta_1) == (pytest.approx(2e-4), 0.5)
+    assert model.generator_loss_mode == "saturating"
+
+
+def test_makhzani2015_preset_reaches_the_model():
+    """The preset's values reach the networks, the optimizers and their schedule, without training."""
+    import keras
+
+    from keras_ae.questions import question_e
+
+    args = question_e.build_parser().parse_args(["--preset", "makhzani2015"])
+    assert (args.preset, args.epochs, args.batch_size, args.parzen_every) == ("makhzani2015", 200, 100, 5)
+    assert args.output_dir == "results/question_e_makhzani2015"
+    assert question_e.saved_model_name(args) == "question_e_makhzani2015_adversarial_autoencoder"
+    model = question_e.compile_model(question_e.build_model(args), args, steps_per_epoch=500)
+    assert model.code_dim == 8 and model.prior_stddev == 1.0
+    assert _dense_units(model.encoder) == [1000, 1000, 8]
+    assert _dense_units(model.decoder) == [1000, 1000, 784]
+    assert _dense_units(model.discriminator) == [1000, 1000, 1]
+    assert _dropout_rates(model.encoder) == _dropout_rates(model.decoder) == []
+    assert _dropout_rates(model.discriminator) == [0.5, 0.5]
+    kinds = [type(layer).__name__ for layer in model.discriminator.layers[1:]]
+    assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]  # after each hidden layer
+    for net in (model.encoder, model.decoder, model.discriminator):  # N(0, 0.01^2) weights, zero biases
+        for layer in net.layers:
+            if isinstance(layer, keras.layers.Dense) and layer.kernel.shape[0] * layer.kernel.shape[1] > 5000:
+                assert abs(float(np.std(layer.kernel.numpy())) - 0.01) < 0.0005, layer.name
+            if isinstance(layer, keras.layers.Dense):
+                assert not np.any(layer.bias.numpy()), layer.name
+    rec, disc, gen = model.reconstruction_optimizer, model.discriminator_optimizer, model.generator_optimizer
+    assert all(type(o) is keras.optimizers.SGD for o in (rec, disc, gen))
+    assert (rec.momentum, disc.momentum, gen.momentum) == (0.9, 0.1, 0.1)
+    drop = 50 * 500  # the first step of epoch 51
+    for optimizer, rate in ((rec, 0.01), (disc, 0.1), (gen, 0.1)):
+        schedule = optimizer._learning_rate
+        assert isinstance(schedule, keras.optimizers.schedules.PiecewiseConstantDecay)
+        assert float(schedule(0)) == pytest.approx(rate) and float(schedule(drop - 1)) == pytest.approx(rate)
+        assert float(schedule(drop)) == pytest.approx(rate / 10)
+    assert model.generator_loss_mode == "non_saturating" and model.reconstruction_loss_name == "squared_error"
+    # explicit options win over the preset
+    mixed = question_e.build_parser().parse_args(["--preset", "makhzani2015", "--code-dim", "4", "--optimizer", "adam"])
+    assert (mixed.code_dim, mixed.optimizer, mixed.init_stddev) == (4, "adam", 0.01)
+
+
+def test_learning_rate_drops_after_the_given_epochs_on_the_fused_path(mnist_small):
+    import keras
+
+    from keras_ae.data import make_dataset
+    from keras_ae.errors import ConfigError
+    from keras_ae.questions import question_e
+
+    args = question_e.build_parser().parse_args([
+        "--optimizer", "momentum", "--learning-rate", "0.01", "--adversarial-learning-rate", "0.1",
+        "--learning-rate-drops", "1", "2", "--learning-rate-drop-factor", "0.5", "--code-dim", "2",
+        "--hidden-units", "16", "--discriminator-units", "8", "--batch-size", "64"])
+    x = mnist_small[0][:200]  # 4 minibatches an epoch, the last of 8 rows
+    keras.utils.set_random_seed(0)
+    model = question_e.compile_model(question_e.build_model(args, minibatch_size=64), args, steps_per_epoch=4)
+    seen = []
+
+    class Rates(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append([float(o.learning_rate) for o in (model.reconstruction_optimizer,
+                                                          model.discriminator_optimizer, model.generator_optimizer)])
+
+    model.fit(make_dataset(x, batch_size=64, seed=0, steps_per_batch=16), epochs=3, verbose=0, shuffle=False,
+              callbacks=[Rates()])
+    np.testing.assert_allclose(seen, [[0.01, 0.1, 0.1], [0.005, 0.05, 0.05], [0.0025, 0.025, 0.025]], rtol=1e-6)
+    assert int(model.reconstruction_optimizer.iterations.numpy()) == 12
+    with pytest.raises(ConfigError, match="increasing"):
+        question_e.check_options(question_e.build_parser().parse_args(["--learning-rate-drops", "5", "5"]))
+
+
+def test_drops_out_of_order_end_in_one_line_before_anything_is_written(tmp_path, capsys):
+    from keras_ae.questions import question_e
+
+    code = question_e.main(["--learning-rate-drops", "5", "3", "--epochs", "1", "--train-limit", "64",
+                            "--output-dir", str(tmp_path / "out"), "--saved-models-dir", str(tmp_path / "models")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and len(err) == 1 and "--learning-rate-drops" in err[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
+
+
+def test_dropout_is_active_in_training_only_and_survives_a_keras_round_trip(mnist_small, tmp_path):
+    import keras
+
+    from keras_ae.models import build_adversarial_autoencoder
+
+    model = build_adversarial_autoencoder(784, 4, (32, 32), (16,), dropout=0.5, discriminator_dropout=0.3, seed=2,
+                                          init_stddev=0.05)
+    assert _dropout_rates(model.encoder) == _dropout_rates(model.decoder) == [0.5, 0.5]
+    assert _dropout_rates(model.discriminator) == [0.3]
+    x = mnist_small[0][:16]
+    a, b = np.asarray(model.encoder(x, training=True)), np.asarray(model.encoder(x, training=True))
+    assert not np.allclose(a, b)
+    np.testing.assert_array_equal(np.asarray(model.encoder(x)), np.asarray(model.encoder(x)))
+    model.compile(keras.optimizers.SGD(0.01, momentum=0.9), keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    model.save(tmp_path / "aae.keras")
+    loaded = keras.saving.load_model(tmp_path / "aae.keras")
+    assert _dropout_rates(loaded.encoder) == [0.5, 0.5]
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    assert type(loaded.reconstruction_optimizer) is keras.optimizers.SGD
+
+
+def test_discriminator_dropout_sits_after_each_hidden_layer():
+    from keras_ae.models import build_adversarial_autoencoder
+
+    model = build_adversarial_autoencoder(20, 3, (8,), (6, 5), discriminator_dropout=0.25, seed=1)
+    kinds = [type(layer).__name__ for layer in model.discriminator.layers[1:]]
+    assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert _dropout_rates(model.discriminator) == [0.25, 0.25] and _dropout_rates(model.encoder) == []
+
+
+def test_parzen_curve_fills_every_epoch_and_chooses_sigma_on_its_own_rows(mnist_small, monkeypatch):
+    from keras_ae import generative_metrics
+    from keras_ae.callbacks import ParzenCurve
+
+    model = _small_aae()
+    chosen_on = []
+    select = generative_metrics.select_parzen_sigma
+
+    def spy(samples, points, *a, **k):
+        chosen_on.append(points)
+        return select(samples, points, *a, **k)
+
+    monkeypatch.setattr(generative_metrics, "select_parzen_sigma", spy)
+    sigma_rows, score_rows = mnist_small[0][:40], mnist_small[0][40:100]
+    curve = ParzenCurve(lambda m, rng, n: m.generate(rng.standard_normal((n, 100)).astype("float32")).numpy(),
+                        sigma_rows, score_rows, every=2, num_samples=50, seed=3, verbose=False)
+    curve.set_model(model)
+    curve.set_params({"epochs": 5})
+    values = []
+    for epoch in range(5):
+        logs = {}
+        curve.on_epoch_end(epoch, logs)
+        values.append((logs["val_parzen_ll"], logs["val_parzen_ll_sigma"]))
+    due = [np.isfinite(v) for v, _ in values]
+    assert due == [False, True, False, True, True]  # epochs 2, 4 and the last
+    assert len(chosen_on) == 3 and all(points is sigma_rows for points in chosen_on)
+    # the same noise every time: an unchanged model gives the same point
+    assert values[1] == values[3] == values[4]
+
+
+def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
+    """The curve lives in the epoch logs: a fit killed and resumed from its backup keeps the points
+    of the epochs before the kill, and its CSV log has them."""
+    import csv
+
+    import keras
+
+    from keras_ae.callbacks import ParzenCurve, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    x = mnist_small[0][:256]
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    def fit(run_dir, extra=()):
+        keras.utils.set_random_seed(0)
+        model = _small_aae()
+        curve = ParzenCurve(lambda m, rng, n: m.generate(rng.standard_normal((n, 100)).astype("float32")).numpy(),
+                            x[:30], x[30:60], every=1, num_samples=40, verbose=False)
+        return model.fit(make_dataset(x[60:], batch_size=64, seed=1), epochs=3, verbose=0, shuffle=False,
+                         callbacks=[curve, *standard_callbacks(str(run_dir), backup={"run": "curve"}), *extra]).history
+
+    straight = fit(tmp_path / "straight")["val_parzen_ll"]
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "resumed", [Kill()])
+    resumed = fit(tmp_path / "resumed")["val_parzen_ll"]
+    np.testing.assert_allclose(resumed, straight, rtol=1e-6)
+    with open(tmp_path / "resumed" / "history.csv") as fh:
+        logged = [float(row["val_parzen_ll"]) for row in csv.DictReader(fh)]
+    np.testing.assert_allclose(logged, straight, rtol=1e-6)
+
+
+def test_makhzani2015_preset_runs_end_to_end_on_a_slice(tmp_path):
+    """The preset with explicit small options: metadata.json holds the Parzen result under its keys
+    and the published number; the Parzen curve is in the history, the CSV log and its figure."""
+    import csv
+
+    from keras_ae.questions import question_e
+
+    args = question_e.build_parser().parse_args([
+        "--preset", "makhzani2015", "--epochs", "2", "--train-limit", "300", "--validation-size", "200",
+        "--test-limit", "200", "--hidden-units", "32", "--discriminator-units", "16", "--tsne-points", "60",
+        "--mmd-points", "50", "--permutations", "5", "--parzen-samples", "200", "--parzen-every", "1",
+        "--parzen-curve-samples", "100", "--parzen-curve-points", "50", "--verbose", "0",
+        "--output-dir", str(tmp_path / "results"), "--saved-models-dir", str(tmp_path / "saved_models")])
+    result = question_e.run(args)
+    assert result["saved_model"].endswith("question_e_makhzani2015_adversarial_autoencoder")
+    meta = json.loads(open(f"{result['saved_model']}/metadata.json").read())
+    parzen = result["parzen"]
+    assert meta["preset"] == "makhzani2015" and np.isfinite(meta["parzen_log_likelihood"])
+    assert (meta["parzen_log_likelihood"], meta["parzen_std_error"], meta["parzen_sigma"]) == (
+        parzen["mean"], parzen["std_error"], parzen["sigma"])
+    assert meta["parzen_scored_on"].startswith("the MNIST test set (200 digits)")
+    assert meta["published_parzen"]["mean"] == 340.0 and meta["published_parzen"]["std_error"] == 2.0
+    assert meta["training"]["optimizer"] == "momentum" and meta["training"]["code_dim"] == 8
+    assert meta["training"]["discriminator_dropout"] == 0.5 and meta["training"]["init_stddev"] == 0.01
+    curve = result["history"]["val_parzen_ll"]
+    assert len(curve) == 2 and all(np.isfinite(curve))
+    with open(tmp_path / "results" / "history.csv") as fh:
+        np.testing.assert_allclose([float(row["val_parzen_ll"]) for row in csv.DictReader(fh)], curve)
+    with open(result["figures"]["parzen_curve"], "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
+        assert all(np.isfinite(result["history"][key]))

@@ -37,7 +37,7 @@ from keras import ops
 from keras_ae.errors import ConfigError
 from keras_ae.losses import get_loss
 from keras_ae.models.autoencoder import Autoencoder
-from keras_ae.models.dense import build_mlp
+from keras_ae.models.dense import build_mlp, layer_seed
 from keras_ae.models.distribute import (ReplicaSeedGenerator, scale_loss_for_replicas,
                                          unscale_loss_for_replicas)
 from keras_ae.models.random_streams import EvaluationNoise
@@ -235,24 +235,57 @@ class AdversarialAutoencoder(EvaluationNoise, Autoencoder):
         return cls(**nets, **config)
 
 
+def _with_dropout(mlp: keras.Model, rate: float, seed: int | None) -> keras.Model:
+    """``mlp`` (a :func:`~keras_ae.models.dense.build_mlp` stack) with a ``Dropout(rate)`` after
+    every hidden layer, i.e. before every Dense layer but the first. The Dense layers are ``mlp``'s
+    own (same weights, names and initializers); each Dropout layer draws its masks from a seed of
+    its own derived from ``seed`` (None: unseeded). ``rate`` 0 returns ``mlp`` itself."""
+    if not rate:
+        return mlp
+    dense = [layer for layer in mlp.layers if isinstance(layer, keras.layers.Dense)]
+    inputs = keras.Input(shape=tuple(mlp.inputs[0].shape[1:]), name=mlp.layers[0].name)
+    h = inputs
+    for i, layer in enumerate(dense):
+        if i:
+            name = f"{mlp.name}_dropout_{i - 1}"
+            h = keras.layers.Dropout(rate, seed=None if seed is None else layer_seed(seed, name), name=name)(h)
+        h = layer(h)
+    return keras.Model(inputs, h, name=mlp.name)
+
+
 def build_adversarial_autoencoder(input_dim: int = 784, code_dim: int = 100,
                                   hidden_units: Sequence[int] = (1000, 1000),
                                   discriminator_units: Sequence[int] = (1000, 1000),
                                   activation: str = "relu", output_activation: str = "sigmoid",
                                   prior_stddev: float = 1.0, seed: int | None = None,
                                   name: str = "adversarial_autoencoder",
-                                  minibatch_size: int | None = None) -> AdversarialAutoencoder:
+                                  minibatch_size: int | None = None, dropout: float = 0.0,
+                                  discriminator_dropout: float = 0.0,
+                                  init_stddev: float | None = None) -> AdversarialAutoencoder:
     """Three MLPs: encoder input_dim -> hidden_units -> code_dim (linear code), decoder
     code_dim -> reversed(hidden_units) -> input_dim (``output_activation``), discriminator
     code_dim -> discriminator_units -> 1 logit. Defaults: Makhzani et al.'s MNIST networks
     (two hidden layers of 1000 ReLU units in each). ``minibatch_size``: fused steps
-    (:mod:`keras_ae.models.fused`)."""
+    (:mod:`keras_ae.models.fused`).
+
+    ``dropout``: a Dropout layer of that rate after every hidden layer of the encoder and the
+    decoder; ``discriminator_dropout``: the same in the discriminator (active only where a phase
+    calls the network with ``training=True``: the encoder in phases (a) and (c), the decoder in
+    (a), the discriminator in (b)). ``init_stddev``: every weight matrix drawn from
+    N(0, init_stddev^2) (seeded by ``seed``) and every bias 0, as Makhzani et al. (2015)
+    initialise; None keeps Keras' Glorot-uniform weights and zero biases."""
     hidden_units, discriminator_units = tuple(hidden_units), tuple(discriminator_units)
+    init = {} if init_stddev is None else {
+        "kernel_initializer": keras.initializers.RandomNormal(0.0, float(init_stddev), seed=seed),
+        "bias_initializer": "zeros"}
     encoder = build_mlp(input_dim, [*hidden_units, code_dim], [activation] * len(hidden_units) + [None],
-                        name="encoder")
+                        name="encoder", **init)
     decoder = build_mlp(code_dim, [*reversed(hidden_units), input_dim],
-                        [activation] * len(hidden_units) + [output_activation], name="decoder", input_name="z")
+                        [activation] * len(hidden_units) + [output_activation], name="decoder", input_name="z",
+                        **init)
     discriminator = build_mlp(code_dim, [*discriminator_units, 1], [activation] * len(discriminator_units) + [None],
-                              name="discriminator", input_name="z")
+                              name="discriminator", input_name="z", **init)
+    encoder, decoder = _with_dropout(encoder, dropout, seed), _with_dropout(decoder, dropout, seed)
+    discriminator = _with_dropout(discriminator, discriminator_dropout, seed)
     return AdversarialAutoencoder(encoder, decoder, discriminator, prior_stddev=prior_stddev, seed=seed, name=name,
                                   minibatch_size=minibatch_size)

@@ -21,20 +21,30 @@ test set; with ``--data``, the rows held out of the file), the bandwidth chosen 
 validation split, never on the scored rows (as Goodfellow et al. 2014 and Makhzani et al.
 2015); the log, the Parzen table and the summary name the scored set; a SavedModel with
 encode / decode / reconstruct / generate.
+
+``--preset makhzani2015``: the set-up behind Table 1 of Makhzani et al. (2015), the Parzen
+log-likelihood of MNIST's test digits (published 340 +- 2 nats): an 8-dimensional N(0, I) prior,
+1000-1000 ReLU networks initialised from N(0, 0.01^2), dropout in the discriminator, SGD with
+momentum and a learning-rate drop, 200 epochs, and a cheap validation Parzen curve
+(``--parzen-every``, parzen_curve.png) to watch it rise. It writes to
+results/question_e_makhzani2015 and saved_models/question_e_makhzani2015_adversarial_autoencoder
+(metadata.json: ``parzen_log_likelihood``, ``parzen_std_error``, ``parzen_sigma``,
+``published_parzen``). Every value is an option; docs/question_e.md gives the sources and choices.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
-                                      add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fraction_below_one, fused_minibatch_size, int_at_least, jit_compile,
-                                      positive_float, positive_int, question_main, seed_everything, steps_per_call,
-                                      verbosity)
+                                      add_common_arguments, add_preset_argument, add_speed_arguments,
+                                      distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
+                                      jit_compile, nonnegative_int, positive_float, positive_int, question_main,
+                                      seed_everything, steps_per_call, verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
 PUBLISHED_PARZEN = (
@@ -59,6 +69,24 @@ PUBLISHED = ("Parzen-window log-likelihood on the MNIST test set (Makhzani et al
 
 
 PARZEN_TEST_CHOICES = ("auto", "mnist", "none")
+OPTIMIZERS = ("adam", "momentum")
+
+# --preset NAME: a paper's set-up (the defaults of the options below; explicit options still win).
+# docs/question_e.md, "Preset makhzani2015", gives the source of every value and the choices made.
+PRESETS = {
+    "makhzani2015": {
+        "code_dim": 8, "hidden_units": [1000, 1000], "discriminator_units": [1000, 1000], "prior_stddev": 1.0,
+        "init_stddev": 0.01, "dropout": 0.0, "discriminator_dropout": 0.5,
+        "optimizer": "momentum", "learning_rate": 0.01, "momentum": 0.9,
+        "adversarial_learning_rate": 0.1, "adversarial_momentum": 0.1,
+        "learning_rate_drops": [50], "learning_rate_drop_factor": 0.1,
+        "generator_loss": "non_saturating", "reconstruction_loss": "squared_error",
+        "epochs": 200, "batch_size": 100, "figure_every": 25, "parzen_every": 5,
+        "output_dir": os.path.join("results", "question_e_makhzani2015"),
+    },
+}
+# The published number each preset is held against (name, mean, standard error), on MNIST's test set.
+PRESET_PUBLISHED = {"makhzani2015": ("AAE (Makhzani et al. 2015, Table 1)", 340.0, 2.0)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,14 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hidden layers of the discriminator (default: 1000 1000)")
     g.add_argument("--prior-stddev", type=positive_float, default=1.0,
                    help="prior N(0, s^2 I) (default: 1, the sheet's)")
+    g.add_argument("--dropout", type=fraction_below_one, default=0.0,
+                   help="dropout rate after every hidden layer of the encoder and the decoder, in training "
+                        "(default: %(default)s, none)")
+    g.add_argument("--discriminator-dropout", type=fraction_below_one, default=0.0,
+                   help="dropout rate after every hidden layer of the discriminator, in phase (b) "
+                        "(default: %(default)s, none)")
+    g.add_argument("--init-stddev", type=positive_float, default=None,
+                   help="draw every weight matrix of the three networks from N(0, s^2) and set the biases to 0, "
+                        "as Makhzani et al. (default: Keras' Glorot-uniform weights, zero biases)")
     g.add_argument("--reconstruction-loss", choices=("squared_error", "mse", "cross_entropy"),
                    default="squared_error", help="phase (a) loss (default: %(default)s)")
     g.add_argument("--generator-loss", choices=("saturating", "non_saturating"), default="saturating",
                    help="phase (c): the sheet's E[log(1 - D(Enc x))] or -E[log D(Enc x)] (default: %(default)s)")
+    g = parser.add_argument_group("optimizers (--learning-rate is phase (a)'s)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="optimizer of all three phases: 'adam' (default) or 'momentum', SGD with momentum "
+                        "(Makhzani et al.)")
     g.add_argument("--adversarial-learning-rate", type=positive_float, default=2e-4,
-                   help="Adam learning rate of phases (b) and (c) (default: %(default)s, as DCGAN)")
+                   help="learning rate of phases (b) and (c) (default: %(default)s, as DCGAN)")
     g.add_argument("--adversarial-beta1", type=fraction_below_one, default=0.5,
-                   help="Adam beta_1 of phases (b) and (c) (default: %(default)s, as DCGAN; Keras' default is 0.9)")
+                   help="with adam: beta_1 of phases (b) and (c) (default: %(default)s, as DCGAN; Keras' default, "
+                        "kept in phase (a), is 0.9)")
+    g.add_argument("--momentum", type=fraction_below_one, default=0.9,
+                   help="with --optimizer momentum: the momentum of phase (a) (default: %(default)s)")
+    g.add_argument("--adversarial-momentum", type=fraction_below_one, default=0.1,
+                   help="with --optimizer momentum: the momentum of phases (b) and (c) (default: %(default)s)")
+    g.add_argument("--learning-rate-drops", type=positive_int, nargs="*", default=[], metavar="EPOCH",
+                   help="epochs after which the learning rates of all three phases are multiplied by "
+                        "--learning-rate-drop-factor, increasing (default: none, constant rates)")
+    g.add_argument("--learning-rate-drop-factor", type=positive_float, default=0.1,
+                   help="factor of each learning-rate drop (default: %(default)s)")
     g = parser.add_argument_group("report")
     g.add_argument("--tsne-points", type=int_at_least(10), default=3000,
                    help="training codes in the t-SNE, at least 10 (default: %(default)s)")
@@ -101,10 +152,41 @@ def build_parser() -> argparse.ArgumentParser:
                         "trained on (MNIST's test set, or the --test-size rows held out of --data); 'mnist' "
                         "MNIST's test set whatever the data (the published numbers' set); 'none' skip it")
     g.add_argument("--parzen-batch-size", type=positive_int, default=500, help="test points scored at once")
+    g.add_argument("--parzen-every", type=nonnegative_int, default=0,
+                   help="every N epochs (and after the last), a cheap Parzen log-likelihood of validation rows "
+                        "(held-out training images, never test points) into the history (val_parzen_ll) and "
+                        "parzen_curve.png: --parzen-curve-samples decoded prior samples, sigma chosen on "
+                        "--parzen-curve-points validation rows, scored on as many others (default: 0, off)")
+    g.add_argument("--parzen-curve-samples", type=positive_int, default=5000,
+                   help="generated samples of each point of the Parzen curve (default: %(default)s)")
+    g.add_argument("--parzen-curve-points", type=positive_int, default=1000,
+                   help="validation rows to choose sigma on and as many others to score, for each point of the "
+                        "Parzen curve; half the validation split each when it is smaller (default: %(default)s)")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
     add_speed_arguments(parser)
     add_backup_argument(parser)
-    return add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
+    add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
+    return add_preset_argument(parser, PRESETS, help=(
+        "a paper's set-up, the defaults of the options it sets (explicit options still win): 'makhzani2015', "
+        "the likelihood experiment of Makhzani et al. (2015, Table 1: Parzen log-likelihood 340 +- 2 on MNIST's "
+        "test set): 8-d N(0, I) prior, 1000-1000 ReLU networks initialised from N(0, 0.01^2), dropout 0.5 in the "
+        "discriminator, SGD with momentum (0.01 / 0.9 reconstruction, 0.1 / 0.1 adversarial, x0.1 after epoch "
+        "50), non-saturating generator loss, 200 epochs, a Parzen curve every 5 epochs; writes to "
+        "results/question_e_makhzani2015 and saved_models/question_e_makhzani2015_adversarial_autoencoder"))
+
+
+def saved_model_name(args: argparse.Namespace) -> str:
+    """The SavedModel folder of a run: a preset's runs export under a name of their own."""
+    return f"question_e_{args.preset}_adversarial_autoencoder" if args.preset else "question_e_adversarial_autoencoder"
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values that pass the parser but not together (before anything is read or written)."""
+    from keras_ae.errors import ConfigError
+
+    drops = list(args.learning_rate_drops or [])
+    if any(b <= a for a, b in zip(drops, drops[1:])):
+        raise ConfigError(f"--learning-rate-drops must be increasing epochs, got {' '.join(map(str, drops))}")
 
 
 def parzen_test_set(args: argparse.Namespace) -> str:
@@ -177,16 +259,53 @@ def build_model(args: argparse.Namespace, minibatch_size: int | None = None):
     return build_adversarial_autoencoder(784, args.code_dim, args.hidden_units, args.discriminator_units,
                                          prior_stddev=args.prior_stddev, seed=args.seed,
                                          name="question_e_adversarial_autoencoder",
-                                         minibatch_size=minibatch_size)
+                                         minibatch_size=minibatch_size, dropout=args.dropout,
+                                         discriminator_dropout=args.discriminator_dropout,
+                                         init_stddev=args.init_stddev)
 
 
-def compile_model(model, args: argparse.Namespace):
+def learning_rate_schedule(rate: float, args: argparse.Namespace, steps_per_epoch: int | None):
+    """``rate``, or with ``--learning-rate-drops`` a schedule over the optimizer's steps (one per
+    minibatch) that multiplies it by ``--learning-rate-drop-factor`` after each listed epoch. It
+    lives in the optimizer's state, so a resumed run continues on it."""
     import keras
 
-    adv, beta1 = args.adversarial_learning_rate, args.adversarial_beta1
-    model.compile(reconstruction_optimizer=keras.optimizers.Adam(args.learning_rate),
-                  discriminator_optimizer=keras.optimizers.Adam(adv, beta_1=beta1),
-                  generator_optimizer=keras.optimizers.Adam(adv, beta_1=beta1),
+    drops = list(args.learning_rate_drops or [])
+    if not drops:
+        return rate
+    if not steps_per_epoch:
+        raise ValueError("learning-rate drops need the number of steps per epoch")
+    # the optimizer asks for the rate of step t (0-based) before taking it: epochs 1..E are steps
+    # 0..E * steps_per_epoch - 1, and the drop applies from step E * steps_per_epoch on
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [e * steps_per_epoch - 1 for e in drops],
+        [rate * args.learning_rate_drop_factor ** i for i in range(len(drops) + 1)])
+
+
+def make_optimizers(args: argparse.Namespace, steps_per_epoch: int | None = None) -> dict:
+    """The three phases' optimizers: Adam (the default: phase (a) with Keras' betas, (b) and (c) with
+    ``--adversarial-beta1``) or SGD with momentum (``--momentum`` for (a), ``--adversarial-momentum``
+    for (b) and (c)), each on its learning rate (or schedule, :func:`learning_rate_schedule`)."""
+    import keras
+
+    rec = learning_rate_schedule(args.learning_rate, args, steps_per_epoch)
+
+    def adv():
+        return learning_rate_schedule(args.adversarial_learning_rate, args, steps_per_epoch)
+
+    if args.optimizer == "momentum":
+        return {"reconstruction_optimizer": keras.optimizers.SGD(rec, momentum=args.momentum),
+                "discriminator_optimizer": keras.optimizers.SGD(adv(), momentum=args.adversarial_momentum),
+                "generator_optimizer": keras.optimizers.SGD(adv(), momentum=args.adversarial_momentum)}
+    return {"reconstruction_optimizer": keras.optimizers.Adam(rec),
+            "discriminator_optimizer": keras.optimizers.Adam(adv(), beta_1=args.adversarial_beta1),
+            "generator_optimizer": keras.optimizers.Adam(adv(), beta_1=args.adversarial_beta1)}
+
+
+def compile_model(model, args: argparse.Namespace, steps_per_epoch: int | None = None):
+    """Compile with :func:`make_optimizers`; ``steps_per_epoch`` (minibatches of an epoch) places
+    the learning-rate drops."""
+    model.compile(**make_optimizers(args, steps_per_epoch),
                   reconstruction_loss=args.reconstruction_loss, generator_loss=args.generator_loss,
                   jit_compile=jit_compile(args))
     return model
@@ -260,9 +379,65 @@ def _plot_codes_vs_prior(codes: np.ndarray, prior_stddev: float, path: str, titl
     return save_figure(fig, path)
 
 
+def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | None) -> dict:
+    """What the SavedModel's metadata.json says about the run: the model, the training set-up and
+    the Parzen result (in full under ``parzen``; its headline numbers under ``parzen_log_likelihood``,
+    ``parzen_std_error``, ``parzen_sigma`` and ``parzen_scored_on``), the preset and, for a preset,
+    the published number it is held against (``published_parzen``)."""
+    meta = {"question": "E", "value_range": "unit",
+            "input": "28x28 image flattened to 784 values in [0, 1]",
+            "prior": f"N(0, {args.prior_stddev:g}^2 I), {args.code_dim} dimensions",
+            "generate": "standard-normal noise (N, code_dim) -> images",
+            "data": source, "generator_loss": args.generator_loss,
+            "epochs": args.epochs, "seed": args.seed, "parzen": parzen_row,
+            "preset": args.preset,
+            "parzen_log_likelihood": parzen_row["mean"] if parzen_row else None,
+            "parzen_std_error": parzen_row["std_error"] if parzen_row else None,
+            "parzen_sigma": parzen_row["sigma"] if parzen_row else None,
+            "parzen_scored_on": parzen_row["test_points_from"] if parzen_row else None,
+            "training": {key: getattr(args, key) for key in (
+                "code_dim", "hidden_units", "discriminator_units", "dropout", "discriminator_dropout", "init_stddev",
+                "optimizer", "learning_rate", "adversarial_learning_rate", "adversarial_beta1", "momentum",
+                "adversarial_momentum", "learning_rate_drops", "learning_rate_drop_factor", "reconstruction_loss",
+                "batch_size")}}
+    if args.preset in PRESET_PUBLISHED:
+        name, mean, std_error = PRESET_PUBLISHED[args.preset]
+        meta["published_parzen"] = {"source": name, "mean": mean, "std_error": std_error,
+                                    "scored_on": "the MNIST test set (10,000 digits)"}
+    return meta
+
+
+def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: dict | None) -> str:
+    """The validation Parzen log-likelihood against epochs (:class:`keras_ae.callbacks.ParzenCurve`),
+    with the final estimate and, for a preset, the published number as horizontal lines."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from keras_ae.plots import save_figure
+
+    values = np.asarray(hist.get("val_parzen_ll", []), dtype=float)
+    epochs = np.arange(1, len(values) + 1)[np.isfinite(values)]
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    ax.plot(epochs, values[np.isfinite(values)], "o-", label=(
+        f"validation rows ({args.parzen_curve_samples} samples; sigma chosen on other validation rows)"))
+    if final is not None:
+        ax.axhline(final["mean"], color="C1", ls="--", lw=1.0,
+                   label=f"final: {final['mean']:.1f} nats ({final['num_samples']} samples, {final['test_points_from']})")
+    if args.preset in PRESET_PUBLISHED and parzen_test_set(args) == "mnist":
+        name, mean, _ = PRESET_PUBLISHED[args.preset]
+        ax.axhline(mean, color="gray", ls=":", lw=1.0, label=f"published: {mean:g} nats, {name}")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("mean log-likelihood (nats)")
+    ax.set_title("Question E: Parzen-window log-likelihood over training", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
 def run(args: argparse.Namespace) -> dict:
     from keras_ae.analysis import tsne_2d
-    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import ParzenCurve, ReconstructionFigure, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
     from keras_ae.generative_metrics import (mmd_test, parzen_log_likelihood, prior_statistics,
@@ -271,6 +446,7 @@ def run(args: argparse.Namespace) -> dict:
     from keras_ae.plots import plot_embedding, plot_image_grid
     from keras_ae.reporting import write_table
 
+    check_options(args)
     out = args.output_dir
     data = load_data(args)
     os.makedirs(out, exist_ok=True)
@@ -280,8 +456,9 @@ def run(args: argparse.Namespace) -> dict:
           flush=True)
 
     seed_everything(args.seed)
+    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     with distribution_strategy(args.strategy).scope():
-        model = compile_model(build_model(args, fused_minibatch_size(args)), args)
+        model = compile_model(build_model(args, fused_minibatch_size(args)), args, steps_per_epoch)
     rng = np.random.default_rng(args.seed)
     fixed_noise = rng.standard_normal((10, args.code_dim)).astype(np.float32)
     sample = x_val[:10]
@@ -290,13 +467,21 @@ def run(args: argparse.Namespace) -> dict:
     figure_cb = ReconstructionFigure(sample, os.path.join(out, "samples_epoch{epoch:03d}.png"),
                                      "Question E: validation inputs, reconstructions, decoded prior samples",
                                      every=args.figure_every, rows=figure_rows)
+    curve = []  # the Parzen curve (before the CSV log, which reads its value from the epoch's logs)
+    if args.parzen_every:
+        half = min(args.parzen_curve_points, len(x_val) // 2)
+        curve = [ParzenCurve(lambda m, r, n: m.generate(r.standard_normal((n, args.code_dim)).astype(np.float32)).numpy(),
+                             x_val[:half], x_val[half: 2 * half], every=args.parzen_every,
+                             num_samples=args.parzen_curve_samples, seed=args.seed + 1,
+                             batch_size=args.parzen_batch_size, verbose=verbosity(args) != 0)]
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args) + [figure_cb],
+                            callbacks=curve + standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
+                            + [figure_cb],
                             verbose=verbosity(args))
     hist = history.history
     figures = {"samples_during_training": figure_cb.paths}
@@ -381,6 +566,9 @@ def run(args: argparse.Namespace) -> dict:
         print(f"[question E] Parzen log-likelihood {parzen.mean:.1f} +- {parzen.std_error:.1f} nats on {test_name} "
               f"(sigma {sigma:.3g}; {sel_timer.seconds + ll_timer.seconds:.1f} s)", flush=True)
 
+    if args.parzen_every:
+        figures["parzen_curve"] = _plot_parzen_curve(hist, os.path.join(out, "parzen_curve.png"), args, parzen_row)
+
     recon_val = model.predict(x_val, batch_size=1024, verbose=0)
     summary = {
         "epochs": args.epochs, "train_rows": len(x_train), "generator_loss_form": args.generator_loss,
@@ -401,13 +589,8 @@ def run(args: argparse.Namespace) -> dict:
 
     exported = None
     if not args.no_export:
-        exported = str(export_model(model, os.path.join(args.saved_models_dir, "question_e_adversarial_autoencoder"),
-                                    metadata={"question": "E", "value_range": "unit",
-                                              "input": "28x28 image flattened to 784 values in [0, 1]",
-                                              "prior": f"N(0, {args.prior_stddev:g}^2 I), {args.code_dim} dimensions",
-                                              "generate": "standard-normal noise (N, code_dim) -> images",
-                                              "data": data["source"], "generator_loss": args.generator_loss,
-                                              "epochs": args.epochs, "seed": args.seed, "parzen": parzen_row}))
+        exported = str(export_model(model, os.path.join(args.saved_models_dir, saved_model_name(args)),
+                                    metadata=export_metadata(args, data["source"], parzen_row)))
     print(f"[question E] reconstruction {summary['final_reconstruction_loss']:.2f}, discriminator "
           f"{summary['final_discriminator_loss']:.3f}, generator {summary['final_generator_loss']:.3f}; "
           f"Gaussian KL to prior {stats['gaussian_kl_to_prior']:.2f}, MMD^2 {mmd['mmd2']:.2e} "
