@@ -302,6 +302,13 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
     assert str(out / "parzen_validation.png") in result["figures"]
     assert (out / "parzen_validation.csv").read_text().startswith("epoch,parzen_validation_ll,sigma")
     assert not (tmp_path / "saved_models" / "question_f_gan").exists()  # today's export is left alone
+    # model.keras (to resume training) loads in a fresh process with its maxout D, uniform z and scheduled SGD
+    from tests.conftest import run_python
+
+    out = run_python("from keras_ae.export import load_keras_model\n"
+                     f"m = load_keras_model({str(models / 'question_f_goodfellow2014_gan')!r})\n"
+                     "print(m.noise, type(m.d_optimizer).__name__, m.d_optimizer.momentum_schedule.final)\n")
+    assert out.split() == ["uniform", "ScheduledMomentumSGD", "0.7"]
 
 
 def test_parzen_curve_for_the_default_configuration_and_option_checks(tmp_path):
