@@ -328,15 +328,6 @@ def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_pe
     output_activation = "sigmoid" if args.pixel_range == "unit" else "tanh"
     output_bias = (marginal_output_bias(train_images, output_activation) if args.generator_output_bias == "marginals"
                    else None)
-    optimizers = None
-    if args.optimizer != "adam" or args.d_learning_rate is not None or args.lr_decay_factor != 1.0:
-        def optimizer(rate, steps):
-            return make_optimizer(args.optimizer, rate, args.beta_1, args.momentum, args.final_momentum,
-                                  args.momentum_saturate, args.lr_decay_factor, args.min_learning_rate, steps)
-
-        # D makes k updates per generator update
-        optimizers = (optimizer(args.d_learning_rate or args.learning_rate, args.k * steps_per_epoch),
-                      optimizer(args.learning_rate, steps_per_epoch))
     batch = args.k * args.batch_size
     with distribution_strategy(args.strategy).scope():
         # one train_step takes k * m images (k discriminator minibatches of m); fused: several of them per call
@@ -347,6 +338,15 @@ def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_pe
                           generator_init_range=args.generator_init_range, output_bias=output_bias,
                           maxout_pieces=args.maxout_pieces, input_dropout=args.input_dropout,
                           discriminator_init_range=args.discriminator_init_range, noise=args.noise)
+        optimizers = None
+        if args.optimizer != "adam" or args.d_learning_rate is not None or args.lr_decay_factor != 1.0:
+            def optimizer(rate, steps):
+                return make_optimizer(args.optimizer, rate, args.beta_1, args.momentum, args.final_momentum,
+                                      args.momentum_saturate, args.lr_decay_factor, args.min_learning_rate, steps)
+
+            # D makes k updates per generator update
+            optimizers = (optimizer(args.d_learning_rate or args.learning_rate, args.k * steps_per_epoch),
+                          optimizer(args.learning_rate, steps_per_epoch))
         return compile_model(gan, args.learning_rate, args.beta_1, jit_compile(args), optimizers=optimizers)
 
 
