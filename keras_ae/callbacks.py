@@ -1,5 +1,6 @@
 """Callbacks for ``fit``: NaN guard, periodic test loss, reconstruction figures, the data order of
-each epoch, a per-epoch training backup to resume from, and the standard set."""
+each epoch, a per-epoch training backup to resume from, early stopping on a periodic validation
+score with the best epoch's weights kept, and the standard set."""
 
 from __future__ import annotations
 
@@ -123,6 +124,100 @@ class ParzenCurve(keras.callbacks.Callback):
         logs[self.key], logs[self.key + "_sigma"] = float(value), float(sigma)
 
 
+class BestValidationScore(keras.callbacks.Callback):
+    """Scores the model every ``every`` epochs (and after the last epoch) with ``score(model)``, keeps
+    the best epoch (highest score), optionally its weights, and stops the fit when ``patience``
+    epochs have passed since it.
+
+    ``score(model)`` returns a number, higher is better (e.g. a Parzen-window log-likelihood of
+    held-out training images), or ``(number, extras)`` with a dict of numbers logged beside it.
+    ``self.history`` holds one row per scoring, ``{"epoch": 1-based, name: value, **extras}``,
+    written in full to ``csv_path`` after every scoring. A score counts as better when it exceeds
+    the best so far by more than ``min_delta`` (NaN never does).
+
+    - ``patience`` (epochs; 0 or None: never stop early): at a scoring at epoch ``e`` with
+      ``e - best_epoch >= patience`` the fit stops (``stopped_epoch = e``);
+    - ``restore_best``: copy the weights (``model.get_weights()``) at every new best, and put them
+      back when the fit ends (stopped early or not), so the model leaves ``fit`` with the best
+      scored epoch's weights; optimizer states stay those of the last epoch.
+
+    The state (history, best value and epoch, the best weights) lives in this object from its
+    creation; ``on_train_begin`` does not reset it. With the per-epoch :class:`TrainingBackup`
+    (``standard_callbacks(..., companions=[this])``) it is saved in every backup and restored with
+    the weights, so a resumed fit continues with the same best epoch, best weights and patience
+    count as the uninterrupted one.
+    """
+
+    def __init__(self, score: Callable, every: int = 1, patience: int | None = 0, restore_best: bool = True,
+                 csv_path: str | None = None, name: str = "score", min_delta: float = 0.0, verbose: bool = True):
+        super().__init__()
+        if int(every) < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        self.score, self.every, self.patience = score, int(every), int(patience or 0)
+        self.restore_best, self.csv_path, self.name = bool(restore_best), csv_path, name
+        self.min_delta, self.verbose = float(min_delta), verbose
+        self.history: list[dict] = []
+        self.best_value = -math.inf
+        self.best_epoch = 0  # 1-based; 0: not scored yet
+        self.best_weights: list[np.ndarray] | None = None
+        self.stopped_epoch = 0
+
+    @property
+    def wait(self) -> int:
+        """Epochs from the best epoch to the last scored one."""
+        return self.history[-1]["epoch"] - self.best_epoch if self.history else 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _due(epoch, self.every, self.params.get("epochs")):
+            return
+        result = self.score(self.model)
+        value, extras = result if isinstance(result, tuple) else (result, {})
+        value = float(value)
+        self.history.append({"epoch": epoch + 1, self.name: value, **{k: float(v) for k, v in extras.items()}})
+        if value > self.best_value + self.min_delta:  # False for NaN
+            self.best_value, self.best_epoch = value, epoch + 1
+            if self.restore_best:
+                self.best_weights = [np.array(w) for w in self.model.get_weights()]
+        self._write_csv()
+        stop = bool(self.patience) and self.wait >= self.patience
+        if self.verbose:
+            print(f"\nepoch {epoch + 1}: {self.name} = {value:.5g} (best {self.best_value:.5g} at epoch "
+                  f"{self.best_epoch})" + (f"; no rise for {self.wait} epochs, stopping" if stop else ""), flush=True)
+        if stop:
+            self.stopped_epoch = epoch + 1
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+    def _write_csv(self):
+        if not self.csv_path or not self.history:
+            return
+        from keras_ae.io import atomic_write
+
+        os.makedirs(os.path.dirname(self.csv_path) or ".", exist_ok=True)
+        columns = list(dict.fromkeys(k for row in self.history for k in row))
+        with atomic_write(self.csv_path, newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.history)
+
+    # ---- the TrainingBackup companion protocol: state as JSON and arrays
+    def backup_state(self) -> tuple[dict, list[np.ndarray]]:
+        state = {"history": self.history, "best_value": self.best_value if math.isfinite(self.best_value) else None,
+                 "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
+                 "has_best_weights": self.best_weights is not None}
+        return state, list(self.best_weights or [])
+
+    def restore_backup_state(self, state: dict, arrays: list[np.ndarray]) -> None:
+        self.history = [dict(row) for row in state["history"]]
+        self.best_value = -math.inf if state["best_value"] is None else float(state["best_value"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        self.best_weights = [np.array(a) for a in arrays] if state["has_best_weights"] else None
+        self._write_csv()
+
+
 def reconstruction_rows(model, x, to_display: Callable) -> list[tuple[str, np.ndarray]]:
     """Default rows of a reconstruction figure: the inputs over their reconstructions."""
     return [("input", to_display(x)), ("reconstruction", to_display(model.predict(x, verbose=0)))]
@@ -240,11 +335,18 @@ class TrainingBackup(EpochOrder):
     and the log come back too. The backup is taken when the next epoch begins, after every
     callback has finished the epoch (figures written, history and log updated). List this
     callback before the ``CSVLogger`` of ``csv_log``, which must append (``append=True``).
+
+    ``companions``: other callbacks whose state must survive a resume (e.g.
+    :class:`BestValidationScore`'s best epoch and weights). Each has ``backup_state()`` ->
+    ``(JSON-able dict, list of arrays)`` and ``restore_backup_state(dict, arrays)``; their states
+    are saved in every backup (``companion_<i>.json`` / ``.npz``) and restored with the weights.
     """
 
-    def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True):
+    def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True,
+                 companions: Sequence = ()):
         super().__init__()
         self.backup_dir, self.settings, self.csv_log, self.verbose = backup_dir, _plain(settings), csv_log, verbose
+        self.companions = list(companions)
         self.resumed_epoch = 0  # epochs restored from a backup at the start of the last fit (0: none)
 
     # ---- files
@@ -277,6 +379,11 @@ class TrainingBackup(EpochOrder):
             json.dump(state, fh)
         if self.csv_log and os.path.isfile(self.csv_log):
             shutil.copyfile(self.csv_log, os.path.join(partial, "log.csv"))
+        for i, companion in enumerate(self.companions):
+            companion_state, arrays = companion.backup_state()
+            with open(os.path.join(partial, f"companion_{i}.json"), "w") as fh:
+                json.dump(_plain(companion_state), fh)
+            np.savez(os.path.join(partial, f"companion_{i}.npz"), *arrays)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)  # atomic: a backup folder is complete or absent
         for name in self._complete_backups():
@@ -301,6 +408,12 @@ class TrainingBackup(EpochOrder):
             with np.load(os.path.join(path, "random_state.npz")) as saved:
                 for i, variable in enumerate(random_state_variables(model)):
                     variable.assign(saved[f"arr_{i}"])
+            for i, companion in enumerate(self.companions):
+                with open(os.path.join(path, f"companion_{i}.json")) as fh:
+                    companion_state = json.load(fh)
+                with np.load(os.path.join(path, f"companion_{i}.npz")) as saved:
+                    arrays = [saved[f"arr_{j}"] for j in range(len(saved.files))]
+                companion.restore_backup_state(companion_state, arrays)
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot resume from the backup in {path} ({exc}); delete {self.backup_dir} "
                                  "(or pass --no-backup) to start over") from None
@@ -345,28 +458,31 @@ class TrainingBackup(EpochOrder):
         shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
-def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None) -> list:
+def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None,
+                       companions: Sequence = ()) -> list:
     """The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
     (``history.csv``), optional TensorBoard logs and checkpoints, and, with ``backup`` (the run's
     settings: a question's parsed options or a dict), a :class:`TrainingBackup` in
     ``run_dir/backup`` that a run with the same settings resumes from. A question's
     ``--no-backup`` (``backup.no_backup``) turns the backup off; options that do not change the
     training (verbosity, TensorBoard, export) are not part of the settings compared.
+    ``companions`` (callbacks with state, e.g. :class:`BestValidationScore`) come last in the list
+    and, with the backup, have their state saved and restored with it.
     """
     os.makedirs(run_dir, exist_ok=True)
     log = os.path.join(run_dir, "history.csv")
     settings = backup if backup is None or isinstance(backup, dict) else vars(backup)
     if settings is not None and not settings.get("no_backup", False):
         settings = {k: v for k, v in settings.items() if k not in NOT_TRAINING_SETTINGS}
-        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log), NaNGuard(),
-                     keras.callbacks.CSVLogger(log, append=True)]
+        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions),
+                     NaNGuard(), keras.callbacks.CSVLogger(log, append=True)]
     else:
         callbacks = [EpochOrder(), NaNGuard(), keras.callbacks.CSVLogger(log)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if checkpoint:
         callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoint.keras")))
-    return callbacks
+    return callbacks + list(companions)
 
 
 # Options that change no weight of a fit: left out of the settings a backup must match.

@@ -291,6 +291,7 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True):
 
     import keras_ae.losses  # noqa: F401  (registers the losses)
     import keras_ae.models  # noqa: F401  (registers the models)
+    import keras_ae.optimizers  # noqa: F401  (registers the optimizers and schedules)
 
     path = Path(path)
     recover_interrupted_export(path)

@@ -246,7 +246,8 @@ def test_make_dataset_order_does_not_depend_on_the_batch_size_and_pairs_stay_ali
 # but hide it); with momentum, so that the optimizers have variables, which must exist before the
 # replicas' first step. keras.random.normal is replaced by a constant, because every replica draws
 # its own noise and prior samples (ReplicaSeedGenerator) and no draw can match the one-device run's.
-CUSTOM_STEP_CASES = ("C", "E", "F", "J")
+# F_goodfellow2014: F's preset networks (maxout D, uniform-init G) with its SGD (momentum schedule, decay).
+CUSTOM_STEP_CASES = ("C", "E", "F", "F_goodfellow2014", "J")
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +290,16 @@ def make(case):
         model = GAN(build_generator(8, (32,), output_dim=784, seed=0),
                     build_discriminator(784, (32,), dropout=0.0, seed=0), d_steps=1, seed=0)
         model.compile(d_optimizer=sgd(0.05), g_optimizer=sgd(0.05))
+    elif case == "F_goodfellow2014":
+        from keras_ae.models.gan import build_maxout_discriminator, build_uniform_generator
+        from keras_ae.questions.question_f import make_optimizer
+        model = GAN(build_uniform_generator(8, (32,), seed=0, output_bias=np.full(784, -2.0)),
+                    build_maxout_discriminator(784, (16,), 3, input_dropout=0.0, dropout=0.0, init_range=0.05,
+                                               seed=0), d_steps=1, seed=0, generator_loss="non_saturating")
+        def preset_sgd(rate):  # momentum 0.5 in epoch 1, 0.7 from epoch 2 (2 steps per epoch), rate / 1.1 per step
+            return make_optimizer("sgd", rate, momentum=0.5, final_momentum=0.7, momentum_saturate=2,
+                                  decay_factor=1.1, min_learning_rate=1e-3, steps_per_epoch=2)
+        model.compile(d_optimizer=preset_sgd(0.05), g_optimizer=preset_sgd(0.1))
     else:
         model = build_vae(784, (32,), latent_dim=2, seed=0)
         model.compile(optimizer=sgd(1e-3))

@@ -27,6 +27,15 @@ The discriminator network ends in a Dense layer named ``logit`` followed by a si
 losses are computed from the logit (``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the
 same values without the ``log(0)`` of a saturated sigmoid.
 
+``noise="normal"`` (the default) draws z ~ N(0, I); ``noise="uniform"`` draws each component from
+U(-sqrt(3), sqrt(3)) (zero mean, unit variance: the ``uniform`` noise of Goodfellow et al.'s
+pylearn2 ``Generator``, which their MNIST configuration uses).
+
+Besides the LeakyReLU MLPs of :func:`build_generator` and :func:`build_discriminator`, the
+builders :func:`build_uniform_generator` and :func:`build_maxout_discriminator` (with the
+:class:`Maxout` layer) make the networks of Goodfellow et al.'s MNIST experiment (question F's
+``--preset goodfellow2014``): weights uniform in (-r, r) and maxout units with dropout.
+
 Under a ``tf.distribute`` strategy each replica splits its share of the batch into the ``k``
 minibatches (each update still sees ``m`` fresh real images over all replicas) and draws its own
 noise; both losses are divided by the number of replicas before differentiation, because the
@@ -46,11 +55,24 @@ from keras import ops
 from keras_ae.errors import ConfigError
 from keras_ae.models.distribute import ReplicaSeedGenerator, scale_loss_for_replicas
 from keras_ae.models.fused import FusedSteps
-from keras_ae.models.dense import layer_initializer, layer_seed
+from keras_ae.models.dense import build_mlp, layer_initializer, layer_seed
 from keras_ae.models.random_streams import EvaluationNoise
 
 GENERATOR_LOSSES = ("minimax", "non_saturating")
+NOISES = ("normal", "uniform")
 LOGIT_LAYER = "logit"
+UNIFORM_NOISE_LIMIT = float(np.sqrt(3.0))  # U(-sqrt 3, sqrt 3) has variance 1, as pylearn2's "uniform" noise
+
+
+def draw_noise(rng: np.random.Generator, n: int, latent_dim: int, noise: str = "normal") -> np.ndarray:
+    """``n`` noise vectors z (float32, shape (n, latent_dim)) from the numpy generator ``rng``:
+    N(0, I) for ``"normal"`` (``rng.standard_normal``, what question F always drew), or uniform in
+    (-sqrt 3, sqrt 3) for ``"uniform"``."""
+    if noise not in NOISES:
+        raise ConfigError(f"unknown noise {noise!r}; choose one of {', '.join(NOISES)}")
+    if noise == "uniform":
+        return rng.uniform(-UNIFORM_NOISE_LIMIT, UNIFORM_NOISE_LIMIT, (int(n), int(latent_dim))).astype(np.float32)
+    return rng.standard_normal((int(n), int(latent_dim))).astype(np.float32)
 
 
 def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 1024), output_dim: int = 784,
@@ -99,6 +121,122 @@ def _activation(name: str, layer_name: str):
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
+class Maxout(keras.layers.Layer):
+    """``units`` maxout units of ``pieces`` linear pieces each (Goodfellow et al. 2013):
+    ``h_i = max_j (x W[:, i * pieces + j] + b[i * pieces + j])``.
+
+    One kernel of shape (input_dim, units * pieces) and one bias of units * pieces; unit ``i``
+    takes the maximum over the ``pieces`` consecutive columns ``i * pieces ... (i + 1) * pieces - 1``
+    (pylearn2's ``Maxout`` layout with ``pool_stride = num_pieces``). Inputs of shape (batch, input_dim).
+    """
+
+    def __init__(self, units: int, pieces: int, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if int(units) < 1 or int(pieces) < 1:
+            raise ConfigError(f"Maxout needs at least one unit and one piece, got units={units}, pieces={pieces}")
+        self.units, self.pieces = int(units), int(pieces)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        width = self.units * self.pieces
+        self.kernel = self.add_weight(shape=(int(input_shape[-1]), width), initializer=self.kernel_initializer,
+                                      name="kernel")
+        self.bias = self.add_weight(shape=(width,), initializer=self.bias_initializer, name="bias")
+
+    def call(self, inputs):
+        z = ops.add(ops.matmul(inputs, self.kernel), self.bias)
+        return ops.max(ops.reshape(z, (-1, self.units, self.pieces)), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, pieces=self.pieces,
+                      kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+                      bias_initializer=keras.initializers.serialize(self.bias_initializer))
+        return config
+
+
+def uniform_initializer(init_range: float, seed: int | None, layer_name: str):
+    """Weights uniform in (-init_range, init_range) (pylearn2's ``irange``), the layer's own draw."""
+    return layer_initializer(keras.initializers.RandomUniform(-init_range, init_range, seed=seed),
+                             f"{layer_name}/kernel")
+
+
+def build_maxout_discriminator(input_dim: int = 784, units: Sequence[int] = (240, 240), pieces: int = 5,
+                               input_dropout: float = 0.2, dropout: float = 0.5, init_range: float | None = 0.005,
+                               seed: int | None = None, name: str = "discriminator") -> keras.Model:
+    """Functional ``x -> D(x)`` in [0, 1] of maxout layers (Goodfellow et al. 2014's MNIST discriminator:
+    two layers of 240 units x 5 pieces): dropout of ``input_dropout`` on the input, then per entry of
+    ``units`` a :class:`Maxout` layer followed by dropout of ``dropout``, a ``logit`` unit, a sigmoid.
+
+    Keras' ``Dropout(rate)`` keeps a unit with probability 1 - rate and scales it by 1 / (1 - rate):
+    pylearn2's include probability p with input scale 1 / p (0.8 and 1.25 on the input, 0.5 and 2
+    elsewhere in the paper's configuration). Weights uniform in (-init_range, init_range) (Glorot
+    uniform when ``init_range`` is None), zero biases.
+    """
+    def kernel(layer_name):
+        if init_range is None:
+            return _glorot(seed, layer_name)
+        return uniform_initializer(init_range, seed, layer_name)
+
+    def drop(rate, layer_name):
+        return keras.layers.Dropout(rate, seed=None if seed is None else layer_seed(seed, layer_name), name=layer_name)
+
+    x = keras.Input(shape=(input_dim,), name="x")
+    h = drop(input_dropout, f"{name}_input_dropout")(x) if input_dropout else x
+    for i, n in enumerate(units):
+        h = Maxout(n, pieces, kernel_initializer=kernel(f"{name}_maxout_{i}"), name=f"{name}_maxout_{i}")(h)
+        if dropout:
+            h = drop(dropout, f"{name}_dropout_{i}")(h)
+    logit = keras.layers.Dense(1, kernel_initializer=kernel(f"{name}_{LOGIT_LAYER}"), name=LOGIT_LAYER)(h)
+    p = keras.layers.Activation("sigmoid", name="probability")(logit)
+    return keras.Model(x, p, name=name)
+
+
+def build_uniform_generator(latent_dim: int = 100, units: Sequence[int] = (1200, 1200), output_dim: int = 784,
+                            activation: str = "relu", output_activation: str = "sigmoid", init_range: float = 0.05,
+                            output_bias=None, seed: int | None = None, name: str = "generator") -> keras.Model:
+    """Functional MLP ``z -> G(z)`` with pylearn2's initialisation (Goodfellow et al. 2014's MNIST
+    generator: 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid): weights uniform in
+    (-init_range, init_range), zero biases, except the output layer's biases when ``output_bias``
+    (an array of ``output_dim`` values, e.g. :func:`marginal_output_bias` of the training images) is given.
+    """
+    initializer = keras.initializers.RandomUniform(-init_range, init_range, seed=seed)
+    generator = build_mlp(latent_dim, (*units, output_dim), (activation,) * len(units) + (output_activation,),
+                          name=name, kernel_initializer=initializer, input_name="z")
+    if output_bias is not None:
+        set_output_bias(generator, output_bias)
+    return generator
+
+
+def marginal_output_bias(images, output_activation: str = "sigmoid") -> np.ndarray:
+    """Output biases with which a generator that outputs only its biases draws the training images'
+    mean image: pylearn2's ``init_sigmoid_bias_from_marginals`` (the log-odds of the mean of every
+    pixel, clipped to [1e-7, 1 - 1e-7]) for a sigmoid output and images in [0, 1]; for a tanh output
+    and images in [-1, 1] the same thing, atanh of the mean."""
+    mean = np.asarray(images, np.float64).mean(axis=0)
+    if output_activation == "sigmoid":
+        p = np.clip(mean, 1e-7, 1.0 - 1e-7)
+        return np.log(p / (1.0 - p)).astype(np.float32)
+    if output_activation == "tanh":
+        return np.arctanh(np.clip(mean, -1.0 + 2e-7, 1.0 - 2e-7)).astype(np.float32)
+    raise ConfigError(f"no marginal output bias for the output activation {output_activation!r} (sigmoid or tanh)")
+
+
+def set_output_bias(generator: keras.Model, bias) -> None:
+    """Set the biases of the generator's last (output) Dense layer."""
+    layer = generator.layers[-1]
+    bias = np.asarray(bias, np.float32)
+    if tuple(layer.bias.shape) != bias.shape:
+        raise ConfigError(f"output bias of shape {bias.shape} for a layer of {tuple(layer.bias.shape)} biases")
+    layer.bias.assign(bias)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
 class GAN(FusedSteps, EvaluationNoise, keras.Model):
     """``G`` and ``D`` trained by the slides' algorithm; see the module docstring.
 
@@ -107,18 +245,22 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
     Metrics per step: ``d_loss`` (E, averaged over the k updates), ``g_loss`` (the generator's
     objective as minimised), ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))).
     ``minibatch_size`` (the rows of one ``train_step``: k discriminator minibatches) fuses several
-    of these steps into one compiled call (:mod:`keras_ae.models.fused`).
+    of these steps into one compiled call (:mod:`keras_ae.models.fused`). ``noise`` is the
+    distribution of z: ``"normal"`` (N(0, I)) or ``"uniform"`` (U(-sqrt 3, sqrt 3) per component).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, d_steps: int = 1,
                  generator_loss: str = "minimax", seed: int | None = None, minibatch_size: int | None = None,
-                 **kwargs):
+                 noise: str = "normal", **kwargs):
         super().__init__(**kwargs)
         self._init_fused_steps(minibatch_size)
         if int(d_steps) < 1:
             raise ConfigError(f"d_steps (the slides' k) must be at least 1, got {d_steps}")
         if generator_loss not in GENERATOR_LOSSES:
             raise ConfigError(f"unknown generator_loss {generator_loss!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
+        if noise not in NOISES:
+            raise ConfigError(f"unknown noise {noise!r}; choose one of {', '.join(NOISES)}")
+        self.noise = noise
         self.generator = generator
         self.discriminator = discriminator
         self.d_steps = int(d_steps)
@@ -171,9 +313,12 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
 
     # --- the slides' losses -----------------------------------------------------------------------
     def sample_noise(self, n, seed_generator=None):
-        """``n`` vectors z ~ N(0, I) of ``latent_dim`` from ``seed_generator`` (default: the model's
-        training stream, ``self.seed_generator``)."""
+        """``n`` vectors z of ``latent_dim`` (N(0, I), or uniform: ``noise``) from ``seed_generator``
+        (default: the model's training stream, ``self.seed_generator``)."""
         seed_generator = self.seed_generator if seed_generator is None else seed_generator
+        if self.noise == "uniform":
+            return keras.random.uniform((n, self.latent_dim), minval=-UNIFORM_NOISE_LIMIT, maxval=UNIFORM_NOISE_LIMIT,
+                                        seed=seed_generator)
         return keras.random.normal((n, self.latent_dim), seed=seed_generator)
 
     def discriminator_error(self, real, fake, training=False):
@@ -233,13 +378,14 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
 
     # --- inference and saving ---------------------------------------------------------------------
     def generate(self, n: int, seed: int, batch_size: int = 1000):
-        """``n`` images G(z) (numpy) for z ~ N(0, I) drawn from ``seed`` alone.
+        """``n`` images G(z) (numpy) for z drawn from ``seed`` alone.
 
-        ``z = numpy.random.default_rng(seed).standard_normal((n, latent_dim))`` as float32: the
-        same seed gives the same z whatever the model did before (training does not move it) and
-        on any device, so samples repeat exactly with the run's seed.
+        ``z = draw_noise(numpy.random.default_rng(seed), n, latent_dim, noise)`` (for N(0, I):
+        ``standard_normal((n, latent_dim))`` as float32): the same seed gives the same z whatever
+        the model did before (training does not move it) and on any device, so samples repeat
+        exactly with the run's seed.
         """
-        z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
+        z = draw_noise(np.random.default_rng(seed), n, self.latent_dim, self.noise)
         return self.generator.predict(z, batch_size=batch_size, verbose=0)
 
     def export_endpoints(self) -> dict:
@@ -257,7 +403,8 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed, **self._fused_config(),
+            d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed, noise=self.noise,
+            **self._fused_config(),
         )
         return config
 

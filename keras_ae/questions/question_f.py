@@ -19,6 +19,22 @@ set (10,000 samples mapped back to [0, 1], sigma chosen on the validation images
 classifier-based score; a
 SavedModel with ``generate`` (z -> image in [-1, 1]) and ``discriminate`` (image in [-1, 1] ->
 probability).
+
+``--parzen-every N`` also scores the generator every N epochs by a cheaper Parzen-window
+log-likelihood of held-out training images (never the test set) and draws it against epochs;
+with ``--patience`` the fit stops when that score has not risen for so many epochs, and with
+``--keep-best`` the best-scoring epoch's weights are the ones evaluated and exported.
+
+``--preset goodfellow2014``: Goodfellow et al. (2014)'s MNIST configuration from their published
+pylearn2 file (github.com/goodfeli/adversarial, mnist.yaml): z uniform in (-sqrt 3, sqrt 3),
+generator 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid (weights uniform in (-0.05, 0.05),
+output biases the log-odds of the mean training image), images in [0, 1], discriminator of two
+maxout layers (240 units x 5 pieces, weights uniform in (-0.005, 0.005)) with dropout 0.2 on the
+input and 0.5 on the hidden layers, the non-saturating generator loss, k = 1, minibatches of 100,
+SGD with learning rate 0.1 divided by 1.000004 after every update and momentum 0.5 rising to 0.7
+by epoch 250; trained until the held-out Parzen likelihood stops rising, keeping the best epoch.
+Output in results/question_f_goodfellow2014 and saved_models/question_f_goodfellow2014_gan; the
+published number is 225 +- 2 nats. Every choice: docs/question_f.md, "Preset goodfellow2014".
 """
 
 from __future__ import annotations
@@ -29,32 +45,105 @@ import os
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
-                                      add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fraction_below_one, fused_minibatch_size, jit_compile, nonnegative_int,
-                                      positive_float, positive_int, question_main, seed_everything, steps_per_call,
-                                      verbosity)
+                                      add_common_arguments, add_preset_argument, add_speed_arguments,
+                                      distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
+                                      nonnegative_float, nonnegative_int, positive_float, positive_int, question_main,
+                                      seed_everything, steps_per_call, verbosity)
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
+# Goodfellow et al.'s parzen_ll.py cross-validates sigma over numpy.logspace(-1, 0, 10)
+from keras_ae.generative_metrics import DEFAULT_SIGMAS as GOODFELLOW_SIGMAS  # noqa: E402
 
 
 def build_model(latent_dim: int = 100, generator_units=(256, 512, 1024), discriminator_units=(1024, 512, 256),
                 dropout: float = 0.3, k: int = 1, generator_loss: str = "minimax", seed: int | None = 0,
-                minibatch_size: int | None = None):
+                minibatch_size: int | None = None, *, generator_activation: str = "leaky_relu",
+                output_activation: str = "tanh", generator_init_range: float | None = None, output_bias=None,
+                maxout_pieces: int = 1, input_dropout: float = 0.0, discriminator_init_range: float | None = None,
+                noise: str = "normal"):
+    """Question F's GAN. The defaults are today's run: LeakyReLU MLPs with Glorot-uniform weights,
+    a tanh generator, z ~ N(0, I). ``generator_init_range`` r: the generator's weights uniform in
+    (-r, r) and zero biases (:func:`~keras_ae.models.gan.build_uniform_generator`);
+    ``output_bias``: the generator's output biases (e.g. the log-odds of the mean training image);
+    ``maxout_pieces`` > 1: a discriminator of :class:`~keras_ae.models.gan.Maxout` layers of
+    ``discriminator_units`` units with ``input_dropout`` on its input, weights uniform in
+    (-``discriminator_init_range``, +) (:func:`~keras_ae.models.gan.build_maxout_discriminator`)."""
+    from keras_ae.errors import ConfigError
     from keras_ae.models import GAN, build_discriminator, build_generator
+    from keras_ae.models.gan import build_maxout_discriminator, build_uniform_generator, set_output_bias
 
     # initialisers and dropout are seeded through seed_everything; ``seed`` seeds the noise z
-    return GAN(build_generator(latent_dim, generator_units, output_activation="tanh"),
-               build_discriminator(784, discriminator_units, dropout=dropout),
-               d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan",
-               minibatch_size=minibatch_size)
+    if generator_init_range is None:
+        generator = build_generator(latent_dim, generator_units, activation=generator_activation,
+                                    output_activation=output_activation)
+        if output_bias is not None:
+            set_output_bias(generator, output_bias)
+    else:
+        generator = build_uniform_generator(latent_dim, generator_units, activation=generator_activation,
+                                            output_activation=output_activation, init_range=generator_init_range,
+                                            output_bias=output_bias)
+    if maxout_pieces > 1:
+        discriminator = build_maxout_discriminator(784, discriminator_units, maxout_pieces, input_dropout=input_dropout,
+                                                   dropout=dropout, init_range=discriminator_init_range)
+    elif input_dropout or discriminator_init_range is not None:
+        raise ConfigError("--input-dropout and --discriminator-init-range belong to the maxout discriminator: "
+                          "give --maxout-pieces 2 or more")
+    else:
+        discriminator = build_discriminator(784, discriminator_units, dropout=dropout)
+    return GAN(generator, discriminator, d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan",
+               minibatch_size=minibatch_size, noise=noise)
 
 
-def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5, jit_compile: bool = False):
+def make_optimizer(kind: str = "adam", learning_rate: float = 2e-4, beta_1: float = 0.5, momentum: float = 0.5,
+                   final_momentum: float | None = None, momentum_saturate: int = 250, decay_factor: float = 1.0,
+                   min_learning_rate: float = 0.0, steps_per_epoch: int = 1):
+    """One network's optimizer. ``adam``: Adam(learning_rate, beta_1). ``sgd``: SGD with momentum
+    ``momentum`` in epoch 1 rising linearly to ``final_momentum`` in epoch ``momentum_saturate``
+    (pylearn2's ``MomentumAdjustor`` with start 1; ``final_momentum`` None: constant), counted in
+    epochs of ``steps_per_epoch`` updates of this optimizer. ``decay_factor`` > 1 divides the learning
+    rate by it after every update, never below ``min_learning_rate`` (pylearn2's ``ExponentialDecay``)."""
     import keras
 
-    model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
-                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1), jit_compile=jit_compile)
+    from keras_ae.optimizers import InverseExponentialDecay, LinearMomentumSchedule, ScheduledMomentumSGD
+
+    rate = learning_rate if decay_factor == 1.0 else InverseExponentialDecay(learning_rate, decay_factor,
+                                                                              min_learning_rate)
+    if kind == "adam":
+        return keras.optimizers.Adam(rate, beta_1=beta_1)
+    if kind == "sgd":
+        final = momentum if final_momentum is None else final_momentum
+        return ScheduledMomentumSGD(rate, LinearMomentumSchedule(momentum, final, 1, momentum_saturate,
+                                                                 steps_per_epoch))
+    from keras_ae.errors import ConfigError
+
+    raise ConfigError(f"unknown optimizer {kind!r}; choose adam or sgd")
+
+
+def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5, jit_compile: bool = False,
+                  optimizers=None):
+    """Adam(learning_rate, beta_1) for both networks, or ``optimizers`` = (D's, G's)."""
+    import keras
+
+    if optimizers is None:
+        optimizers = (keras.optimizers.Adam(learning_rate, beta_1=beta_1),
+                      keras.optimizers.Adam(learning_rate, beta_1=beta_1))
+    model.compile(d_optimizer=optimizers[0], g_optimizer=optimizers[1], jit_compile=jit_compile)
     return model
+
+
+def parzen_score(points: np.ndarray, num_samples: int, sigmas, seed: int, to_display):
+    """``score(gan)`` for :class:`keras_ae.callbacks.BestValidationScore`: the mean Parzen-window
+    log-likelihood of ``points`` (held-out training images in [0, 1]) under ``num_samples`` samples
+    G(z) (z from ``seed``: the same z at every scoring), at the best sigma of ``sigmas`` for those
+    points; that sigma as an extra."""
+    from keras_ae.generative_metrics import select_parzen_sigma
+
+    def score(gan):
+        samples = to_display(gan.generate(num_samples, seed=seed))
+        sigma, scores = select_parzen_sigma(samples, points, sigmas)
+        return scores[sigma], {"sigma": sigma}
+
+    return score
 
 
 def train_classifier(x, y, epochs: int, seed: int, strategy: str = "none"):
@@ -99,6 +188,34 @@ CAPTIONS = {
     "parzen_sigma.png": "Parzen-window bandwidth selection: mean log-likelihood of held-out images per sigma.",
 }
 PUBLISHED = "Parzen-window log-likelihood on the MNIST test set: GAN 225 +- 2 nats (Goodfellow et al. 2014, Table 1)."
+PUBLISHED_PARZEN = (225.0, 2.0)
+DEFAULT_EXPORT_NAME = "question_f_gan"
+
+# Goodfellow et al. (2014), MNIST: their pylearn2 configuration (github.com/goodfeli/adversarial, mnist.yaml) and
+# Parzen estimator (parzen_ll.py). Every value and every deviation: docs/question_f.md, "Preset goodfellow2014".
+PRESETS = {
+    "goodfellow2014": {
+        "output_dir": "results/question_f_goodfellow2014", "export_name": "question_f_goodfellow2014_gan",
+        "noise": "uniform", "latent_dim": 100, "pixel_range": "unit",
+        "generator_units": [1200, 1200], "generator_activation": "relu", "generator_init_range": 0.05,
+        "generator_output_bias": "marginals",
+        "discriminator_units": [240, 240], "maxout_pieces": 5, "discriminator_init_range": 0.005,
+        "input_dropout": 0.2, "dropout": 0.5,
+        "generator_loss": "non_saturating", "k": 1, "batch_size": 100,
+        "optimizer": "sgd", "learning_rate": 0.1, "d_learning_rate": 0.05, "momentum": 0.5, "final_momentum": 0.7,
+        "momentum_saturate": 250, "lr_decay_factor": 1.000004, "min_learning_rate": 1e-6,
+        "epochs": 300, "parzen_every": 5, "patience": 50, "keep_best": True,
+        "sigmas": list(GOODFELLOW_SIGMAS), "sample_every": 25,
+    },
+}
+
+
+def decay_factor(text: str) -> float:
+    """A learning-rate decay factor: a number of at least 1 (1: no decay)."""
+    value = positive_float(text)
+    if value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value:g}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="discriminator updates per generator update (slides' k)")
     parser.add_argument("--generator-loss", default="minimax", choices=("minimax", "non_saturating"),
                         help="minimax: minimise ln(1 - D(G(z))) as on the slides; non_saturating: minimise -ln D(G(z))")
-    parser.add_argument("--latent-dim", type=positive_int, default=100, help="dimension of z ~ N(0, I)")
+    parser.add_argument("--latent-dim", type=positive_int, default=100, help="dimension of z (default: %(default)s)")
     parser.add_argument("--beta-1", type=fraction_below_one, default=0.5, help="Adam's beta_1 for both networks")
     parser.add_argument("--dropout", type=fraction_below_one, default=0.3,
                         help="dropout in the discriminator's hidden layers")
@@ -122,24 +239,143 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Parzen sigma grid (pixels in [0, 1])")
     parser.add_argument("--classifier-epochs", type=nonnegative_int, default=3,
                         help="epochs of the MLP classifier for the classifier score (0 skips the score)")
+    parser.add_argument("--export-name", default=DEFAULT_EXPORT_NAME,
+                        help="name of the SavedModel folder under --saved-models-dir (default: %(default)s)")
+
+    g = parser.add_argument_group("networks (defaults: today's LeakyReLU MLPs; --preset goodfellow2014: the "
+                                  "paper's)")
+    g.add_argument("--noise", default="normal", choices=("normal", "uniform"),
+                   help="distribution of z: normal N(0, I), or uniform in (-sqrt 3, sqrt 3) per component (pylearn2's "
+                        "'uniform', unit variance) (default: %(default)s)")
+    g.add_argument("--pixel-range", default="signed", choices=("signed", "unit"),
+                   help="signed: train on images in [-1, 1] with a tanh generator output; unit: images in [0, 1] with "
+                        "a sigmoid output (default: %(default)s)")
+    g.add_argument("--generator-units", type=positive_int, nargs="+", default=[256, 512, 1024],
+                   help="hidden layer sizes of G (default: %(default)s)")
+    g.add_argument("--generator-activation", default="leaky_relu", choices=("leaky_relu", "relu"),
+                   help="hidden activation of G; leaky_relu has slope 0.2 (default: %(default)s)")
+    g.add_argument("--generator-init-range", type=positive_float, default=None,
+                   help="G's weights uniform in (-r, r) and zero biases (pylearn2's irange); default: Glorot uniform")
+    g.add_argument("--generator-output-bias", default="zeros", choices=("zeros", "marginals"),
+                   help="G's output biases: zeros, or those whose output is the mean training image (pylearn2's "
+                        "init_sigmoid_bias_from_marginals: the log-odds of every pixel's mean) (default: %(default)s)")
+    g.add_argument("--discriminator-units", type=positive_int, nargs="+", default=[1024, 512, 256],
+                   help="hidden layer sizes of D: units, maxout units with --maxout-pieces (default: %(default)s)")
+    g.add_argument("--maxout-pieces", type=positive_int, default=1,
+                   help="1: D's hidden units are LeakyReLU (0.2); 2 or more: maxout units of that many linear "
+                        "pieces (default: %(default)s)")
+    g.add_argument("--input-dropout", type=fraction_below_one, default=0.0,
+                   help="dropout on D's input pixels (maxout D only) (default: %(default)s)")
+    g.add_argument("--discriminator-init-range", type=positive_float, default=None,
+                   help="D's weights uniform in (-r, r) (maxout D only); default: Glorot uniform")
+
+    g = parser.add_argument_group("optimizers (defaults: Adam for both networks)")
+    g.add_argument("--optimizer", default="adam", choices=("adam", "sgd"),
+                   help="adam (with --beta-1) or sgd with momentum (--momentum ...) for both networks "
+                        "(default: %(default)s)")
+    g.add_argument("--d-learning-rate", type=positive_float, default=None,
+                   help="D's learning rate (default: --learning-rate). The slides' error E is twice pylearn2's "
+                        "discriminator objective, so half their rate on E is their step")
+    g.add_argument("--momentum", type=fraction_below_one, default=0.5,
+                   help="sgd: momentum in epoch 1 (default: %(default)s)")
+    g.add_argument("--final-momentum", type=fraction_below_one, default=None,
+                   help="sgd: momentum reached at --momentum-saturate, rising linearly from epoch 1 (pylearn2's "
+                        "MomentumAdjustor); default: constant --momentum")
+    g.add_argument("--momentum-saturate", type=positive_int, default=250,
+                   help="sgd: the epoch from which the momentum is --final-momentum (default: %(default)s)")
+    g.add_argument("--lr-decay-factor", type=decay_factor, default=1.0,
+                   help="divide both learning rates by this after every update of that network (pylearn2's "
+                        "ExponentialDecay; 1: constant rates) (default: %(default)s)")
+    g.add_argument("--min-learning-rate", type=nonnegative_float, default=0.0,
+                   help="the decayed learning rates stop at this (default: %(default)s)")
+
+    g = parser.add_argument_group("held-out Parzen likelihood during training (off by default)")
+    g.add_argument("--parzen-every", type=nonnegative_int, default=0,
+                   help="every N epochs (and after the last) score G by the Parzen log-likelihood of held-out "
+                        "training images (never test images), best sigma of --sigmas; written to "
+                        "parzen_validation.csv/.png (0: off) (default: %(default)s)")
+    g.add_argument("--parzen-every-samples", type=positive_int, default=2000,
+                   help="generated samples of that score (the same z every time) (default: %(default)s)")
+    g.add_argument("--parzen-every-points", type=positive_int, default=1000,
+                   help="held-out training images of that score: the first N of the --validation-size held out "
+                        "(default: %(default)s)")
+    g.add_argument("--patience", type=nonnegative_int, default=0,
+                   help="stop when that score has not risen for N epochs (0: train all --epochs) (default: "
+                        "%(default)s)")
+    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=False,
+                   help="end with the weights of the best-scoring epoch: they are evaluated and exported "
+                        "(default: %(default)s)")
     add_speed_arguments(parser)
     add_backup_argument(parser)
-    return add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
+    add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
+    return add_preset_argument(parser, PRESETS, help=(
+        "goodfellow2014: Goodfellow et al. (2014)'s MNIST GAN from their pylearn2 mnist.yaml (maxout D with dropout, "
+        "ReLU G of 1200-1200, uniform z, images in [0, 1], SGD 0.1 with decay and momentum 0.5 -> 0.7, k = 1, m = "
+        "100), trained up to 300 epochs while the held-out Parzen likelihood (every 5 epochs) still rises in 50, best "
+        "epoch kept; into results/question_f_goodfellow2014, saved_models/question_f_goodfellow2014_gan. Published: "
+        "225 +- 2 nats"))
+
+
+def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_per_epoch: int):
+    """The compiled GAN of the parsed options, built under ``--strategy``'s scope: the networks of
+    :func:`build_model`, Adam for both networks (today's default) or :func:`make_optimizer`'s when
+    ``--optimizer sgd``, ``--d-learning-rate`` or ``--lr-decay-factor`` ask for more.
+    ``train_images`` (in the GAN's value range) give the generator's output biases with
+    ``--generator-output-bias marginals``; ``steps_per_epoch`` (generator updates per epoch) counts
+    the epochs of the momentum schedule."""
+    from keras_ae.models.gan import marginal_output_bias
+
+    output_activation = "sigmoid" if args.pixel_range == "unit" else "tanh"
+    output_bias = (marginal_output_bias(train_images, output_activation) if args.generator_output_bias == "marginals"
+                   else None)
+    batch = args.k * args.batch_size
+    with distribution_strategy(args.strategy).scope():
+        # one train_step takes k * m images (k discriminator minibatches of m); fused: several of them per call
+        gan = build_model(args.latent_dim, args.generator_units, args.discriminator_units, dropout=args.dropout,
+                          k=args.k, generator_loss=args.generator_loss, seed=args.seed,
+                          minibatch_size=batch if fused_minibatch_size(args) else None,
+                          generator_activation=args.generator_activation, output_activation=output_activation,
+                          generator_init_range=args.generator_init_range, output_bias=output_bias,
+                          maxout_pieces=args.maxout_pieces, input_dropout=args.input_dropout,
+                          discriminator_init_range=args.discriminator_init_range, noise=args.noise)
+        optimizers = None
+        if args.optimizer != "adam" or args.d_learning_rate is not None or args.lr_decay_factor != 1.0:
+            def optimizer(rate, steps):
+                return make_optimizer(args.optimizer, rate, args.beta_1, args.momentum, args.final_momentum,
+                                      args.momentum_saturate, args.lr_decay_factor, args.min_learning_rate, steps)
+
+            # D makes k updates per generator update
+            optimizers = (optimizer(args.d_learning_rate or args.learning_rate, args.k * steps_per_epoch),
+                          optimizer(args.learning_rate, steps_per_epoch))
+        return compile_model(gan, args.learning_rate, args.beta_1, jit_compile(args), optimizers=optimizers)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Combinations of options that cannot work (ConfigError before anything is read or written)."""
+    from keras_ae.errors import ConfigError
+
+    if not args.parzen_every and (args.patience or args.keep_best):
+        raise ConfigError("--patience and --keep-best need the held-out score: give --parzen-every N")
+    if args.optimizer == "adam" and args.final_momentum is not None:
+        raise ConfigError("--final-momentum is a setting of --optimizer sgd")
 
 
 def run(args: argparse.Namespace) -> dict:
-    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
     from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
     from keras_ae.errors import ConfigError
     from keras_ae.export import export_model
     from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
+    from keras_ae.models.gan import draw_noise
     from keras_ae.plots import plot_curves, plot_image_grid
     from keras_ae.reporting import write_table
 
+    check_options(args)
     out = args.output_dir
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
-    # GAN in [-1, 1]; Parzen window and classifier in [0, 1] (the value range of question E's decoder)
+    # GAN in [-1, 1] (--pixel-range signed) or [0, 1] (unit); Parzen window and classifier in [0, 1]
+    # (the value range of question E's decoder)
     x_all = flatten(to_unit(train.images))
     if args.validation_size >= len(x_all):
         raise ConfigError(f"--validation-size {args.validation_size} leaves none of the {len(x_all)} training "
@@ -149,33 +385,47 @@ def run(args: argparse.Namespace) -> dict:
     if args.train_limit:
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
     x_test, y_test = flatten(to_unit(test.images[: args.test_limit])), test.labels[: args.test_limit]
-    s_train, s_val = x_train * 2.0 - 1.0, x_val * 2.0 - 1.0  # to_signed of the same images
+    unit = args.pixel_range == "unit"
+    if unit:
+        s_train, s_val, to_display = x_train, x_val, (lambda a: a)
+    else:
+        s_train, s_val = x_train * 2.0 - 1.0, x_val * 2.0 - 1.0  # to_signed of the same images
+        to_display = from_signed
     batch = args.k * args.batch_size
     if len(x_train) < batch:
         raise ConfigError(f"{len(x_train)} training images do not fill one iteration of --k x --batch-size = "
                           f"{batch} images")
-    os.makedirs(out, exist_ok=True)
+    steps_per_epoch = len(x_train) // batch  # generator updates per epoch (drop_remainder)
 
-    print(f"[question F] GAN on {len(x_train)} MNIST images: k = {args.k}, m = {args.batch_size}, "
-          f"generator loss {args.generator_loss}, {args.epochs} epochs", flush=True)
+    preset = f" (preset {args.preset})" if args.preset else ""
+    print(f"[question F] GAN on {len(x_train)} MNIST images{preset}: k = {args.k}, m = {args.batch_size}, "
+          f"generator loss {args.generator_loss}, " + ("SGD with momentum, " if args.optimizer == "sgd" else "")
+          + f"{args.epochs} epochs" + (f" at most, held-out Parzen every {args.parzen_every}" if args.parzen_every
+                                       else ""), flush=True)
     seed_everything(args.seed)
-    with distribution_strategy(args.strategy).scope():
-        # one train_step takes k * m images (k discriminator minibatches of m); fused: several of them per call
-        model = compile_model(build_model(args.latent_dim, dropout=args.dropout, k=args.k,
-                                          generator_loss=args.generator_loss, seed=args.seed,
-                                          minibatch_size=batch if fused_minibatch_size(args) else None),
-                              args.learning_rate, args.beta_1, jit_compile(args))
-    z_fixed = np.random.default_rng(args.seed).standard_normal((100, args.latent_dim)).astype(np.float32)
+    model = model_from_args(args, s_train, steps_per_epoch)
+    os.makedirs(out, exist_ok=True)
+    z_fixed = draw_noise(np.random.default_rng(args.seed), 100, args.latent_dim, args.noise)
     snapshots: dict[int, np.ndarray] = {}
 
     def grid_rows(gan, z):
-        images = from_signed(gan.generator.predict(z, batch_size=len(z), verbose=0))
+        images = to_display(gan.generator.predict(z, batch_size=len(z), verbose=0))
         snapshots[len(snapshots)] = images
         return [("", images[r * 10:(r + 1) * 10]) for r in range(len(z) // 10)]
 
     grid = ReconstructionFigure(z_fixed, os.path.join(out, "samples_epoch{epoch:03d}.png"),
                                 "Question F: G(z) for the same 100 fixed z", every=args.sample_every, rows=grid_rows)
-    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args) + [grid]
+    tracker = None
+    if args.parzen_every:
+        # held-out TRAINING images (the first of those held out), never the test set; z from --seed + 2
+        tracker = BestValidationScore(
+            parzen_score(x_val[: args.parzen_every_points], args.parzen_every_samples, args.sigmas, args.seed + 2,
+                         to_display),
+            every=args.parzen_every, patience=args.patience, restore_best=args.keep_best,
+            csv_path=os.path.join(out, "parzen_validation.csv"), name="parzen_validation_ll",
+            verbose=verbosity(args) != 0)
+    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
+                                   companions=[tracker] if tracker else []) + [grid]
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer() as timer:
         history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,
@@ -185,6 +435,7 @@ def run(args: argparse.Namespace) -> dict:
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     minutes = timer.seconds / 60.0
     h = history.history
+    epochs_trained = len(h["d_loss"])
     print(f"[question F] trained in {minutes:.1f} min: final d_loss {h['d_loss'][-1]:.3f}, "
           f"g_loss {h['g_loss'][-1]:.3f}, D(x) {h['d_real'][-1]:.3f}, D(G(z)) {h['d_fake'][-1]:.3f}", flush=True)
 
@@ -194,7 +445,7 @@ def run(args: argparse.Namespace) -> dict:
     figures.append(plot_image_grid([(f"epoch {e}", snapshots[i][:10]) for i, e in enumerate(epochs_drawn)],
                                    os.path.join(out, "samples_over_training.png"),
                                    "Question F: G(z) for the same 10 fixed z over training"))
-    ep = list(range(1, len(h["d_loss"]) + 1))
+    ep = list(range(1, epochs_trained + 1))
     g_label = "ln(1 - D(G(z)))" if args.generator_loss == "minimax" else "-ln D(G(z))"
     figures.append(plot_curves({"D: E (train)": (ep, h["d_loss"]),
                                 "D: E (held-out images, dropout off)": (ep, h["val_d_loss"]),
@@ -204,11 +455,19 @@ def run(args: argparse.Namespace) -> dict:
     figures.append(plot_curves({"mean D(x), real": (ep, h["d_real"]), "mean D(G(z)), generated": (ep, h["d_fake"])},
                                os.path.join(out, "discriminator_outputs.png"),
                                "Question F: discriminator outputs per epoch (train)", ylabel="D output"))
+    if tracker is not None and tracker.history:
+        rows = tracker.history
+        series = {f"{args.parzen_every_samples} samples, {min(args.parzen_every_points, len(x_val))} held-out "
+                  "training images": ([r["epoch"] for r in rows], [r["parzen_validation_ll"] for r in rows]),
+                  f"best (epoch {tracker.best_epoch})": ([tracker.best_epoch], [tracker.best_value])}
+        figures.append(plot_curves(series, os.path.join(out, "parzen_validation.png"),
+                                   "Question F: held-out Parzen log-likelihood during training",
+                                   ylabel="mean log-likelihood (nats)"))
 
     print(f"[question F] Parzen window: {args.parzen_samples} samples, sigma from {len(args.sigmas)} values on "
           f"{len(x_val)} held-out images, log-likelihood of {len(x_test)} test images", flush=True)
     # z from the run's seed alone (not from the model's training stream): the same samples on every run
-    samples = from_signed(model.generate(args.parzen_samples, seed=args.seed + 1))
+    samples = to_display(model.generate(args.parzen_samples, seed=args.seed + 1))
     with Timer() as parzen_timer:
         sigma, sigma_scores = select_parzen_sigma(samples, x_val, args.sigmas)
         _, ll = parzen_log_likelihood(samples, x_test, sigma, return_per_point=True)
@@ -216,10 +475,14 @@ def run(args: argparse.Namespace) -> dict:
                                os.path.join(out, "parzen_sigma.png"),
                                "Question F: Parzen sigma selection (mean log-likelihood of held-out images)",
                                xlabel="sigma", ylabel="mean log-likelihood (nats)"))
-    row = {"generator_loss": args.generator_loss, "k": args.k, "m": args.batch_size, "epochs": args.epochs,
+    row = {"generator_loss": args.generator_loss, "k": args.k, "m": args.batch_size, "epochs": epochs_trained,
            "train_images": len(x_train), "train_minutes": round(minutes, 1), "parzen_sigma": sigma,
            "parzen_test_ll": float(ll.mean()), "parzen_test_ll_stderr": float(ll.std(ddof=1) / np.sqrt(len(ll)))
            if len(ll) > 1 else float("nan"), "parzen_seconds": round(parzen_timer.seconds, 1)}
+    if tracker is not None:
+        row.update({"parzen_validation_best_epoch": tracker.best_epoch,
+                    "parzen_validation_best_ll": tracker.best_value, "weights_of_epoch":
+                    tracker.best_epoch if args.keep_best and tracker.best_weights is not None else epochs_trained})
     print(f"[question F] Parzen log-likelihood {row['parzen_test_ll']:.1f} +- {row['parzen_test_ll_stderr']:.1f} "
           f"nats (sigma {sigma:g})", flush=True)
     if sigma in (min(args.sigmas), max(args.sigmas)):
@@ -236,8 +499,11 @@ def run(args: argparse.Namespace) -> dict:
                     "class_entropy_generated": fake["class_entropy"]})
         print(f"[question F] classifier score {fake['score']:.2f} on generated digits, {real['score']:.2f} on "
               f"test digits (classifier test accuracy {row['classifier_test_accuracy']:.4f})", flush=True)
+    trained = f"{epochs_trained} epochs"
+    if tracker is not None and "weights_of_epoch" in row and row["weights_of_epoch"] != epochs_trained:
+        trained += f" (the weights of epoch {row['weights_of_epoch']}, best held-out Parzen likelihood)"
     table = write_table([row], os.path.join(out, "quality"), caption=(
-        f"Question F: quality of the GAN after {args.epochs} epochs. parzen_test_ll: mean over {len(x_test)} MNIST "
+        f"Question F{preset}: quality of the GAN after {trained}. parzen_test_ll: mean over {len(x_test)} MNIST "
         f"test images of the log-likelihood (nats) under a Gaussian Parzen window on {args.parzen_samples} "
         "generated samples (Goodfellow et al. 2014's estimator; they report 225 +- 2 for their GAN), sigma chosen on "
         f"{len(x_val)} held-out training images; stderr = std / sqrt(N). classifier_score: exp(mean KL(p(y|x) || "
@@ -248,17 +514,35 @@ def run(args: argparse.Namespace) -> dict:
 
     exports = {}
     if not args.no_export:
-        exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, "question_f_gan"), metadata={
-            "question": "F", "value_range": "signed", "latent_dim": args.latent_dim, "noise": "z ~ N(0, I)",
-            "output": "MNIST-like digit, 784 values in [-1, 1]: (x + 1) / 2 gives [0, 1], reshape to 28 x 28",
-            "discriminate_input": "784 values in [-1, 1] (uint8 images are scaled by keras-ae)",
+        range_text = ("MNIST-like digit, 784 values in [0, 1]: reshape to 28 x 28" if unit else
+                      "MNIST-like digit, 784 values in [-1, 1]: (x + 1) / 2 gives [0, 1], reshape to 28 x 28")
+        metadata = {
+            "question": "F", "value_range": "unit" if unit else "signed", "latent_dim": args.latent_dim,
+            "noise": "z ~ N(0, I)" if args.noise == "normal" else "z ~ U(-sqrt 3, sqrt 3) per component",
+            "output": range_text,
+            "discriminate_input": f"784 values in {'[0, 1]' if unit else '[-1, 1]'} (uint8 images are scaled by "
+                                  "keras-ae)",
             "label_convention": "discriminate(x) = probability that x is a real image (real = 1)",
             "k": args.k, "generator_loss": args.generator_loss, "epochs": args.epochs, "seed": args.seed,
             "parzen_test_ll": row["parzen_test_ll"], "parzen_sigma": sigma,
-        }))
+        }
+        if args.preset or tracker is not None:  # today's default run keeps its metadata as it was
+            metadata.update({"preset": args.preset, "epochs_trained": epochs_trained,
+                             "parzen_test_ll_stderr": row["parzen_test_ll_stderr"],
+                             "parzen_samples": args.parzen_samples, "parzen_test_points": len(x_test),
+                             "parzen_sigma_validation_points": len(x_val)})
+            if tracker is not None:
+                metadata.update({k: row[k] for k in ("parzen_validation_best_epoch", "parzen_validation_best_ll",
+                                                     "weights_of_epoch")})
+            if args.preset == "goodfellow2014":
+                metadata.update({"published_parzen_test_ll": PUBLISHED_PARZEN[0],
+                                 "published_parzen_test_ll_stderr": PUBLISHED_PARZEN[1]})
+        exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, args.export_name),
+                                          metadata=metadata))
     print(f"[question F] figures in {out}, table {table[0]}", flush=True)
     return {"rows": [row], "figures": figures, "tables": [*table, *sigma_table], "saved_models": exports,
-            "history": h, "sigma_scores": sigma_scores}
+            "history": h, "sigma_scores": sigma_scores,
+            "parzen_validation": list(tracker.history) if tracker is not None else []}
 
 
 def main(argv=None) -> int:
