@@ -84,46 +84,6 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             hook(self.model, epoch + 1)
 
 
-class ParzenCurve(keras.callbacks.Callback):
-    """The Parzen-window log-likelihood of held-out rows every ``every`` epochs (and after the
-    last), to watch a generative model's likelihood over training.
-
-    ``generate(model, noise_rng, n)`` returns ``n`` generated rows (N, D) as numpy; it gets a new
-    ``numpy`` generator seeded with ``seed`` each time, so every point decodes the same noise and
-    the curve follows the model, not the draw. sigma is chosen
-    (:func:`keras_ae.generative_metrics.select_parzen_sigma`) on ``sigma_points`` and the mean
-    log-likelihood scored on ``score_points``: two disjoint sets of held-out training rows, never
-    the test set. The value goes into the epoch's logs as ``key`` (and its sigma as
-    ``key + "_sigma"``), NaN on the epochs in between: Keras' History and the CSV log keep one
-    value per epoch, and a run resumed from a :class:`TrainingBackup` keeps the earlier points.
-    List it before the ``CSVLogger`` (:func:`standard_callbacks`), which reads the logs after it.
-    """
-
-    def __init__(self, generate: Callable, sigma_points, score_points, every: int, num_samples: int,
-                 seed: int = 0, key: str = "val_parzen_ll", batch_size: int = 500, verbose: bool = True):
-        super().__init__()
-        if every < 1:
-            raise ValueError(f"every must be at least 1, got {every}")
-        self.generate, self.sigma_points, self.score_points = generate, sigma_points, score_points
-        self.every, self.num_samples, self.seed, self.key = every, num_samples, seed, key
-        self.batch_size, self.verbose = batch_size, verbose
-
-    def on_epoch_end(self, epoch, logs=None):
-        from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
-
-        if logs is None:
-            return
-        value = sigma = float("nan")
-        if _due(epoch, self.every, self.params.get("epochs")):
-            samples = self.generate(self.model, np.random.default_rng(self.seed), self.num_samples)
-            sigma, _ = select_parzen_sigma(samples, self.sigma_points, batch_size=self.batch_size)
-            value = parzen_log_likelihood(samples, self.score_points, sigma, batch_size=self.batch_size).mean
-            if self.verbose:
-                print(f"\nepoch {epoch + 1}: {self.key} = {value:.1f} nats (sigma {sigma:.3g}; {self.num_samples} "
-                      f"samples, {len(self.score_points)} held-out rows)", flush=True)
-        logs[self.key], logs[self.key + "_sigma"] = float(value), float(sigma)
-
-
 class BestValidationScore(keras.callbacks.Callback):
     """Scores the model every ``every`` epochs (and after the last epoch) with ``score(model)``, keeps
     the best epoch (highest score), optionally its weights, and stops the fit when ``patience``
@@ -141,6 +101,12 @@ class BestValidationScore(keras.callbacks.Callback):
       back when the fit ends (stopped early or not), so the model leaves ``fit`` with the best
       scored epoch's weights; optimizer states stay those of the last epoch.
 
+    ``log_extras`` (the names of the extras ``score`` returns, e.g. ``("sigma",)``) or
+    ``log=True`` also puts the score into every epoch's logs as ``name`` (and each extra as
+    ``name_extra``), NaN on the epochs between scorings: Keras' History and the CSV log then keep
+    one value per epoch (list this callback before the ``CSVLogger``, which reads the logs after
+    it; :func:`standard_callbacks` does with ``companions``).
+
     The state (history, best value and epoch, the best weights) lives in this object from its
     creation; ``on_train_begin`` does not reset it. With the per-epoch :class:`TrainingBackup`
     (``standard_callbacks(..., companions=[this])``) it is saved in every backup and restored with
@@ -149,8 +115,10 @@ class BestValidationScore(keras.callbacks.Callback):
     """
 
     def __init__(self, score: Callable, every: int = 1, patience: int | None = 0, restore_best: bool = True,
-                 csv_path: str | None = None, name: str = "score", min_delta: float = 0.0, verbose: bool = True):
+                 csv_path: str | None = None, name: str = "score", min_delta: float = 0.0, verbose: bool = True,
+                 log: bool = False, log_extras: Sequence[str] = ()):
         super().__init__()
+        self.log, self.log_extras = bool(log or log_extras), tuple(log_extras)
         if int(every) < 1:
             raise ValueError(f"every must be at least 1, got {every}")
         self.score, self.every, self.patience = score, int(every), int(patience or 0)
@@ -169,10 +137,15 @@ class BestValidationScore(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if not _due(epoch, self.every, self.params.get("epochs")):
+            if self.log and logs is not None:
+                logs.update({key: float("nan") for key in self._log_keys()})
             return
         result = self.score(self.model)
         value, extras = result if isinstance(result, tuple) else (result, {})
         value = float(value)
+        if self.log and logs is not None:
+            logs[self.name] = value
+            logs.update({f"{self.name}_{k}": float(extras.get(k, float("nan"))) for k in self.log_extras})
         self.history.append({"epoch": epoch + 1, self.name: value, **{k: float(v) for k, v in extras.items()}})
         if value > self.best_value + self.min_delta:  # False for NaN
             self.best_value, self.best_epoch = value, epoch + 1
@@ -186,6 +159,9 @@ class BestValidationScore(keras.callbacks.Callback):
         if stop:
             self.stopped_epoch = epoch + 1
             self.model.stop_training = True
+
+    def _log_keys(self) -> list[str]:
+        return [self.name] + [f"{self.name}_{k}" for k in self.log_extras]
 
     def on_train_end(self, logs=None):
         if self.restore_best and self.best_weights is not None:
@@ -466,8 +442,9 @@ def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool
     ``run_dir/backup`` that a run with the same settings resumes from. A question's
     ``--no-backup`` (``backup.no_backup``) turns the backup off; options that do not change the
     training (verbosity, TensorBoard, export) are not part of the settings compared.
-    ``companions`` (callbacks with state, e.g. :class:`BestValidationScore`) come last in the list
-    and, with the backup, have their state saved and restored with it.
+    ``companions`` (callbacks with state, e.g. :class:`BestValidationScore`) come before the NaN
+    guard and the CSV log (so a score they put into the epoch's logs is logged) and, with the
+    backup, have their state saved and restored with it.
     """
     os.makedirs(run_dir, exist_ok=True)
     log = os.path.join(run_dir, "history.csv")
@@ -475,14 +452,14 @@ def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool
     if settings is not None and not settings.get("no_backup", False):
         settings = {k: v for k, v in settings.items() if k not in NOT_TRAINING_SETTINGS}
         callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions),
-                     NaNGuard(), keras.callbacks.CSVLogger(log, append=True)]
+                     *companions, NaNGuard(), keras.callbacks.CSVLogger(log, append=True)]
     else:
-        callbacks = [EpochOrder(), NaNGuard(), keras.callbacks.CSVLogger(log)]
+        callbacks = [EpochOrder(), *companions, NaNGuard(), keras.callbacks.CSVLogger(log)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if checkpoint:
         callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoint.keras")))
-    return callbacks + list(companions)
+    return callbacks
 
 
 # Options that change no weight of a fit: left out of the settings a backup must match.

@@ -17,7 +17,7 @@ Everything is numpy; inputs are any float arrays of shape (N, D).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -109,6 +109,27 @@ def select_parzen_sigma(samples, validation_points, sigmas: Sequence[float] = DE
     ll = _parzen_per_point(samples, points, sigmas, batch_size).mean(axis=1)
     scores = {float(s): float(v) for s, v in zip(sigmas, ll)}
     return float(max(scores, key=scores.get)), scores
+
+
+def parzen_score(sample: Callable, sigma_points, score_points=None, sigmas: Sequence[float] = DEFAULT_SIGMAS,
+                 batch_size: int = 500) -> Callable:
+    """``score(model)`` for :class:`keras_ae.callbacks.BestValidationScore`: the mean Parzen-window
+    log-likelihood of held-out rows under the samples ``sample(model)`` (numpy (N, D) in the
+    rows' range; draw them from a fixed seed, so every scoring decodes the same noise and the
+    curve follows the model, not the draw), with its sigma as an extra.
+
+    sigma is the best of ``sigmas`` on ``sigma_points``; the score is the mean log-likelihood of
+    ``score_points`` at that sigma, or, with ``score_points=None``, of ``sigma_points`` (the
+    optimistic best-sigma value, enough to compare epochs). Both must be held-out *training*
+    rows, never the test set."""
+    def score(model):
+        samples = sample(model)
+        sigma, scores = select_parzen_sigma(samples, sigma_points, sigmas, batch_size=batch_size)
+        if score_points is None:
+            return scores[sigma], {"sigma": sigma}
+        return parzen_log_likelihood(samples, score_points, sigma, batch_size=batch_size).mean, {"sigma": sigma}
+
+    return score
 
 
 # ---------------------------------------------------------------- aggregated posterior vs prior

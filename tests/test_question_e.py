@@ -467,9 +467,19 @@ def test_discriminator_dropout_sits_after_each_hidden_layer():
     assert _dropout_rates(model.discriminator) == [0.25, 0.25] and _dropout_rates(model.encoder) == []
 
 
+def _parzen_curve(sigma_rows, score_rows, num_samples, every, seed=0, **kwargs):
+    """E's curve: the periodic-score callback with the Parzen score of fixed prior samples."""
+    from keras_ae.callbacks import BestValidationScore
+    from keras_ae.generative_metrics import parzen_score
+
+    noise = np.random.default_rng(seed).standard_normal((num_samples, 100)).astype("float32")
+    return BestValidationScore(parzen_score(lambda m: m.generate(noise).numpy(), sigma_rows, score_rows), every=every,
+                               patience=0, restore_best=False, name="val_parzen_ll", log_extras=("sigma",),
+                               verbose=False, **kwargs)
+
+
 def test_parzen_curve_fills_every_epoch_and_chooses_sigma_on_its_own_rows(mnist_small, monkeypatch):
     from keras_ae import generative_metrics
-    from keras_ae.callbacks import ParzenCurve
 
     model = _small_aae()
     chosen_on = []
@@ -481,8 +491,7 @@ def test_parzen_curve_fills_every_epoch_and_chooses_sigma_on_its_own_rows(mnist_
 
     monkeypatch.setattr(generative_metrics, "select_parzen_sigma", spy)
     sigma_rows, score_rows = mnist_small[0][:40], mnist_small[0][40:100]
-    curve = ParzenCurve(lambda m, rng, n: m.generate(rng.standard_normal((n, 100)).astype("float32")).numpy(),
-                        sigma_rows, score_rows, every=2, num_samples=50, seed=3, verbose=False)
+    curve = _parzen_curve(sigma_rows, score_rows, num_samples=50, every=2, seed=3)
     curve.set_model(model)
     curve.set_params({"epochs": 5})
     values = []
@@ -504,7 +513,7 @@ def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
 
     import keras
 
-    from keras_ae.callbacks import ParzenCurve, standard_callbacks
+    from keras_ae.callbacks import standard_callbacks
     from keras_ae.data import make_dataset
 
     x = mnist_small[0][:256]
@@ -517,10 +526,10 @@ def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
     def fit(run_dir, extra=()):
         keras.utils.set_random_seed(0)
         model = _small_aae()
-        curve = ParzenCurve(lambda m, rng, n: m.generate(rng.standard_normal((n, 100)).astype("float32")).numpy(),
-                            x[:30], x[30:60], every=1, num_samples=40, verbose=False)
+        curve = _parzen_curve(x[:30], x[30:60], num_samples=40, every=1)
         return model.fit(make_dataset(x[60:], batch_size=64, seed=1), epochs=3, verbose=0, shuffle=False,
-                         callbacks=[curve, *standard_callbacks(str(run_dir), backup={"run": "curve"}), *extra]).history
+                         callbacks=[*standard_callbacks(str(run_dir), backup={"run": "curve"}, companions=[curve]),
+                                    *extra]).history
 
     straight = fit(tmp_path / "straight")["val_parzen_ll"]
     with pytest.raises(KeyboardInterrupt):

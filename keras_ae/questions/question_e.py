@@ -408,7 +408,7 @@ def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | No
 
 
 def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: dict | None) -> str:
-    """The validation Parzen log-likelihood against epochs (:class:`keras_ae.callbacks.ParzenCurve`),
+    """The validation Parzen log-likelihood against epochs (:class:`keras_ae.callbacks.BestValidationScore`),
     with the final estimate and, for a preset, the published number as horizontal lines."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -437,10 +437,10 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
 
 def run(args: argparse.Namespace) -> dict:
     from keras_ae.analysis import tsne_2d
-    from keras_ae.callbacks import ParzenCurve, ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
-    from keras_ae.generative_metrics import (mmd_test, parzen_log_likelihood, prior_statistics,
+    from keras_ae.generative_metrics import (mmd_test, parzen_log_likelihood, parzen_score, prior_statistics,
                                              select_parzen_sigma)
     from keras_ae.losses import squared_error_per_image
     from keras_ae.plots import plot_embedding, plot_image_grid
@@ -467,21 +467,25 @@ def run(args: argparse.Namespace) -> dict:
     figure_cb = ReconstructionFigure(sample, os.path.join(out, "samples_epoch{epoch:03d}.png"),
                                      "Question E: validation inputs, reconstructions, decoded prior samples",
                                      every=args.figure_every, rows=figure_rows)
-    curve = []  # the Parzen curve (before the CSV log, which reads its value from the epoch's logs)
+    curve = []  # the Parzen curve: into the epoch's logs (history, CSV log) as val_parzen_ll
     if args.parzen_every:
         half = min(args.parzen_curve_points, len(x_val) // 2)
-        curve = [ParzenCurve(lambda m, r, n: m.generate(r.standard_normal((n, args.code_dim)).astype(np.float32)).numpy(),
-                             x_val[:half], x_val[half: 2 * half], every=args.parzen_every,
-                             num_samples=args.parzen_curve_samples, seed=args.seed + 1,
-                             batch_size=args.parzen_batch_size, verbose=verbosity(args) != 0)]
+        # the same prior samples at every point (from --seed + 1); sigma on half the rows, the score on the other
+        curve_noise = np.random.default_rng(args.seed + 1).standard_normal(
+            (args.parzen_curve_samples, args.code_dim)).astype(np.float32)
+        curve = [BestValidationScore(
+            parzen_score(lambda m: m.generate(curve_noise).numpy(), x_val[:half], x_val[half: 2 * half],
+                         batch_size=args.parzen_batch_size),
+            every=args.parzen_every, patience=0, restore_best=False, name="val_parzen_ll", log_extras=("sigma",),
+            verbose=verbosity(args) != 0)]
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     with Timer() as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             epochs=args.epochs, shuffle=False,
-                            callbacks=curve + standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
-                            + [figure_cb],
+                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
+                                                         companions=curve) + [figure_cb],
                             verbose=verbosity(args))
     hist = history.history
     figures = {"samples_during_training": figure_cb.paths}

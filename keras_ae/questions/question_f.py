@@ -131,21 +131,6 @@ def compile_model(model, learning_rate: float = 2e-4, beta_1: float = 0.5, jit_c
     return model
 
 
-def parzen_score(points: np.ndarray, num_samples: int, sigmas, seed: int, to_display):
-    """``score(gan)`` for :class:`keras_ae.callbacks.BestValidationScore`: the mean Parzen-window
-    log-likelihood of ``points`` (held-out training images in [0, 1]) under ``num_samples`` samples
-    G(z) (z from ``seed``: the same z at every scoring), at the best sigma of ``sigmas`` for those
-    points; that sigma as an extra."""
-    from keras_ae.generative_metrics import select_parzen_sigma
-
-    def score(gan):
-        samples = to_display(gan.generate(num_samples, seed=seed))
-        sigma, scores = select_parzen_sigma(samples, points, sigmas)
-        return scores[sigma], {"sigma": sigma}
-
-    return score
-
-
 def train_classifier(x, y, epochs: int, seed: int, strategy: str = "none"):
     """A small MLP digit classifier (784-512-10) for the classifier-based score, built and
     compiled under the ``--strategy`` named ``strategy``."""
@@ -365,7 +350,7 @@ def run(args: argparse.Namespace) -> dict:
     from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
     from keras_ae.errors import ConfigError
     from keras_ae.export import export_model
-    from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
+    from keras_ae.generative_metrics import parzen_log_likelihood, parzen_score, select_parzen_sigma
     from keras_ae.models.gan import draw_noise
     from keras_ae.plots import plot_curves, plot_image_grid
     from keras_ae.reporting import write_table
@@ -419,8 +404,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.parzen_every:
         # held-out TRAINING images (the first of those held out), never the test set; z from --seed + 2
         tracker = BestValidationScore(
-            parzen_score(x_val[: args.parzen_every_points], args.parzen_every_samples, args.sigmas, args.seed + 2,
-                         to_display),
+            parzen_score(lambda gan: to_display(gan.generate(args.parzen_every_samples, seed=args.seed + 2)),
+                         x_val[: args.parzen_every_points], sigmas=args.sigmas),
             every=args.parzen_every, patience=args.patience, restore_best=args.keep_best,
             csv_path=os.path.join(out, "parzen_validation.csv"), name="parzen_validation_ll",
             verbose=verbosity(args) != 0)
