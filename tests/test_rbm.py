@@ -222,3 +222,47 @@ def test_saved_rbm_round_trips_and_the_savedmodel_computes_the_same_in_a_fresh_p
     for a, b in zip(loaded.trainable_variables, rbm.trainable_variables, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert loaded.optimizer.learning_rate.numpy() == pytest.approx(0.1)
+
+
+def test_fit_resumed_from_its_backup_after_the_momentum_switch_matches_an_uninterrupted_fit(mnist_small, tmp_path):
+    """The per-epoch backup (TrainingBackup) of an RBM fit: killed after the momentum switch, the
+    resumed fit starts with the right momentum, velocities and sample stream and ends where an
+    uninterrupted fit ends."""
+    import keras
+
+    from keras_ae.callbacks import MomentumSchedule, standard_callbacks
+    from keras_ae.data import make_dataset
+    from keras_ae.models.rbm import RBM, compile_rbm
+
+    class Interrupted(Exception):
+        pass
+
+    class Kill(keras.callbacks.Callback):  # in epoch 3 (1-based), after its first batch
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 2 and batch == 0:
+                raise Interrupted
+
+    x = mnist_small[0][:300]
+
+    def fit(run_dir, kill=None):
+        keras.utils.set_random_seed(0)
+        rbm = compile_rbm(RBM(784, 16, seed=4))
+        switch = MomentumSchedule(lambda epoch: 0.5 if epoch < 1 else 0.9)
+        callbacks = standard_callbacks(str(run_dir), backup={"rbm": 1}) + [switch]
+        history = rbm.fit(make_dataset(x, batch_size=100, seed=0), epochs=4, shuffle=False, verbose=0,
+                          callbacks=callbacks + ([kill] if kill else []))
+        return rbm, history.history, callbacks[0]
+
+    straight, straight_history, _ = fit(tmp_path / "straight")
+    with pytest.raises(Interrupted):
+        fit(tmp_path / "resumed", Kill())
+    resumed, resumed_history, backup = fit(tmp_path / "resumed")
+    assert backup.resumed_epoch == 2 and resumed.optimizer.momentum == 0.9
+    for a, b in zip([*resumed.variables, *resumed.optimizer.variables],  # weights, sample stream, velocities
+                    [*straight.variables, *straight.optimizer.variables], strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7, err_msg=a.path)
+    for key in straight_history:
+        np.testing.assert_allclose(resumed_history[key], straight_history[key], rtol=1e-6)
