@@ -98,8 +98,8 @@ class RBM(FusedSteps, keras.Model):
         self.init_stddev, self.seed = float(init_stddev), seed
         init_seed = None if seed is None else layer_seed(seed, "kernel")
         # created in this order: trainable_variables is [kernel, hidden_bias, visible_bias]
-        self.kernel = self.add_weight(shape=(self.visible_units, self.hidden_units), name="kernel",
-                                      initializer=keras.initializers.RandomNormal(0.0, self.init_stddev, seed=init_seed))
+        normal = keras.initializers.RandomNormal(0.0, self.init_stddev, seed=init_seed)
+        self.kernel = self.add_weight(shape=(self.visible_units, self.hidden_units), initializer=normal, name="kernel")
         self.hidden_bias = self.add_weight(shape=(self.hidden_units,), initializer="zeros", name="hidden_bias")
         self.visible_bias = self.add_weight(shape=(self.visible_units,), initializer="zeros", name="visible_bias")
         self.seed_generator = ReplicaSeedGenerator(seed)

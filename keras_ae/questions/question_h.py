@@ -16,11 +16,13 @@ SavedModels of both (PCA as a linear autoencoder, so both have encode/decode/rec
 ``--preset hinton2006`` (or ``--pretrain-epochs N``) runs the paper's method instead: a stack of
 RBMs 784-1000, 1000-500, 500-250 (logistic hidden units) and 250-30 (linear hidden units with
 Gaussian noise) pretrained layer by layer with CD-1 as in Hinton & Salakhutdinov's published code
-(:mod:`keras_ae.models.rbm`), unrolled into the same deep autoencoder and fine-tuned with the
-cross-entropy; Adam replaces the paper's conjugate gradients (see ``HINTON2006``). The network
-without pretraining is trained beside it as today's run trains it, and the figure has the rows
-original / pretrained / no pretraining / PCA. Outputs in results/question_h_hinton2006 and
-saved_models/question_h_hinton2006_* (docs/question_h.md, "Preset hinton2006").
+(keras_ae.models.rbm), unrolled into the same deep autoencoder and fine-tuned with the
+cross-entropy, by Adam on batches of 1,000 where the paper used conjugate gradients. The network
+without pretraining is trained beside it as the plain question trains it, and the figure has the
+rows original / pretrained / no pretraining / PCA. Outputs in results/question_h_hinton2006 (a
+folder per fit: rbm_1 ... rbm_4, fine_tuning, no_pretraining) and
+saved_models/question_h_hinton2006_autoencoder, ..._rbm_1 ... _rbm_4 (docs/question_h.md, "Preset
+hinton2006").
 """
 
 from __future__ import annotations
@@ -261,14 +263,14 @@ def run(args: argparse.Namespace) -> dict:
 
 
 PRESET_CAPTIONS = {"hinton2006": {
-    "reconstructions.png": "Test digits: original (top), the RBM-pretrained and fine-tuned deep autoencoder with a 30-D "
-                           "code, the same network trained without pretraining, PCA with 30 components (bottom), as in "
-                           "Hinton & Salakhutdinov (2006), Fig. 2.",
-    "error_per_epoch.png": "Average squared reconstruction error per test image during fine-tuning of the RBM-pretrained "
-                           "autoencoder (epoch 0: the unrolled RBM stack) and during training of the network without "
-                           "pretraining, with PCA's value and the paper's numbers for reference.",
-    "rbm_pretraining.png": "Reconstruction error of each RBM of the stack per epoch of CD-1 pretraining (training rows, "
-                           "from the sampled hidden states, as the paper's code prints it).",
+    "reconstructions.png": "Test digits: original (top), the RBM-pretrained and fine-tuned deep autoencoder with a "
+                           "30-D code, the same network trained without pretraining, PCA with 30 components (bottom), "
+                           "as in Hinton & Salakhutdinov (2006), Fig. 2.",
+    "error_per_epoch.png": "Average squared reconstruction error per test image during fine-tuning of the "
+                           "RBM-pretrained autoencoder (epoch 0: the unrolled RBM stack) and during training of the "
+                           "network without pretraining, with PCA's value and the paper's numbers for reference.",
+    "rbm_pretraining.png": "Reconstruction error of each RBM of the stack per epoch of CD-1 pretraining (training "
+                           "rows, from the sampled hidden states, as the paper's code prints it).",
 }}
 
 
@@ -304,10 +306,10 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
         error, energy = history.history["reconstruction_error"][-1], history.history["free_energy"][-1]
         print(f"[question H] RBM {k}: reconstruction error {error:.2f} per row, free energy {energy:.1f} in the last "
               f"epoch ({timer.seconds:.1f} s)", flush=True)
-        summaries.append({"rbm": k, "layers": f"{rbm.visible_units}-{rbm.hidden_units}", "hidden_units": rbm.hidden_type,
-                          "learning_rate": rate, "epochs": args.pretrain_epochs, "reconstruction_error": float(error),
-                          "free_energy": float(energy), "seconds": round(timer.seconds, 1),
-                          "history": history.history})
+        summaries.append({"rbm": k, "layers": f"{rbm.visible_units}-{rbm.hidden_units}",
+                          "hidden_units": rbm.hidden_type, "learning_rate": rate, "epochs": args.pretrain_epochs,
+                          "reconstruction_error": float(error), "free_energy": float(energy),
+                          "seconds": round(timer.seconds, 1), "history": history.history})
         if k < len(rbms):
             data = hidden_probabilities(rbm, data)
     return rbms, summaries
@@ -441,8 +443,9 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
             exports[f"rbm_{k}"] = str(export_model(rbm, os.path.join(args.saved_models_dir,
                                                                      f"{SAVED_MODEL_PREFIX}_rbm_{k}"), metadata={
                 **meta, "input": below, "code_dim": rbm.hidden_units, "layer": k, "layers": summary["layers"],
-                "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs, "learning_rate": summary["learning_rate"],
-                "weight_cost": rbm.weight_cost, "train_reconstruction_error": summary["reconstruction_error"]}))
+                "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs,
+                "learning_rate": summary["learning_rate"], "weight_cost": rbm.weight_cost,
+                "train_reconstruction_error": summary["reconstruction_error"]}))
     print(f"[question H] figure {figure}, table {table[0]}", flush=True)
     return {"rows": rows, "figures": [figure, curves, pretraining_curves], "tables": list(table),
             "saved_models": exports, "history": history.history, "baseline_history": baseline_history.history,
