@@ -231,6 +231,33 @@ class ReconstructionFigure(keras.callbacks.Callback):
             self.write(self.model, self.params.get("epochs", 0))
 
 
+class MomentumSchedule(keras.callbacks.Callback):
+    """Sets the momentum of ``model.optimizer`` (``keras.optimizers.SGD``) to ``schedule(epoch)``
+    (0-based epoch) when each epoch begins, as ``LearningRateScheduler`` does for the learning rate.
+
+    Keras' SGD reads its momentum, a Python number, when the training step is traced; so a new
+    value re-makes the model's train function (one more trace, and XLA compile, per change). The
+    value depends on the epoch alone, so a ``fit`` resumed at epoch ``e`` (``TrainingBackup``) uses
+    epoch ``e``'s momentum. The momentum can change between positive values only (SGD keeps its
+    velocities when it is built with a positive momentum).
+    """
+
+    def __init__(self, schedule: Callable[[int], float]):
+        super().__init__()
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        momentum = float(self.schedule(epoch))
+        if momentum == optimizer.momentum:
+            return
+        if momentum <= 0.0 or optimizer.momentum <= 0.0:
+            raise ValueError(f"MomentumSchedule changes positive momenta only; epoch {epoch + 1} would go from "
+                             f"{optimizer.momentum} to {momentum}")
+        optimizer.momentum = momentum
+        self.model.make_train_function(force=True)
+
+
 class EpochOrder(keras.callbacks.Callback):
     """Makes epoch ``e`` of ``fit`` see :func:`keras_ae.data.make_dataset`'s order of epoch ``e``.
 

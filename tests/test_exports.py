@@ -25,6 +25,7 @@ def _tiny_models() -> dict:
     from keras_ae.models import (GAN, DenoisingAutoencoder, build_adversarial_autoencoder, build_conv_autoencoder,
                                  build_dense_autoencoder, build_discriminator, build_encoder_classifier,
                                  build_generator, build_patch_autoencoder)
+    from keras_ae.models.rbm import RBM
     from keras_ae.models.variational import build_vae
 
     keras.utils.set_random_seed(0)
@@ -41,6 +42,7 @@ def _tiny_models() -> dict:
         "classifier": classifier,
         "patch": build_patch_autoencoder(patch_size=4, code_units=3, image_shape=(8, 12), seed=0),
         "conv": build_conv_autoencoder((8, 8, 3), filters=(4,), code_channels=2),
+        "rbm": RBM(8, 3, seed=0),
     }
 
 
@@ -61,7 +63,8 @@ def _inputs(spec, rng) -> np.ndarray:
 
 
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")  # TF 2.21 still ships it
-@pytest.mark.parametrize("kind", ["plain", "denoising", "adversarial", "gan", "vae", "classifier", "patch", "conv"])
+@pytest.mark.parametrize("kind", ["plain", "denoising", "adversarial", "gan", "vae", "classifier", "patch", "conv",
+                                  "rbm"])
 def test_every_signature_names_its_outputs_and_tflite_computes_the_same(exports, kind):
     import tensorflow as tf
 

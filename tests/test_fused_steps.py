@@ -37,6 +37,10 @@ def _build(kind: str, minibatch_size):
     elif kind == "vae":
         model = build_vae(784, (32,), 2, seed=7, minibatch_size=minibatch_size)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    elif kind == "rbm":  # CD-1 with Bernoulli hidden samples, SGD with momentum
+        from keras_ae.models.rbm import RBM, compile_rbm
+
+        model = compile_rbm(RBM(784, 32, seed=10, minibatch_size=minibatch_size))
     elif kind == "classifier":
         encoder = build_dense_autoencoder(784, (32, 8), (32,), seed=8).encoder
         model = build_encoder_classifier(encoder, seed=9, minibatch_size=minibatch_size)
@@ -71,7 +75,7 @@ def _train(kind, data, fused: bool, jit_compile: bool, drop_remainder: bool):
 
 
 CASES = [("denoising", False), ("adversarial", False), ("gan", True), ("gan", False), ("vae", False),
-         ("classifier", False)]
+         ("classifier", False), ("rbm", False)]
 
 
 @pytest.mark.parametrize("jit_compile", [True, False], ids=["xla", "no_xla"])

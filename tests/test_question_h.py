@@ -112,3 +112,119 @@ def test_both_exports_reconstruct_without_keras_ae(short_run):
         "    z = m.encode(x)['codes']\n"
         "    print(z.shape, m.reconstruct(x)['reconstruction'].shape, m.decode(z)['reconstruction'].shape)\n")
     assert out.split("\n")[:2] == ["(4, 8) (4, 784) (4, 784)"] * 2
+
+
+# ---- --preset hinton2006: RBM pretraining, unrolling, fine-tuning (Hinton & Salakhutdinov 2006)
+
+PRESET_SLICE = ["--units", "64", "32", "--code-dim", "8", "--train-limit", "1000", "--test-limit", "300",
+                "--verbose", "0"]  # short_run's slice and network
+
+
+def test_preset_hinton2006_sets_the_papers_options_and_the_plain_question_keeps_its_own():
+    from keras_ae.questions import get_question
+
+    parser = get_question("H").build_parser()
+    plain = parser.parse_args([])
+    assert (plain.preset, plain.pretrain_epochs, plain.epochs, plain.batch_size, plain.learning_rate,
+            plain.output_dir) == (None, 0, 50, 128, 1e-3, os.path.join("results", "question_h"))
+    paper = parser.parse_args(["--preset", "hinton2006"])
+    assert (paper.pretrain_epochs, paper.epochs, paper.batch_size, paper.learning_rate, paper.baseline_epochs,
+            paper.output_dir) == (50, 200, 1000, 1e-3, 50, os.path.join("results", "question_h_hinton2006"))
+    assert (paper.units, paper.code_dim, paper.hidden_activation) == ([1000, 500, 250], 30, "sigmoid")
+    assert parser.parse_args(["--preset", "hinton2006", "--epochs", "3"]).epochs == 3
+
+
+@pytest.fixture(scope="module")
+def preset_run(tmp_path_factory):
+    import keras_ae.plots
+    from keras_ae.questions import get_question
+
+    q = get_question("H")
+    root = tmp_path_factory.mktemp("question_h_hinton2006")
+    args = q.build_parser().parse_args([
+        "--preset", "hinton2006", "--pretrain-epochs", "2", "--epochs", "2", "--baseline-epochs", "2", *PRESET_SLICE,
+        "--output-dir", str(root / "results"), "--saved-models-dir", str(root / "saved_models")])
+    grids, real = [], keras_ae.plots.plot_image_grid
+
+    def recording(series, path, *rest, **kwargs):  # the rows of the reconstruction figure
+        grids.append([(label, np.asarray(images)) for label, images in series])
+        return real(series, path, *rest, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keras_ae.plots, "plot_image_grid", recording)
+        result = q.run(args)
+    return result, grids, root
+
+
+def test_preset_pretrains_unrolls_fine_tunes_and_writes_the_4_row_figure_table_and_exports(preset_run):
+    import tensorflow as tf
+
+    from keras_ae.data import flatten, load_dataset, to_unit
+    from keras_ae.export import load_keras_model, read_metadata
+    from keras_ae.models.rbm import RBM, unroll_rbm_stack
+    from keras_ae.questions.question_h import average_squared_error
+
+    result, grids, root = preset_run
+    out = root / "results"
+    x_test = flatten(to_unit(load_dataset("mnist", "test").images[:300]))
+    tuned, unrolled, plain, pca = result["rows"]
+    assert tuned["method"] == "deep autoencoder 784-64-32-8, RBM-pretrained and fine-tuned"
+    assert unrolled["method"].startswith("RBM stack 784-64-32-8 unrolled")
+    assert plain["method"] == "deep autoencoder 784-64-32-8 without pretraining" and pca["method"] == "PCA"
+    assert (tuned["paper_test_error"], pca["paper_test_error"]) == (3.00, 13.87)
+    assert [r["pretrain_epochs"] for r in result["rows"]] == [2, 2, "", ""]
+    assert "RBM-pretrained and fine-tuned" in (out / "reconstruction_errors.md").read_text()
+
+    # the headline number: metadata.json of the fine-tuned autoencoder, the model's own error
+    ae_path = result["saved_models"]["autoencoder"]
+    assert os.path.basename(ae_path) == "question_h_hinton2006_autoencoder"
+    meta = read_metadata(ae_path)
+    assert meta["test_error"] == tuned["test_error"] and meta["preset"] == "hinton2006"
+    assert meta["test_error_before_fine_tuning"] == unrolled["test_error"]
+    loaded = tf.saved_model.load(ae_path)
+    reconstruction = loaded.reconstruct(x_test)["reconstruction"].numpy()
+    assert average_squared_error(x_test, reconstruction) == pytest.approx(tuned["test_error"], rel=1e-4)
+    assert result["history"]["val_squared_error"][-1] == pytest.approx(tuned["test_error"], rel=1e-3)
+
+    # the exported RBMs are the pretrained stack: unrolled again, they give the row before fine-tuning
+    rbms = [load_keras_model(result["saved_models"][f"rbm_{k}"]) for k in (1, 2, 3)]
+    assert [type(r) for r in rbms] == [RBM] * 3
+    assert [(r.visible_units, r.hidden_units, r.hidden_type) for r in rbms] == [
+        (784, 64, "bernoulli"), (64, 32, "bernoulli"), (32, 8, "gaussian")]
+    again = unroll_rbm_stack(rbms).predict(x_test, verbose=0)
+    assert average_squared_error(x_test, again) == pytest.approx(unrolled["test_error"], rel=1e-4)
+    assert read_metadata(result["saved_models"]["rbm_1"])["input"].startswith("MNIST digit")
+    assert sorted(loaded.signatures) == ["decode", "encode", "reconstruct", "serving_default"]
+
+    # the figure: original / RBM-pretrained / no pretraining / PCA, each row the method's reconstructions
+    (figure_rows,) = grids
+    labels = [label for label, _ in figure_rows]
+    assert labels[0] == "original" and labels[1].startswith("pretrained")
+    assert labels[2].startswith("no pretraining") and labels[3].startswith("PCA") and len(labels) == 4
+    shown = figure_rows[0][1]
+    np.testing.assert_allclose(figure_rows[1][1], loaded.reconstruct(shown)["reconstruction"].numpy(), atol=1e-5)
+    for fig in result["figures"]:
+        assert os.path.getsize(fig) > 1000, fig
+    assert {os.path.basename(f) for f in result["figures"]} == {"reconstructions.png", "error_per_epoch.png",
+                                                              "rbm_pretraining.png"}
+    # every fit kept a per-epoch backup and removed it when it completed; each wrote its log
+    for stage in ("rbm_1", "rbm_2", "rbm_3", "fine_tuning", "no_pretraining"):
+        assert (out / stage / "history.csv").is_file() and not (out / stage / "backup").exists(), stage
+    assert "reconstruction_error" in (out / "rbm_1" / "history.csv").read_text().splitlines()[0]
+
+
+def test_preset_comparison_row_is_the_plain_questions_network(preset_run, short_run):
+    """The network without pretraining is trained exactly as ``keras-ae run H`` trains it."""
+    plain_question = short_run[0]["rows"][0]
+    comparison = preset_run[0]["rows"][2]
+    assert comparison["test_error"] == pytest.approx(plain_question["test_error"], rel=1e-5)
+    assert comparison["train_error"] == pytest.approx(plain_question["train_error"], rel=1e-5)
+
+
+def test_preset_refuses_activations_without_an_rbm(tmp_path, capsys):
+    from keras_ae.questions import get_question
+
+    code = get_question("H").main(["--preset", "hinton2006", "--hidden-activation", "relu", *PRESET_SLICE,
+                                   "--output-dir", str(tmp_path)])
+    assert code == 2 and "--hidden-activation relu" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)

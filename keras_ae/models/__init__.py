@@ -8,10 +8,12 @@ from keras_ae.models.dense import build_dense_autoencoder, build_mlp, make_initi
 from keras_ae.models.denoising import DenoisingAutoencoder
 from keras_ae.models.gan import GAN, build_discriminator, build_generator
 from keras_ae.models.patch import PatchAutoencoder, build_patch_autoencoder
+from keras_ae.models.rbm import RBM, build_rbm_stack, compile_rbm, hidden_probabilities, rbm_callbacks, unroll_rbm_stack
 
 __all__ = [
-    "GAN", "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "EncoderClassifier", "PatchAutoencoder",
+    "GAN", "RBM", "AdversarialAutoencoder", "Autoencoder", "DenoisingAutoencoder", "EncoderClassifier", "PatchAutoencoder",
     "build_adversarial_autoencoder", "build_conv_autoencoder", "build_conv_decoder", "build_conv_encoder",
     "build_dense_autoencoder", "build_discriminator", "build_encoder_classifier", "build_generator", "build_mlp",
-    "build_patch_autoencoder", "copy_model", "make_initializers",
+    "build_patch_autoencoder", "build_rbm_stack", "compile_rbm", "copy_model", "hidden_probabilities",
+    "make_initializers", "rbm_callbacks", "unroll_rbm_stack",
 ]

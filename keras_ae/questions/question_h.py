@@ -12,6 +12,17 @@ Writes: rows original / deep autoencoder / PCA for test digits; the average squa
 reconstruction error per test image (sum over the 784 pixels in [0, 1], mean over the test
 images) of both, beside the paper's 3.00 and 13.87; the autoencoder's test error per epoch;
 SavedModels of both (PCA as a linear autoencoder, so both have encode/decode/reconstruct).
+
+``--preset hinton2006`` (or ``--pretrain-epochs N``) runs the paper's method instead: a stack of
+RBMs 784-1000, 1000-500, 500-250 (logistic hidden units) and 250-30 (linear hidden units with
+Gaussian noise) pretrained layer by layer with CD-1 as in Hinton & Salakhutdinov's published code
+(keras_ae.models.rbm), unrolled into the same deep autoencoder and fine-tuned with the
+cross-entropy, by Adam on batches of 1,000 where the paper used conjugate gradients. The network
+without pretraining is trained beside it as the plain question trains it, and the figure has the
+rows original / pretrained / no pretraining / PCA. Outputs in results/question_h_hinton2006 (a
+folder per fit: rbm_1 ... rbm_4, fine_tuning, no_pretraining) and
+saved_models/question_h_hinton2006_autoencoder, ..._rbm_1 ... _rbm_4 (docs/question_h.md, "Preset
+hinton2006").
 """
 
 from __future__ import annotations
@@ -22,11 +33,22 @@ import os
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
-                                      add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fused_minibatch_size, jit_compile, positive_int, question_main, seed_everything,
-                                      steps_per_call, verbosity)
+                                      add_common_arguments, add_preset_argument, add_speed_arguments,
+                                      distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
+                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
 
 PAPER_ERRORS = {"deep autoencoder": 3.00, "PCA": 13.87}  # Hinton & Salakhutdinov (2006), MNIST test set
+DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE = 50, 128, 1e-3  # the network without pretraining
+
+# --preset hinton2006: Hinton & Salakhutdinov (2006) and their Matlab code (mnistdeepauto.m, rbm.m,
+# rbmhidlinear.m, backprop.m). Pretraining: 50 epochs of CD-1 per RBM (the paper's number; the demo
+# script uses 10), the RBMs' other settings are those of keras_ae.models.rbm. Fine-tuning: the paper
+# ran 200 epochs of conjugate gradients (3 line searches per batch of 1,000 images); here Adam on
+# the same batches of 1,000 (see docs/question_h.md for the choice of its learning rate and epochs).
+SAVED_MODEL_PREFIX = "question_h_hinton2006"
+HINTON2006 = {"output_dir": os.path.join("results", "question_h_hinton2006"), "pretrain_epochs": 50,
+              "epochs": 200, "batch_size": 1000, "learning_rate": 1e-3, "baseline_epochs": DEFAULT_EPOCHS}
+PRESETS = {"hinton2006": HINTON2006}
 
 
 def average_squared_error(x, reconstruction) -> float:
@@ -97,15 +119,55 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hidden-activation", default="sigmoid", choices=("sigmoid", "relu", "elu"),
                         help="sigmoid: logistic units as in the paper; relu/elu: a modern variant")
     parser.add_argument("--per-class", type=positive_int, default=2, help="test digits of each class in the figure")
+    g = parser.add_argument_group("RBM pretraining (Hinton & Salakhutdinov 2006; --preset hinton2006)")
+    g.add_argument("--pretrain-epochs", type=nonnegative_int, default=0,
+                   help="epochs of CD-1 for each RBM of the stack 784-units-code (logistic hidden units, linear "
+                        "Gaussian code units; SGD lr 0.1, 0.001 for the code layer, momentum 0.5 then 0.9 after 5 "
+                        "epochs, weight cost 0.0002, batches of 100, as the paper's code). Above 0 the stack is "
+                        "unrolled into the deep autoencoder, which is then fine-tuned with --epochs, --batch-size and "
+                        "--learning-rate (Adam, cross-entropy), and the network without pretraining is trained "
+                        "beside it for comparison; 0: no pretraining, the plain question (default: %(default)s)")
+    g.add_argument("--baseline-epochs", type=positive_int, default=DEFAULT_EPOCHS,
+                   help="with --pretrain-epochs: epochs of the comparison network without pretraining, trained as "
+                        f"the plain question trains it (Adam lr {DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}) "
+                        "(default: %(default)s)")
     add_speed_arguments(parser)
     add_backup_argument(parser)
-    return add_common_arguments(parser, "question_h", epochs=50, batch_size=128, learning_rate=1e-3)
+    add_common_arguments(parser, "question_h", epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
+                         learning_rate=DEFAULT_LEARNING_RATE)
+    return add_preset_argument(parser, PRESETS, help=(
+        "hinton2006: Hinton & Salakhutdinov (2006)'s method, RBM pretraining then fine-tuning: --pretrain-epochs "
+        f"{HINTON2006['pretrain_epochs']}, then fine-tuning with Adam, --epochs {HINTON2006['epochs']} --batch-size "
+        f"{HINTON2006['batch_size']} --learning-rate {HINTON2006['learning_rate']} (the paper: 200 epochs of "
+        f"conjugate gradients on batches of 1,000), --baseline-epochs {HINTON2006['baseline_epochs']}, output in "
+        f"{HINTON2006['output_dir']} and {SAVED_MODEL_PREFIX}_* SavedModels; options given explicitly win"))
+
+
+def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, batch_size: int,
+                              learning_rate: float, backup):
+    """The deep autoencoder from Glorot weights, trained by Adam with the cross-entropy (the plain
+    question's network); returns ``(model, history, seconds)``. The run's seed is set first, so
+    the same options give the same network wherever it is trained."""
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import make_dataset
+
+    seed_everything(args.seed)
+    minibatch = batch_size if fused_minibatch_size(args) else None
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, minibatch),
+                              learning_rate, jit_compile(args))
+    with Timer() as timer:
+        history = model.fit(make_dataset(x_train, batch_size=batch_size, seed=args.seed,
+                                         steps_per_batch=steps_per_call(args)), epochs=epochs,
+                            validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            callbacks=standard_callbacks(run_dir, args.tensorboard, backup=backup),
+                            shuffle=False, verbose=verbosity(args))
+    return model, history, timer.seconds
 
 
 def run(args: argparse.Namespace) -> dict:
     from keras_ae.baselines import fit_pca, pca_as_autoencoder, pca_reconstruct
-    from keras_ae.callbacks import standard_callbacks
-    from keras_ae.data import flatten, load_dataset, make_dataset, to_unit
+    from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
     from keras_ae.export import export_model
     from keras_ae.losses import cross_entropy_per_image
@@ -120,6 +182,9 @@ def run(args: argparse.Namespace) -> dict:
     if args.code_dim > min(x_train.shape):
         raise ConfigError(f"--code-dim {args.code_dim}: PCA of {len(x_train)} training images of 784 pixels has at "
                           f"most {min(x_train.shape)} components")
+    if args.pretrain_epochs and args.hidden_activation != "sigmoid":
+        raise ConfigError(f"--pretrain-epochs {args.pretrain_epochs} pretrains RBMs, whose hidden units are logistic: "
+                          f"--hidden-activation {args.hidden_activation} has no RBM counterpart (use sigmoid)")
     os.makedirs(out, exist_ok=True)
 
     print(f"[question H] PCA with {args.code_dim} components on {len(x_train)} training images", flush=True)
@@ -129,26 +194,22 @@ def run(args: argparse.Namespace) -> dict:
         pca_train_error = average_squared_error(x_train, pca_reconstruct(pca, x_train))
     pca_error = average_squared_error(x_test, pca_test)
     print(f"[question H] PCA: test error {pca_error:.2f} per image ({pca_timer.seconds:.1f} s)", flush=True)
+    if args.pretrain_epochs:
+        pca_result = {"test": pca_test, "test_error": pca_error, "train_error": pca_train_error,
+                      "minutes": round(pca_timer.seconds / 60.0, 2)}
+        return run_hinton2006(args, x_train, x_test, y_test, pca_result)
 
     layers = "784-" + "-".join(map(str, (*args.units, args.code_dim)))
     print(f"[question H] deep autoencoder {layers} ({args.hidden_activation}, linear code), cross-entropy, "
           f"Adam lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} epochs", flush=True)
-    seed_everything(args.seed)
-    with distribution_strategy(args.strategy).scope():
-        model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, fused_minibatch_size(args)),
-                              args.learning_rate, jit_compile(args))
-    with Timer() as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args)), epochs=args.epochs,
-                            validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            callbacks=standard_callbacks(out, args.tensorboard, backup=args),
-                            shuffle=False, verbose=verbosity(args))
+    model, history, seconds = train_without_pretraining(args, x_train, x_test, out, args.epochs, args.batch_size,
+                                                        args.learning_rate, backup=args)
     ae_test = model.predict(x_test, batch_size=1000, verbose=0)
     ae_error = average_squared_error(x_test, ae_test)
     ae_train_error = average_squared_error(x_train, model.predict(x_train, batch_size=1000, verbose=0))
-    minutes = timer.seconds / 60.0
+    minutes = seconds / 60.0
     print(f"[question H] deep autoencoder: test error {ae_error:.2f} per image after {args.epochs} epochs "
-          f"({minutes:.1f} min, {timer.seconds / args.epochs:.1f} s per epoch)", flush=True)
+          f"({minutes:.1f} min, {seconds / args.epochs:.1f} s per epoch)", flush=True)
 
     rows = [
         {"method": f"deep autoencoder {layers}", "code_dim": args.code_dim, "test_error": ae_error,
@@ -199,6 +260,196 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question H] figure {figure}, table {table[0]}", flush=True)
     return {"rows": rows, "figures": [figure, curves], "tables": list(table), "saved_models": exports,
             "history": history.history}
+
+
+PRESET_CAPTIONS = {"hinton2006": {
+    "reconstructions.png": "Test digits: original (top), the RBM-pretrained and fine-tuned deep autoencoder with a "
+                           "30-D code, the same network trained without pretraining, PCA with 30 components (bottom), "
+                           "as in Hinton & Salakhutdinov (2006), Fig. 2.",
+    "error_per_epoch.png": "Average squared reconstruction error per test image during fine-tuning of the "
+                           "RBM-pretrained autoencoder (epoch 0: the unrolled RBM stack) and during training of the "
+                           "network without pretraining, with PCA's value and the paper's numbers for reference.",
+    "rbm_pretraining.png": "Reconstruction error of each RBM of the stack per epoch of CD-1 pretraining (training "
+                           "rows, from the sampled hidden states, as the paper's code prints it).",
+}}
+
+
+def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
+    """The RBM stack 784-units-code trained layer by layer with CD-1, each RBM on the hidden
+    probabilities of the one below for the training rows, each fit with its own per-epoch backup
+    in ``out/rbm_<k>``; returns the RBMs and a summary of each."""
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import make_dataset
+    from keras_ae.models.rbm import (BATCH_SIZE, LEARNING_RATES, build_rbm_stack, compile_rbm, hidden_probabilities,
+                                     rbm_callbacks)
+
+    seed_everything(args.seed)
+    strategy = distribution_strategy(args.strategy)
+    with strategy.scope():
+        rbms = build_rbm_stack(784, args.units, args.code_dim, seed=args.seed, name=f"{SAVED_MODEL_PREFIX}_rbm",
+                               minibatch_size=BATCH_SIZE if fused_minibatch_size(args) else None)
+    data, summaries = x_train, []
+    for k, rbm in enumerate(rbms, start=1):
+        kind = "linear hidden units with Gaussian noise" if rbm.hidden_type == "gaussian" else "logistic hidden units"
+        rate = LEARNING_RATES[rbm.hidden_type]
+        print(f"[question H] RBM {k}/{len(rbms)} {rbm.visible_units}-{rbm.hidden_units} ({kind}): CD-1 on {len(data)} "
+              f"rows, SGD lr {rate}, momentum 0.5 then 0.9, weight cost {rbm.weight_cost}, batch {BATCH_SIZE}, "
+              f"{args.pretrain_epochs} epochs", flush=True)
+        with strategy.scope():
+            compile_rbm(rbm, jit_compile=jit_compile(args))
+        callbacks = standard_callbacks(os.path.join(out, f"rbm_{k}"), args.tensorboard,
+                                       backup={**vars(args), "stage": f"rbm_{k}"}) + rbm_callbacks()
+        with Timer() as timer:
+            history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, seed=args.seed,
+                                           steps_per_batch=steps_per_call(args)), epochs=args.pretrain_epochs,
+                              callbacks=callbacks, shuffle=False, verbose=verbosity(args))
+        error, energy = history.history["reconstruction_error"][-1], history.history["free_energy"][-1]
+        print(f"[question H] RBM {k}: reconstruction error {error:.2f} per row, free energy {energy:.1f} in the last "
+              f"epoch ({timer.seconds:.1f} s)", flush=True)
+        summaries.append({"rbm": k, "layers": f"{rbm.visible_units}-{rbm.hidden_units}",
+                          "hidden_units": rbm.hidden_type, "learning_rate": rate, "epochs": args.pretrain_epochs,
+                          "reconstruction_error": float(error), "free_energy": float(energy),
+                          "seconds": round(timer.seconds, 1), "history": history.history})
+        if k < len(rbms):
+            data = hidden_probabilities(rbm, data)
+    return rbms, summaries
+
+
+def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> dict:
+    """Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning; with the network
+    without pretraining and PCA (``pca``: its test reconstructions and errors) beside it."""
+    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.data import make_dataset
+    from keras_ae.export import export_model
+    from keras_ae.losses import cross_entropy_per_image
+    from keras_ae.models.rbm import unroll_rbm_stack
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    out = args.output_dir
+    layers = "784-" + "-".join(map(str, (*args.units, args.code_dim)))
+    print(f"[question H] Hinton & Salakhutdinov (2006): RBM pretraining of the deep autoencoder {layers}, "
+          f"{len(args.units) + 1} RBMs of {args.pretrain_epochs} epochs each, then fine-tuning", flush=True)
+    with Timer() as pretraining:
+        rbms, summaries = pretrain_rbm_stack(args, x_train, out)
+
+    def errors(model):
+        test = model.predict(x_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+        train = model.predict(x_train, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+        return test, average_squared_error(x_test, test), average_squared_error(x_train, train)
+
+    with distribution_strategy(args.strategy).scope():
+        model = compile_model(unroll_rbm_stack(rbms, name=f"{SAVED_MODEL_PREFIX}_autoencoder",
+                                               minibatch_size=fused_minibatch_size(args)),
+                              args.learning_rate, jit_compile(args))
+    unrolled_test, unrolled_error, unrolled_train_error = errors(model)
+    print(f"[question H] unrolled RBM stack, before fine-tuning: test error {unrolled_error:.2f} per image; "
+          f"fine-tuning with the cross-entropy, Adam lr {args.learning_rate}, batch {args.batch_size}, "
+          f"{args.epochs} epochs", flush=True)
+    with Timer() as fine_tuning:
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
+                                         steps_per_batch=steps_per_call(args)), epochs=args.epochs,
+                            validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            callbacks=standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
+                                                         backup={**vars(args), "stage": "fine_tuning"}),
+                            shuffle=False, verbose=verbosity(args))
+    ae_test, ae_error, ae_train_error = errors(model)
+    minutes = (pretraining.seconds + fine_tuning.seconds) / 60.0
+    print(f"[question H] RBM-pretrained deep autoencoder: test error {ae_error:.2f} per image after {args.epochs} "
+          f"epochs of fine-tuning ({pretraining.seconds / 60.0:.1f} min pretraining, {fine_tuning.seconds / 60.0:.1f} "
+          "min fine-tuning)", flush=True)
+
+    print(f"[question H] comparison: the deep autoencoder {layers} without pretraining, trained as the plain question "
+          f"trains it (Glorot weights, Adam lr {DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}, "
+          f"{args.baseline_epochs} epochs)", flush=True)
+    baseline, baseline_history, baseline_seconds = train_without_pretraining(
+        args, x_train, x_test, os.path.join(out, "no_pretraining"), args.baseline_epochs, DEFAULT_BATCH_SIZE,
+        DEFAULT_LEARNING_RATE, backup={**vars(args), "stage": "no_pretraining"})
+    baseline_test, baseline_error, baseline_train_error = errors(baseline)
+    print(f"[question H] without pretraining: test error {baseline_error:.2f} per image after {args.baseline_epochs} "
+          f"epochs ({baseline_seconds / 60.0:.1f} min)", flush=True)
+
+    def row(method, test, error, train_error, paper, pretrain_epochs, epochs, minutes):
+        return {"method": method, "code_dim": args.code_dim, "test_error": error, "train_error": train_error,
+                "paper_test_error": paper, "test_cross_entropy": cross_entropy_per_image(x_test, test),
+                "pretrain_epochs": pretrain_epochs, "epochs": epochs, "minutes": minutes}
+
+    rows = [
+        row(f"deep autoencoder {layers}, RBM-pretrained and fine-tuned", ae_test, ae_error, ae_train_error,
+            PAPER_ERRORS["deep autoencoder"], args.pretrain_epochs, args.epochs, round(minutes, 1)),
+        row(f"RBM stack {layers} unrolled, before fine-tuning", unrolled_test, unrolled_error, unrolled_train_error,
+            "", args.pretrain_epochs, 0, round(pretraining.seconds / 60.0, 1)),
+        row(f"deep autoencoder {layers} without pretraining", baseline_test, baseline_error, baseline_train_error,
+            "", "", args.baseline_epochs, round(baseline_seconds / 60.0, 1)),
+        row("PCA", pca["test"], pca["test_error"], pca["train_error"], PAPER_ERRORS["PCA"], "", "", pca["minutes"]),
+    ]
+    table = write_table(rows, os.path.join(out, "reconstruction_errors"), caption=(
+        f"Question H, Hinton & Salakhutdinov (2006)'s method: average squared reconstruction error per image (sum "
+        f"over the 784 pixels in [0, 1] of (x - x^)^2, mean over {len(x_test)} MNIST test images; train_error the "
+        f"same on the {len(x_train)} training images) with {args.code_dim}-dimensional codes. The RBM stack is "
+        f"pretrained with CD-1 for pretrain_epochs epochs per RBM, unrolled, and fine-tuned with the cross-entropy "
+        f"by Adam (lr {args.learning_rate}, batches of {args.batch_size}) for epochs epochs; the paper fine-tuned by "
+        "conjugate gradients for 200 epochs. The network without pretraining starts from Glorot weights (Adam lr "
+        f"{DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}). paper_test_error: Hinton & Salakhutdinov (2006). "
+        "minutes: wall time of pretraining plus fine-tuning, of pretraining alone, of the training without "
+        "pretraining, of PCA."))
+
+    enough = np.bincount(y_test, minlength=10).min() >= args.per_class
+    idx = one_per_class(y_test, args.per_class) if enough else np.arange(min(10, len(x_test)))
+    figure = plot_image_grid(
+        [("original", x_test[idx]), (f"pretrained\n({ae_error:.2f})", ae_test[idx]),
+         (f"no pretraining\n({baseline_error:.2f})", baseline_test[idx]),
+         (f"PCA ({pca['test_error']:.2f})", pca["test"][idx])],
+        os.path.join(out, "reconstructions.png"),
+        f"Question H, Hinton & Salakhutdinov (2006): MNIST test digits and their reconstructions from "
+        f"{args.code_dim}-d codes by the RBM-pretrained deep autoencoder, the same network without pretraining "
+        "and PCA\n(average squared error per image in brackets)")
+    tuned = list(range(0, args.epochs + 1))
+    plain = list(range(1, args.baseline_epochs + 1))
+    span = list(range(0, max(args.epochs, args.baseline_epochs) + 1))
+    curves = plot_curves({
+        "RBM-pretrained, fine-tuning, test (epoch 0: unrolled stack)": (
+            tuned, [unrolled_error, *history.history["val_squared_error"]]),
+        "RBM-pretrained, fine-tuning, train (running mean)": (tuned[1:], history.history["squared_error"]),
+        "no pretraining, test": (plain, baseline_history.history["val_squared_error"]),
+        f"PCA ({args.code_dim} components), test: {pca['test_error']:.2f}": (span, [pca["test_error"]] * len(span)),
+        "paper: deep autoencoder 3.00": (span, [PAPER_ERRORS["deep autoencoder"]] * len(span)),
+        "paper: PCA 13.87": (span, [PAPER_ERRORS["PCA"]] * len(span)),
+    }, os.path.join(out, "error_per_epoch.png"), "Question H, Hinton & Salakhutdinov (2006): average squared error "
+        "per image\n(flat lines: PCA and the paper's numbers)", ylabel="squared error per image", logy=True)
+    pretraining_curves = plot_curves(
+        {f"RBM {s['rbm']} {s['layers']} ({s['hidden_units']})":
+         (list(range(1, len(s["history"]["reconstruction_error"]) + 1)), s["history"]["reconstruction_error"])
+         for s in summaries},
+        os.path.join(out, "rbm_pretraining.png"), "Question H: CD-1 pretraining of the RBM stack\n"
+        "(reconstruction error from sampled hidden states, training rows)",
+        ylabel="squared error per row", logy=True)
+
+    exports = {}
+    if not args.no_export:
+        meta = {"question": "H", "preset": args.preset, "value_range": "unit", "seed": args.seed,
+                "method": "Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning"}
+        exports["autoencoder"] = str(export_model(model, os.path.join(args.saved_models_dir,
+                                                                      f"{SAVED_MODEL_PREFIX}_autoencoder"), metadata={
+            **meta, "input": "MNIST digit flattened to 784 values in [0, 1]", "code_dim": args.code_dim,
+            "layers": layers, "pretrain_epochs": args.pretrain_epochs, "epochs": args.epochs,
+            "batch_size": args.batch_size, "learning_rate": args.learning_rate, "optimizer": "Adam",
+            "test_error": ae_error, "test_error_before_fine_tuning": unrolled_error}))
+        for rbm, summary in zip(rbms, summaries):
+            k = summary["rbm"]
+            below = ("MNIST digit flattened to 784 values in [0, 1]" if k == 1 else
+                     f"the hidden probabilities (encode) of {SAVED_MODEL_PREFIX}_rbm_{k - 1}, {rbm.visible_units} "
+                     "values in [0, 1]")
+            exports[f"rbm_{k}"] = str(export_model(rbm, os.path.join(args.saved_models_dir,
+                                                                     f"{SAVED_MODEL_PREFIX}_rbm_{k}"), metadata={
+                **meta, "input": below, "code_dim": rbm.hidden_units, "layer": k, "layers": summary["layers"],
+                "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs,
+                "learning_rate": summary["learning_rate"], "weight_cost": rbm.weight_cost,
+                "train_reconstruction_error": summary["reconstruction_error"]}))
+    print(f"[question H] figure {figure}, table {table[0]}", flush=True)
+    return {"rows": rows, "figures": [figure, curves, pretraining_curves], "tables": list(table),
+            "saved_models": exports, "history": history.history, "baseline_history": baseline_history.history,
+            "pretraining": [{k: v for k, v in s.items() if k != "history"} for s in summaries]}
 
 
 def main(argv=None) -> int:
