@@ -285,10 +285,10 @@ def render_readme_block(report: dict, before: dict | None = None) -> str:
     run = report.get("run", {})
     metrics = report.get("metrics", {})
     lines = [README_START, "", "| question | headline (test set) | measured | published |", "|---|---|---|---|"]
-    preset_keys = [_key(q) for q in report.get("questions", []) if q.get("preset")]
+    preset_minutes = {_key(q): q["seconds"] / 60 for q in report.get("questions", []) if q.get("preset")}
     for qid, names in README_METRICS.items():
-        for key in [qid] + [k for k in preset_keys if k.split(":")[0] == qid]:
-            label = qid if key == qid else f"{qid} `--preset {key.split(':')[1]}`"
+        for key in [qid] + [k for k in preset_minutes if k.split(":")[0] == qid]:
+            label = qid if key == qid else f"{qid} `--preset {key.split(':')[1]}` ({preset_minutes[key]:.0f} min)"
             for name in names:
                 if name in metrics.get(key, {}):
                     published = PUBLISHED.get(qid, {}).get(name, ("",))[0]

@@ -174,5 +174,5 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
     assert "(#question-h-preset-hinton2006)" in text
     assert "| H | hinton2006 | deep_autoencoder_test_error | 2.95 | 3 |" in text
     block = render_readme_block(report)
-    assert "| [H `--preset hinton2006`](docs/question_h.md) | deep_autoencoder_test_error | 2.95 | 3 |" in block
+    assert "| [H `--preset hinton2006` (20 min)](docs/question_h.md) | deep_autoencoder_test_error | 2.95 | 3 |" in block
     assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block
