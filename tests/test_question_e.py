@@ -552,7 +552,7 @@ def test_makhzani2015_preset_runs_end_to_end_on_a_slice(tmp_path):
         "--preset", "makhzani2015", "--epochs", "2", "--train-limit", "300", "--validation-size", "200",
         "--test-limit", "200", "--hidden-units", "32", "--discriminator-units", "16", "--tsne-points", "60",
         "--mmd-points", "50", "--permutations", "5", "--parzen-samples", "200", "--parzen-every", "1",
-        "--parzen-curve-samples", "100", "--parzen-curve-points", "50", "--verbose", "0",
+        "--parzen-every-samples", "100", "--parzen-every-points", "50", "--verbose", "0",
         "--output-dir", str(tmp_path / "results"), "--saved-models-dir", str(tmp_path / "saved_models")])
     result = question_e.run(args)
     assert result["saved_model"].endswith("question_e_makhzani2015_adversarial_autoencoder")

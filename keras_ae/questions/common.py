@@ -183,6 +183,20 @@ def add_backup_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     return parser
 
 
+def add_parzen_every_arguments(group, samples: int, points: int, every_help: str, points_help: str):
+    """``--parzen-every`` (0: off), ``--parzen-every-samples``, ``--parzen-every-points``: the
+    held-out Parzen log-likelihood during training of the generative questions (E, F), scored by
+    :class:`keras_ae.callbacks.BestValidationScore` with
+    :func:`keras_ae.generative_metrics.parzen_score` on held-out *training* images."""
+    group.add_argument("--parzen-every", type=nonnegative_int, default=0,
+                       help=f"every N epochs (and after the last), {every_help} (default: 0, off)")
+    group.add_argument("--parzen-every-samples", type=positive_int, default=samples,
+                       help="generated samples of each score, from the same noise every time (default: %(default)s)")
+    group.add_argument("--parzen-every-points", type=positive_int, default=points,
+                       help=f"{points_help} (default: %(default)s)")
+    return group
+
+
 DEFAULT_FUSED_STEPS = 16
 EVALUATION_BATCH_SIZE = 1000  # rows per batch when evaluating or predicting: no optimizer step to follow
 

@@ -41,9 +41,10 @@ import os
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
-                                      add_common_arguments, add_preset_argument, add_speed_arguments,
+                                      add_common_arguments, add_parzen_every_arguments, add_preset_argument,
+                                      add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
-                                      jit_compile, nonnegative_int, positive_float, positive_int, question_main,
+                                      jit_compile, positive_float, positive_int, question_main,
                                       seed_everything, steps_per_call, verbosity)
 
 # Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
@@ -152,16 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "trained on (MNIST's test set, or the --test-size rows held out of --data); 'mnist' "
                         "MNIST's test set whatever the data (the published numbers' set); 'none' skip it")
     g.add_argument("--parzen-batch-size", type=positive_int, default=500, help="test points scored at once")
-    g.add_argument("--parzen-every", type=nonnegative_int, default=0,
-                   help="every N epochs (and after the last), a cheap Parzen log-likelihood of validation rows "
-                        "(held-out training images, never test points) into the history (val_parzen_ll) and "
-                        "parzen_curve.png: --parzen-curve-samples decoded prior samples, sigma chosen on "
-                        "--parzen-curve-points validation rows, scored on as many others (default: 0, off)")
-    g.add_argument("--parzen-curve-samples", type=positive_int, default=5000,
-                   help="generated samples of each point of the Parzen curve (default: %(default)s)")
-    g.add_argument("--parzen-curve-points", type=positive_int, default=1000,
-                   help="validation rows to choose sigma on and as many others to score, for each point of the "
-                        "Parzen curve; half the validation split each when it is smaller (default: %(default)s)")
+    add_parzen_every_arguments(
+        g, samples=5000, points=1000,
+        every_help="a cheap Parzen log-likelihood of validation rows (held-out training images, never test points) "
+                   "into the history (val_parzen_ll) and parzen_curve.png",
+        points_help="validation rows to choose sigma on and as many others to score; half the validation split each "
+                    "when it is smaller")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
     add_speed_arguments(parser)
     add_backup_argument(parser)
@@ -419,7 +416,7 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
     epochs = np.arange(1, len(values) + 1)[np.isfinite(values)]
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     ax.plot(epochs, values[np.isfinite(values)], "o-", label=(
-        f"validation rows ({args.parzen_curve_samples} samples; sigma chosen on other validation rows)"))
+        f"validation rows ({args.parzen_every_samples} samples; sigma chosen on other validation rows)"))
     if final is not None:
         ax.axhline(final["mean"], color="C1", ls="--", lw=1.0,
                    label=f"final: {final['mean']:.1f} nats ({final['num_samples']} samples, {final['test_points_from']})")
@@ -469,10 +466,10 @@ def run(args: argparse.Namespace) -> dict:
                                      every=args.figure_every, rows=figure_rows)
     curve = []  # the Parzen curve: into the epoch's logs (history, CSV log) as val_parzen_ll
     if args.parzen_every:
-        half = min(args.parzen_curve_points, len(x_val) // 2)
+        half = min(args.parzen_every_points, len(x_val) // 2)
         # the same prior samples at every point (from --seed + 1); sigma on half the rows, the score on the other
         curve_noise = np.random.default_rng(args.seed + 1).standard_normal(
-            (args.parzen_curve_samples, args.code_dim)).astype(np.float32)
+            (args.parzen_every_samples, args.code_dim)).astype(np.float32)
         curve = [BestValidationScore(
             parzen_score(lambda m: m.generate(curve_noise).numpy(), x_val[:half], x_val[half: 2 * half],
                          batch_size=args.parzen_batch_size),

@@ -45,7 +45,8 @@ import os
 import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
-                                      add_common_arguments, add_preset_argument, add_speed_arguments,
+                                      add_common_arguments, add_parzen_every_arguments, add_preset_argument,
+                                      add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int, question_main,
                                       seed_everything, steps_per_call, verbosity)
@@ -275,15 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the decayed learning rates stop at this (default: %(default)s)")
 
     g = parser.add_argument_group("held-out Parzen likelihood during training (off by default)")
-    g.add_argument("--parzen-every", type=nonnegative_int, default=0,
-                   help="every N epochs (and after the last) score G by the Parzen log-likelihood of held-out "
-                        "training images (never test images), best sigma of --sigmas; written to "
-                        "parzen_validation.csv/.png (0: off) (default: %(default)s)")
-    g.add_argument("--parzen-every-samples", type=positive_int, default=2000,
-                   help="generated samples of that score (the same z every time) (default: %(default)s)")
-    g.add_argument("--parzen-every-points", type=positive_int, default=1000,
-                   help="held-out training images of that score: the first N of the --validation-size held out "
-                        "(default: %(default)s)")
+    add_parzen_every_arguments(
+        g, samples=2000, points=1000,
+        every_help="score G by the Parzen log-likelihood of held-out training images (never test images), best "
+                   "sigma of --sigmas; written to parzen_validation.csv/.png",
+        points_help="held-out training images of that score: the first N of the --validation-size held out")
     g.add_argument("--patience", type=nonnegative_int, default=0,
                    help="stop when that score has not risen for N epochs (0: train all --epochs) (default: "
                         "%(default)s)")
