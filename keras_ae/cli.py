@@ -12,7 +12,7 @@
         or noise, never rescaled. A refused input ends in one line on stderr and exit code 2, and
         no output file is written.
     keras-ae info --model DIR
-    keras-ae results [--report results/report.json] [--output docs/results.md] [--readme README.md]
+    keras-ae results [--report results/report.json ...] [--output docs/results.md] [--readme README.md]
                      [--before EARLIER_REPORT.json]
 
 TensorFlow's start-up log lines (absl, oneDNN, CUDA) are hidden; KERAS_AE_VERBOSE=1, or a
@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show an exported model's endpoints (inputs, named outputs) and metadata")
     info.add_argument("--model", required=True)
     res = sub.add_parser("results", help="render a run's report.json (headline numbers, tables) as Markdown")
-    res.add_argument("--report", default=os.path.join("results", "report.json"), help="default: %(default)s")
+    res.add_argument("--report", action="append", default=None, help=(
+        "a report.json (default: results/report.json); give it again to combine runs, e.g. the full run and a "
+        "later --presets run: a later report's questions replace an earlier one's of the same name"))
     res.add_argument("--output", default=os.path.join("docs", "results.md"), help="default: %(default)s")
     res.add_argument("--readme", default=None, help="also fill this README's headline block (e.g. README.md)")
     res.add_argument("--before", default=None,
@@ -159,7 +161,8 @@ def main(argv=None) -> int:
         if args.command == "results":
             from keras_ae.results import write_results
 
-            print(f"results: {write_results(args.report, args.output, args.readme, args.before)}"
+            reports = args.report or [os.path.join("results", "report.json")]
+            print(f"results: {write_results(reports, args.output, args.readme, args.before)}"
                   + (f" and the headline block of {args.readme}" if args.readme else ""))
             return 0
         from keras_ae.export import InferenceModel

@@ -176,3 +176,41 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
     block = render_readme_block(report)
     assert "| [H `--preset hinton2006` (20 min)](docs/question_h.md) | deep_autoencoder_test_error | 2.95 | 3 |" in block
     assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block
+
+
+def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
+    """``keras-ae results --report full.json --report presets.json``: the later run's entries replace
+    the earlier's of the same name, its new ones (the preset) are added, both runs are listed."""
+    import json
+
+    from keras_ae.cli import main
+
+    def entry(key, seconds, error):
+        qid, _, preset = key.partition(":")
+        return {"question": qid, "key": key, "preset": preset or None, "title": "t", "status": "ok",
+                "seconds": seconds, "tables": {}}, {"deep_autoencoder_test_error": error}
+
+    def report(path, command, keys):
+        entries = [entry(*k) for k in keys]
+        path.write_text(json.dumps({"run": {"command": command, "wall_minutes": 1.0},
+                                    "questions": [e for e, _ in entries],
+                                    "metrics": {e["key"]: m for e, m in entries}}))
+        return str(path)
+
+    full = report(tmp_path / "full.json", "keras-ae run all", [("A", 60.0, 1.0), ("H", 300.0, 11.5)])
+    presets = report(tmp_path / "presets.json", "keras-ae run all --only H --presets",
+                     [("H", 310.0, 11.4), ("H:hinton2006", 1800.0, 2.7)])
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n")
+    target = tmp_path / "results.md"
+    assert main(["results", "--report", full, "--report", presets, "--output", str(target),
+                 "--readme", str(readme)]) == 0
+    text = target.read_text()
+    assert "| command | keras-ae run all | keras-ae run all --only H --presets |" in text
+    assert "| questions | A H | H H:hinton2006 |" in text
+    assert "| [H](#question-h) | ok | 5.2 |" in text  # the later run's H
+    assert "| H | hinton2006 | deep_autoencoder_test_error | 2.7 | 3 |" in text
+    block = readme.read_text()
+    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.4 | 3 |" in block
+    assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
+    assert "`keras-ae run all` (" in block and "`keras-ae run all --only H --presets` (" in block
