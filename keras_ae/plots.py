@@ -107,7 +107,10 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], ...]], path: str | o
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    if own and len(series) > 4:  # a long legend goes below the axes, where it hides no curve
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small")
+    else:
+        ax.legend()
     return save_figure(fig, path) if own else None
 
 
