@@ -222,7 +222,7 @@ def render_results(report: dict, before: dict | None = None) -> str:
     published_rows = published_comparison(report)
     if published_rows:
         lines += ["", "## Published numbers", "",
-                  "Each paper's number beside this run's: the sheet's configuration (`default`) and, where it was "
+                  "Each paper's number beside the measured ones: the sheet's configuration (`default`) and, where it was "
                   "run (`keras-ae run all --presets`), the paper's own configuration (`preset`).", "",
                   _md_table(published_rows)]
     if before:
@@ -292,7 +292,7 @@ def render_readme_block(report: dict, before: dict | None = None) -> str:
     for qid, names in README_METRICS.items():
         for key in [qid] + [k for k in preset_minutes if k.split(":")[0] == qid]:
             label = qid if key == qid else f"{qid} `--preset {key.split(':')[1]}` ({preset_minutes[key]:.0f} min)"
-            for name in names:
+            for name in (names if key == qid else names[:1]):  # a preset: the number its paper published
                 if name in metrics.get(key, {}):
                     published = PUBLISHED.get(qid, {}).get(name, ("",))[0]
                     lines.append(f"| [{label}](docs/question_{qid.lower()}.md) | {name} | {_fmt(metrics[key][name])} "
@@ -303,8 +303,8 @@ def render_readme_block(report: dict, before: dict | None = None) -> str:
     lines += ["", f"From {made}; all numbers in [docs/results.md](docs/results.md).", ""]
     if before:
         pairs = [f"{r['question']} {_fmt(r['minutes before'])} -> {_fmt(r['minutes now'])}"
-                 for r in minutes_comparison(report, before)]
-        lines += [f"Minutes per question, run of {before.get('run', {}).get('date', '?')} -> this run: "
+                 for r in minutes_comparison(report, before) if r["minutes before"] != ""]
+        lines += [f"Minutes per question, run of {before.get('run', {}).get('date', '?')} -> now: "
                   + ", ".join(pairs) + ".", ""]
     lines.append(README_END)
     return "\n".join(lines)
@@ -356,8 +356,14 @@ def minutes_comparison(report: dict, before: dict) -> list[dict]:
     earlier = {_key(q): round(q["seconds"] / 60, 1) for q in before.get("questions", [])}
     rows = [{"question": _key(q), "minutes before": earlier.get(_key(q), ""),
              "minutes now": round(q["seconds"] / 60, 1)} for q in report.get("questions", [])]
-    rows.append({"question": "all (wall)", "minutes before": before.get("run", {}).get("wall_minutes", ""),
-                 "minutes now": report.get("run", {}).get("wall_minutes", "")})
+    if report.get("runs"):  # combined runs: no one wall time covers them; the questions' minutes add up
+        default = [r for r in rows if ":" not in r["question"] and r["minutes before"] != ""]
+        rows.append({"question": "all (sum of the questions)",
+                     "minutes before": round(sum(r["minutes before"] for r in default), 1),
+                     "minutes now": round(sum(r["minutes now"] for r in default), 1)})
+    else:
+        rows.append({"question": "all (wall)", "minutes before": before.get("run", {}).get("wall_minutes", ""),
+                     "minutes now": report.get("run", {}).get("wall_minutes", "")})
     return rows
 
 

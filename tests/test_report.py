@@ -214,3 +214,8 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
     assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.4 | 3 |" in block
     assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
     assert "`keras-ae run all` (" in block and "`keras-ae run all --only H --presets` (" in block
+    before = report(tmp_path / "before.json", "keras-ae run all", [("A", 120.0, 1.0), ("H", 600.0, 11.5)])
+    assert main(["results", "--report", full, "--report", presets, "--output", str(target), "--readme", str(readme),
+                 "--before", before]) == 0
+    # no single wall time covers two runs: the questions' minutes add up (presets apart)
+    assert "A 2 -> 1, H 10 -> 5.2, all (sum of the questions) 12 -> 6.2." in readme.read_text()
