@@ -238,21 +238,27 @@ def two_questions():
         sys.modules.pop(f"question_{qid}")
 
 
+def _run_all_xy(calls, tmp_path, capsys, *extra):
+    """``keras-ae run all --only X Y`` into ``tmp_path``: exit code, the questions run, the progress lines."""
+    from keras_ae.cli import main
+
+    calls.clear()
+    code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(tmp_path / "results"), "--saved-models-dir",
+                 str(tmp_path / "models"), *extra])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    return code, list(calls), lines
+
+
 def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(two_questions, tmp_path, capsys):
     import json
 
-    from keras_ae.cli import main
     from keras_ae.report import read_record
 
     calls, fail = two_questions
     out = tmp_path / "results"
 
     def run_all(*extra):
-        calls.clear()
-        code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(out), "--saved-models-dir",
-                     str(tmp_path / "models"), *extra])
-        lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
-        return code, list(calls), lines
+        return _run_all_xy(calls, tmp_path, capsys, *extra)
 
     fail.add("Y")
     assert run_all()[:2] == (1, ["X", "Y"])
@@ -293,18 +299,13 @@ def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(tw
 def test_run_all_presets_run_after_the_questions_in_their_own_folders(two_questions, tmp_path, capsys):
     import json
 
-    from keras_ae.cli import main
     from keras_ae.report import read_record
 
     calls, _ = two_questions
     out = tmp_path / "results"
 
     def run_all(*extra):
-        calls.clear()
-        code = main(["run", "all", "--only", "X", "Y", "--output-dir", str(out), "--saved-models-dir",
-                     str(tmp_path / "models"), *extra])
-        capsys.readouterr()
-        return code, list(calls)
+        return _run_all_xy(calls, tmp_path, capsys, *extra)[:2]
 
     assert run_all() == (0, ["X", "Y"])  # without --presets: the sheets' configurations only
     assert run_all("--resume", "--presets") == (0, ["X(paper)"])  # only the preset is new
