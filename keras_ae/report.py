@@ -253,8 +253,12 @@ def _caption_of_table(md_path: str) -> str:
     return first[0] if len(first) == 2 and not first[0].startswith("|") else ""
 
 
-def _figure_caption(module, path: str) -> str:
+def _figure_caption(module, path: str, preset: str | None = None) -> str:
+    """The question module's caption of a figure (``CAPTIONS``; for a preset run, its
+    ``PRESET_CAPTIONS[preset]`` first), by file name (``name*`` matches a prefix)."""
     captions = getattr(module, "CAPTIONS", {}) if module else {}
+    own = getattr(module, "PRESET_CAPTIONS", {}).get(preset, {}) if preset else {}
+    captions = {**own, **{k: v for k, v in captions.items() if k not in own}}  # the preset's first, and winning
     name = os.path.basename(path)
     for key, text in captions.items():
         if name == key or (key.endswith("*") and name.startswith(key[:-1])):
@@ -304,7 +308,7 @@ def _question_section(n: int, entry: QuestionResult) -> str:
         parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')
     for k, path in enumerate([f for f in _paths(entry.result.get("figures")) if os.path.isfile(f)], 1):
         parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.key}.{k}.</b> "
-                     f"{html.escape(_figure_caption(module, path))}</figcaption></figure>")
+                     f"{html.escape(_figure_caption(module, path, entry.preset))}</figcaption></figure>")
     models = _paths(entry.result.get("saved_models")) + _paths(entry.result.get("saved_model"))
     if models:
         items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in models)

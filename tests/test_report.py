@@ -219,3 +219,14 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
                  "--before", before]) == 0
     # no single wall time covers two runs: the questions' minutes add up (presets apart)
     assert "A 2 -> 1, H 10 -> 5.2, all (sum of the questions) 12 -> 6.2." in readme.read_text()
+
+
+def test_a_preset_runs_figures_get_the_presets_captions():
+    from keras_ae.questions import question_h
+    from keras_ae.report import _figure_caption
+
+    plain = _figure_caption(question_h, "results/question_h/reconstructions.png")
+    preset = _figure_caption(question_h, "results/question_h_hinton2006/reconstructions.png", "hinton2006")
+    assert plain == question_h.CAPTIONS["reconstructions.png"]
+    assert preset == question_h.PRESET_CAPTIONS["hinton2006"]["reconstructions.png"] != plain
+    assert "RBM" in _figure_caption(question_h, "x/rbm_pretraining.png", "hinton2006")
