@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import time
 from typing import Callable, Sequence
 
 import keras
@@ -204,6 +205,11 @@ class ReconstructionFigure(keras.callbacks.Callback):
 
     ``rows(model, x)`` returns the labelled rows to draw (values in [0, 1]); the default shows the
     inputs over their reconstructions. ``path_template`` is formatted with ``epoch``.
+
+    ``paths`` lists the figures written and ``drawn`` their ``(epoch, rows)``, for figures made
+    from several epochs (e.g. question F's samples over training). As a companion of
+    :class:`TrainingBackup` (``standard_callbacks(..., companions=[...])``) both are saved in every
+    backup and restored with it, so a resumed fit ends with the figures of every epoch.
     """
 
     def __init__(self, x, path_template: str, title: str, every: int | None = None,
@@ -214,13 +220,26 @@ class ReconstructionFigure(keras.callbacks.Callback):
         self.rows = rows or (lambda model, x: reconstruction_rows(model, x, to_display))
         self.image_shape, self.sample_titles = image_shape, sample_titles
         self.paths: list[str] = []
+        self.drawn: list[tuple[int, list[tuple[str, np.ndarray]]]] = []
 
     def write(self, model, epoch: int) -> str:
-        path = plot_image_grid(self.rows(model, self.x), self.path_template.format(epoch=epoch),
-                               f"{self.title} (epoch {epoch})", image_shape=self.image_shape,
-                               sample_titles=self.sample_titles)
+        rows = [(label, np.asarray(images)) for label, images in self.rows(model, self.x)]
+        path = plot_image_grid(rows, self.path_template.format(epoch=epoch), f"{self.title} (epoch {epoch})",
+                               image_shape=self.image_shape, sample_titles=self.sample_titles)
         self.paths.append(path)
+        self.drawn.append((epoch, rows))
         return path
+
+    # ---- the TrainingBackup companion protocol
+    def backup_state(self) -> tuple[dict, list[np.ndarray]]:
+        labels = [[label for label, _ in rows] for _, rows in self.drawn]
+        return ({"paths": self.paths, "epochs": [epoch for epoch, _ in self.drawn], "labels": labels},
+                [images for _, rows in self.drawn for _, images in rows])
+
+    def restore_backup_state(self, state: dict, arrays: list[np.ndarray]) -> None:
+        self.paths, self.drawn, arrays = list(state["paths"]), [], iter(arrays)
+        for epoch, labels in zip(state["epochs"], state["labels"]):
+            self.drawn.append((int(epoch), [(label, next(arrays)) for label in labels]))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every and _due(epoch, self.every, self.params.get("epochs")):
@@ -326,8 +345,11 @@ class TrainingBackup(EpochOrder):
     - ``random_state.npz``: the states of the model's ``SeedGenerator`` s (training noise, prior
       samples, Dropout masks), which ``save_weights`` leaves out;
     - ``state.json``: the number of finished epochs, the ``settings``, the Keras ``History`` so far
-      (restored into ``fit``'s return value, so that loss curves cover every epoch) and the
-      model's layout; and a copy of ``csv_log`` (the ``CSVLogger`` file), written back on resume.
+      (restored into ``fit``'s return value, so that loss curves cover every epoch), the model's
+      layout and the seconds spent in ``fit`` up to that epoch, over all earlier attempts
+      (``resumed_seconds`` after a resume: add it to a timing of the resumed ``fit`` for the
+      whole training time, see :func:`resumed_seconds`); and a copy of ``csv_log`` (the
+      ``CSVLogger`` file), written back on resume.
 
     The data order comes from :class:`EpochOrder` (inherited): with
     :func:`keras_ae.data.make_dataset` epoch ``e`` sees the same minibatches after a resume.
@@ -342,7 +364,9 @@ class TrainingBackup(EpochOrder):
     ``companions``: other callbacks whose state must survive a resume (e.g.
     :class:`BestValidationScore`'s best epoch and weights). Each has ``backup_state()`` ->
     ``(JSON-able dict, list of arrays)`` and ``restore_backup_state(dict, arrays)``; their states
-    are saved in every backup (``companion_<i>.json`` / ``.npz``) and restored with the weights.
+    are saved in every backup (``companion_<i>.json`` / ``.npz``) and restored with the weights. A
+    backup without a companion's files (made before it was one) restores the rest and leaves that
+    companion as it is.
     """
 
     def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True,
@@ -351,6 +375,8 @@ class TrainingBackup(EpochOrder):
         self.backup_dir, self.settings, self.csv_log, self.verbose = backup_dir, _plain(settings), csv_log, verbose
         self.companions = list(companions)
         self.resumed_epoch = 0  # epochs restored from a backup at the start of the last fit (0: none)
+        self.resumed_seconds = 0.0  # seconds spent in fit before that epoch, by earlier (killed) attempts
+        self._fit_start = time.perf_counter()
 
     # ---- files
     def _complete_backups(self) -> list[str]:
@@ -377,6 +403,7 @@ class TrainingBackup(EpochOrder):
                  *[np.asarray(keras.ops.convert_to_numpy(v)) for v in random_state_variables(self.model)])
         history = getattr(self.model, "history", None)
         state = {"epoch": epoch, **self._fingerprint(),
+                 "fit_seconds": self.resumed_seconds + time.perf_counter() - self._fit_start,
                  "history": _plain({k: [float(x) for x in v] for k, v in getattr(history, "history", {}).items()})}
         with open(os.path.join(partial, "state.json"), "w") as fh:
             json.dump(state, fh)
@@ -412,6 +439,9 @@ class TrainingBackup(EpochOrder):
                 for i, variable in enumerate(random_state_variables(model)):
                     variable.assign(saved[f"arr_{i}"])
             for i, companion in enumerate(self.companions):
+                if not os.path.isfile(os.path.join(path, f"companion_{i}.json")):
+                    self._say(f"the backup holds no state of {type(companion).__name__}; it starts afresh")
+                    continue
                 with open(os.path.join(path, f"companion_{i}.json")) as fh:
                     companion_state = json.load(fh)
                 with np.load(os.path.join(path, f"companion_{i}.npz")) as saved:
@@ -428,11 +458,13 @@ class TrainingBackup(EpochOrder):
                 shutil.copyfile(os.path.join(path, "log.csv"), self.csv_log)
             elif os.path.exists(self.csv_log):
                 os.remove(self.csv_log)
+        self.resumed_seconds = float(state.get("fit_seconds", 0.0))
         return int(state["epoch"])
 
     # ---- fit hooks
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
+        self._fit_start, self.resumed_seconds = time.perf_counter(), 0.0
         backups = self._complete_backups()
         epoch = self._restore(os.path.join(self.backup_dir, backups[-1])) if backups else 0
         if epoch:
@@ -459,6 +491,13 @@ class TrainingBackup(EpochOrder):
         super().on_train_end(logs)
         self.model._initial_epoch = None  # Keras never resets it: a later fit would start there
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def resumed_seconds(callbacks: Sequence) -> float:
+    """The seconds that earlier, interrupted attempts of the last ``fit`` with ``callbacks`` spent
+    training before the epoch it resumed from (0 when it did not resume): add it to the time of
+    the resumed ``fit`` to report the whole training time."""
+    return sum(cb.resumed_seconds for cb in callbacks if isinstance(cb, TrainingBackup))
 
 
 def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None,

@@ -68,21 +68,29 @@ def _adversarial_autoencoder():
 
 
 def _fit(build, x, run_dir, interrupt=None):
-    """Build (seeded) and fit for EPOCHS epochs with the standard callbacks and a backup."""
+    """Build (seeded) and fit for EPOCHS epochs with the standard callbacks and a backup, a figure
+    of the model's outputs every epoch as the backup's companion, timed."""
     import keras
 
-    from keras_ae.callbacks import model_optimizers, random_state_variables, standard_callbacks
+    from keras_ae.callbacks import ReconstructionFigure, model_optimizers, random_state_variables, standard_callbacks
     from keras_ae.data import make_dataset
+    from keras_ae.questions.common import Timer
 
     keras.utils.set_random_seed(0)
     model = build()
-    callbacks = standard_callbacks(str(run_dir), backup={"model": build.__name__}) + ([interrupt] if interrupt else [])
-    history = model.fit(make_dataset(x, batch_size=64, seed=5), epochs=EPOCHS, shuffle=False, verbose=0,
-                        callbacks=callbacks)
+    figure = ReconstructionFigure(x[:4], os.path.join(str(run_dir), "figure_{epoch}.png"), "outputs", every=1,
+                                  rows=lambda m, xs: [("x", xs), ("first weights", np.resize(
+                                      keras.ops.convert_to_numpy(m.trainable_weights[0]), (4, 784)))])
+    callbacks = standard_callbacks(str(run_dir), backup={"model": build.__name__}, companions=[figure])
+    timer = Timer(callbacks)
+    with timer:
+        history = model.fit(make_dataset(x, batch_size=64, seed=5), epochs=EPOCHS, shuffle=False, verbose=0,
+                            callbacks=callbacks + ([interrupt] if interrupt else []))
     numpy = keras.ops.convert_to_numpy
     state = {"weights": model.get_weights(),
              "optimizers": {name: [numpy(v) for v in opt.variables] for name, opt in model_optimizers(model).items()},
-             "random": [numpy(v) for v in random_state_variables(model)]}
+             "random": [numpy(v) for v in random_state_variables(model)],
+             "figures": ([os.path.basename(p) for p in figure.paths], figure.drawn), "timer": timer}
     return state, history.history, callbacks[0]
 
 
@@ -112,6 +120,14 @@ def test_fit_resumed_mid_epoch_matches_an_uninterrupted_fit(build, mnist_small, 
     assert backup.resumed_epoch == 1
 
     _assert_same_state(resumed, straight)
+    # the figure companion lists (and holds the rows of) every epoch's figure, those before the kill too
+    assert resumed["figures"][0] == straight["figures"][0] == [f"figure_{e}.png" for e in range(1, EPOCHS + 1)]
+    for (epoch, rows), (epoch_straight, rows_straight) in zip(resumed["figures"][1], straight["figures"][1]):
+        assert epoch == epoch_straight and [r[0] for r in rows] == [r[0] for r in rows_straight]
+        for (_, a), (_, b) in zip(rows, rows_straight):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # the training time counts the killed attempt's epoch 1 too
+    assert 0 < backup.resumed_seconds == resumed["timer"].resumed < resumed["timer"].seconds
     if build is _gan:  # optimizers set in compile: two of their own, each with its steps
         assert {"d_optimizer", "g_optimizer"} <= resumed["optimizers"].keys()
         assert int(resumed["optimizers"]["d_optimizer"][0]) == 2 * int(resumed["optimizers"]["g_optimizer"][0])
@@ -155,6 +171,29 @@ def test_a_backup_of_other_settings_or_a_finished_fit_is_not_resumed(mnist_small
     with pytest.raises(Interrupted):
         fit({"learning_rate": 2e-3, "no_backup": True}, _interrupt_in_epoch(1, 0))
     assert not (tmp_path / "backup").exists()  # --no-backup: no backup kept
+
+
+def test_a_backup_made_before_a_companion_existed_resumes_without_its_state(mnist_small, tmp_path, capsys):
+    import keras
+
+    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    x = mnist_small[0][:200]
+
+    def fit(companions, interrupt=None):
+        keras.utils.set_random_seed(0)
+        callbacks = standard_callbacks(str(tmp_path), backup={"run": 1}, companions=companions)
+        _autoencoder().fit(make_dataset(x, batch_size=64, seed=0), epochs=2, verbose=0, shuffle=False,
+                           callbacks=callbacks + ([interrupt] if interrupt else []))
+        return callbacks[0]
+
+    with pytest.raises(Interrupted):
+        fit([], _interrupt_in_epoch(1, 0))  # a backup of epoch 1 without companions
+    figure = ReconstructionFigure(x[:2], str(tmp_path / "figure_{epoch}.png"), "outputs", every=1)
+    backup = fit([figure])
+    assert backup.resumed_epoch == 1 and [os.path.basename(p) for p in figure.paths] == ["figure_2.png"]
+    assert "holds no state of ReconstructionFigure" in capsys.readouterr().out
 
 
 def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():

@@ -299,10 +299,20 @@ def seed_everything(seed: int) -> None:
 
 
 class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``. Around a ``fit`` with a per-epoch backup, pass
+    its callbacks, ``Timer(callbacks)``: after a resume, ``seconds`` also counts the training time
+    of the earlier, interrupted attempts up to the epoch it resumed from (``resumed``)."""
+
+    def __init__(self, callbacks=()):
+        self.callbacks, self.resumed = callbacks, 0.0
+
     def __enter__(self):
         self.start = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
+        from keras_ae.callbacks import resumed_seconds
+
+        self.resumed = resumed_seconds(self.callbacks) if self.callbacks else 0.0
+        self.seconds = time.perf_counter() - self.start + self.resumed
         return False

@@ -100,13 +100,12 @@ def run(args: argparse.Namespace) -> dict:
     os.makedirs(out, exist_ok=True)
     print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
           f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
-    with Timer() as timer:
+    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
+    with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args),
-                            verbose=verbosity(args))
+                            epochs=args.epochs, shuffle=False, callbacks=callbacks, verbose=verbosity(args))
     hist = history.history
     epochs = list(range(1, len(hist["loss"]) + 1))
     loss_label = "squared error per image" if args.loss == "squared_error" else "MSE per value"

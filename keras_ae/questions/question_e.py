@@ -476,14 +476,13 @@ def run(args: argparse.Namespace) -> dict:
             every=args.parzen_every, patience=0, restore_best=False, name="val_parzen_ll", log_extras=("sigma",),
             verbose=verbosity(args) != 0)]
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
-    with Timer() as timer:
+    # the figures' list is a companion of the backup too: a resumed fit lists every epoch's figure
+    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args, companions=curve + [figure_cb])
+    with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            epochs=args.epochs, shuffle=False,
-                            callbacks=standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
-                                                         companions=curve) + [figure_cb],
-                            verbose=verbosity(args))
+                            epochs=args.epochs, shuffle=False, callbacks=callbacks, verbose=verbosity(args))
     hist = history.history
     figures = {"samples_during_training": figure_cb.paths}
     figures["losses"] = _plot_losses(hist, os.path.join(out, "losses.png"),

@@ -388,11 +388,9 @@ def run(args: argparse.Namespace) -> dict:
     model = model_from_args(args, s_train, steps_per_epoch)
     os.makedirs(out, exist_ok=True)
     z_fixed = draw_noise(np.random.default_rng(args.seed), 100, args.latent_dim, args.noise)
-    snapshots: dict[int, np.ndarray] = {}
 
     def grid_rows(gan, z):
         images = to_display(gan.generator.predict(z, batch_size=len(z), verbose=0))
-        snapshots[len(snapshots)] = images
         return [("", images[r * 10:(r + 1) * 10]) for r in range(len(z) // 10)]
 
     grid = ReconstructionFigure(z_fixed, os.path.join(out, "samples_epoch{epoch:03d}.png"),
@@ -406,10 +404,11 @@ def run(args: argparse.Namespace) -> dict:
             every=args.parzen_every, patience=args.patience, restore_best=args.keep_best,
             csv_path=os.path.join(out, "parzen_validation.csv"), name="parzen_validation_ll",
             verbose=verbosity(args) != 0)
+    # the sample grids are a companion of the backup too: a resumed fit still draws every epoch's
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
-                                   companions=[tracker] if tracker else []) + [grid]
+                                   companions=([tracker] if tracker else []) + [grid])
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
-    with Timer() as timer:
+    with Timer(callbacks) as timer:
         history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,
                                          steps_per_batch=steps_per_call(args)),
                             epochs=args.epochs,
@@ -422,9 +421,8 @@ def run(args: argparse.Namespace) -> dict:
           f"g_loss {h['g_loss'][-1]:.3f}, D(x) {h['d_real'][-1]:.3f}, D(G(z)) {h['d_fake'][-1]:.3f}", flush=True)
 
     # Figures: samples over training (first 10 fixed z per snapshot), losses, D's outputs.
-    epochs_drawn = [int(p.rsplit("epoch", 1)[1][:3]) for p in grid.paths]
     figures = list(grid.paths)
-    figures.append(plot_image_grid([(f"epoch {e}", snapshots[i][:10]) for i, e in enumerate(epochs_drawn)],
+    figures.append(plot_image_grid([(f"epoch {epoch}", rows[0][1]) for epoch, rows in grid.drawn],
                                    os.path.join(out, "samples_over_training.png"),
                                    "Question F: G(z) for the same 10 fixed z over training"))
     ep = list(range(1, epochs_trained + 1))

@@ -156,12 +156,12 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     with distribution_strategy(args.strategy).scope():
         model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, minibatch),
                               learning_rate, jit_compile(args))
-    with Timer() as timer:
+    callbacks = standard_callbacks(run_dir, args.tensorboard, backup=backup)
+    with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)), epochs=epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            callbacks=standard_callbacks(run_dir, args.tensorboard, backup=backup),
-                            shuffle=False, verbose=verbosity(args))
+                            callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     return model, history, timer.seconds
 
 
@@ -274,10 +274,11 @@ PRESET_CAPTIONS = {"hinton2006": {
 }}
 
 
-def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
+def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float]:
     """The RBM stack 784-units-code trained layer by layer with CD-1, each RBM on the hidden
     probabilities of the one below for the training rows, each fit with its own per-epoch backup
-    in ``out/rbm_<k>``; returns the RBMs and a summary of each."""
+    in ``out/rbm_<k>``; returns the RBMs, a summary of each and the seconds that interrupted attempts
+    spent before a resume (already in the summaries' ``seconds``)."""
     from keras_ae.callbacks import standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.models.rbm import (BATCH_SIZE, LEARNING_RATES, build_rbm_stack, compile_rbm, hidden_probabilities,
@@ -288,7 +289,7 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
     with strategy.scope():
         rbms = build_rbm_stack(784, args.units, args.code_dim, seed=args.seed, name=f"{SAVED_MODEL_PREFIX}_rbm",
                                minibatch_size=BATCH_SIZE if fused_minibatch_size(args) else None)
-    data, summaries = x_train, []
+    data, summaries, resumed = x_train, [], 0.0
     for k, rbm in enumerate(rbms, start=1):
         kind = "linear hidden units with Gaussian noise" if rbm.hidden_type == "gaussian" else "logistic hidden units"
         rate = LEARNING_RATES[rbm.hidden_type]
@@ -299,7 +300,7 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
             compile_rbm(rbm, jit_compile=jit_compile(args))
         callbacks = standard_callbacks(os.path.join(out, f"rbm_{k}"), args.tensorboard,
                                        backup={**vars(args), "stage": f"rbm_{k}"}) + rbm_callbacks()
-        with Timer() as timer:
+        with Timer(callbacks) as timer:
             history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, seed=args.seed,
                                            steps_per_batch=steps_per_call(args)), epochs=args.pretrain_epochs,
                               callbacks=callbacks, shuffle=False, verbose=verbosity(args))
@@ -310,9 +311,10 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict]]:
                           "hidden_units": rbm.hidden_type, "learning_rate": rate, "epochs": args.pretrain_epochs,
                           "reconstruction_error": float(error), "free_energy": float(energy),
                           "seconds": round(timer.seconds, 1), "history": history.history})
+        resumed += timer.resumed
         if k < len(rbms):
             data = hidden_probabilities(rbm, data)
-    return rbms, summaries
+    return rbms, summaries, resumed
 
 
 def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> dict:
@@ -331,7 +333,8 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
     print(f"[question H] Hinton & Salakhutdinov (2006): RBM pretraining of the deep autoencoder {layers}, "
           f"{len(args.units) + 1} RBMs of {args.pretrain_epochs} epochs each, then fine-tuning", flush=True)
     with Timer() as pretraining:
-        rbms, summaries = pretrain_rbm_stack(args, x_train, out)
+        rbms, summaries, resumed = pretrain_rbm_stack(args, x_train, out)
+    pretraining.seconds += resumed  # the RBM interrupted by a kill: its epochs before the resume
 
     def errors(model):
         test = model.predict(x_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
@@ -346,13 +349,13 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
     print(f"[question H] unrolled RBM stack, before fine-tuning: test error {unrolled_error:.2f} per image; "
           f"fine-tuning with the cross-entropy, Adam lr {args.learning_rate}, batch {args.batch_size}, "
           f"{args.epochs} epochs", flush=True)
-    with Timer() as fine_tuning:
+    callbacks = standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
+                                   backup={**vars(args), "stage": "fine_tuning"})
+    with Timer(callbacks) as fine_tuning:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)), epochs=args.epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            callbacks=standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
-                                                         backup={**vars(args), "stage": "fine_tuning"}),
-                            shuffle=False, verbose=verbosity(args))
+                            callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     ae_test, ae_error, ae_train_error = errors(model)
     minutes = (pretraining.seconds + fine_tuning.seconds) / 60.0
     print(f"[question H] RBM-pretrained deep autoencoder: test error {ae_error:.2f} per image after {args.epochs} "

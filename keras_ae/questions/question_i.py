@@ -266,11 +266,12 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     run_dir = os.path.join(out, f"pretraining_seed{seed}")
     recon = ReconstructionFigure(x_test[: args.num_images], os.path.join(run_dir, "reconstructions.png"),
                                  "Question I: pretraining autoencoder, test digits over reconstructions")
-    with Timer() as timer:
+    callbacks = standard_callbacks(run_dir, backup=args) + [recon]
+    with Timer(callbacks) as timer:
         history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed,
                                       steps_per_batch=steps_per_call(args)), epochs=args.epochs,
                          validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE, shuffle=False,
-                         callbacks=standard_callbacks(run_dir, backup=args) + [recon], verbose=verbosity(args))
+                         callbacks=callbacks, verbose=verbosity(args))
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 

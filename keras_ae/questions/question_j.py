@@ -132,10 +132,9 @@ def run(args: argparse.Namespace) -> dict:
     y_test = test.labels[: args.test_limit]
 
     print(f"[question J] VAE 784-{'-'.join(map(str, args.hidden))}-{args.latent_dim}, {args.epochs} epochs", flush=True)
-    with Timer() as timer:
-        model, history = train_vae(args, x_train, x_test, args.latent_dim, args.epochs,
-                                   standard_callbacks(os.path.join(out, "vae"), tensorboard=args.tensorboard,
-                                                      backup=args))
+    callbacks = standard_callbacks(os.path.join(out, "vae"), tensorboard=args.tensorboard, backup=args)
+    with Timer(callbacks) as timer:
+        model, history = train_vae(args, x_train, x_test, args.latent_dim, args.epochs, callbacks)
     h = history.history
     epochs = list(range(1, len(h["loss"]) + 1))
     figures = [plot_curves({"train -ELBO": (epochs, h["loss"]), "test -ELBO": (epochs, h["val_loss"]),
