@@ -29,7 +29,7 @@ NEUTRAL_NEW_OPTIONS = {
     "discriminator_init_range": None, "optimizer": "adam", "d_learning_rate": None, "momentum": 0.5,
     "final_momentum": None, "momentum_saturate": 250, "lr_decay_factor": 1.0, "min_learning_rate": 0.0,
     "parzen_every": 0, "parzen_every_samples": 2000, "parzen_every_points": 1000, "patience": 0, "keep_best": False,
-    "preset": None,
+    "preset": None, "updates": "alternating",
 }
 
 
@@ -164,6 +164,48 @@ def test_preset_options_reach_the_model():
     assert [layer.rate for layer in gan.discriminator.layers if isinstance(layer, keras.layers.Dropout)] == [0.2, 0.25]
 
 
+@pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
+def test_simultaneous_updates_take_both_gradients_at_the_same_weights(updates):
+    """pylearn2's AdversaryCost2 under plain SGD: D's and G's gradients from one minibatch of samples
+    at the same weights, applied together (G's update through D before D's update). The alternating
+    step, checked against the same hand computation, must differ in G (it goes through the updated D)."""
+    import keras
+    import tensorflow as tf
+
+    from keras_ae.errors import ConfigError
+    from keras_ae.models.gan import GAN, build_discriminator, build_generator
+
+    keras.utils.set_random_seed(0)
+    gan = GAN(build_generator(6, (8,), output_dim=12, output_activation="sigmoid"),
+              build_discriminator(12, (8,), dropout=0.0), seed=1, generator_loss="non_saturating", updates=updates)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.5), g_optimizer=keras.optimizers.SGD(0.5))
+    x = tf.constant(np.random.default_rng(0).random((5, 12)), tf.float32)
+    d0 = [v.numpy() for v in gan.discriminator.trainable_variables]
+    g0 = [v.numpy() for v in gan.generator.trainable_variables]
+    state = gan.seed_generator.state.numpy()
+    z = gan.sample_noise(5)  # the z the step will draw
+    gan.seed_generator.state.assign(state)
+    with tf.GradientTape(persistent=True) as tape:
+        l_fake = gan._d_logit(gan.generator(z))
+        l_real = gan._d_logit(x)
+        d_error = tf.reduce_mean(tf.nn.softplus(-l_real)) + tf.reduce_mean(tf.nn.softplus(l_fake))
+        g_objective = tf.reduce_mean(tf.nn.softplus(-l_fake))
+    d_expected = [w - 0.5 * g.numpy() for w, g in zip(d0, tape.gradient(d_error, gan.discriminator.trainable_variables))]
+    g_expected = [w - 0.5 * g.numpy() for w, g in zip(g0, tape.gradient(g_objective, gan.generator.trainable_variables))]
+    logs = gan.train_step(x)
+    for v, w in zip(gan.discriminator.trainable_variables, d_expected):
+        np.testing.assert_allclose(v.numpy(), w, rtol=1e-5, atol=1e-6)
+    close = all(np.allclose(v.numpy(), w, rtol=1e-5, atol=1e-6)
+                for v, w in zip(gan.generator.trainable_variables, g_expected))
+    assert close == (updates == "simultaneous")
+    if updates == "simultaneous":
+        assert float(logs["g_loss"]) == pytest.approx(float(g_objective), rel=1e-5)
+        assert float(logs["d_loss"]) == pytest.approx(float(d_error), rel=1e-5)
+        assert gan.get_config()["updates"] == "simultaneous"
+        with pytest.raises(ConfigError, match="k = 1"):
+            GAN(gan.generator, gan.discriminator, d_steps=2, updates="simultaneous")
+
+
 def test_uniform_noise_in_training_generate_and_config():
     from keras_ae.models.gan import GAN, UNIFORM_NOISE_LIMIT, build_discriminator, build_generator, draw_noise
 
@@ -284,11 +326,11 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
         "--test-limit", "150", "--parzen-samples", "200", "--parzen-every", "1", "--parzen-every-samples", "100",
         "--parzen-every-points", "100", "--patience", "5", "--classifier-epochs", "0", "--sample-every", "3",
         "--generator-units", "64", "64", "--discriminator-units", "32", "32", "--output-dir", str(out),
-        "--saved-models-dir", str(models), "--no-xla", "--verbose", "0"])
+        "--saved-models-dir", str(models), "--no-xla", "--verbose", "0", "--updates", "simultaneous"])
     result = question_f.run(args)
     row = result["rows"][0]
     meta = json.loads((models / "question_f_goodfellow2014_gan" / "metadata.json").read_text())
-    assert meta["preset"] == "goodfellow2014" and meta["value_range"] == "unit"
+    assert meta["preset"] == "goodfellow2014" and meta["value_range"] == "unit" and meta["updates"] == "simultaneous"
     assert meta["parzen_test_ll"] == pytest.approx(row["parzen_test_ll"]) and np.isfinite(meta["parzen_test_ll"])
     assert meta["parzen_test_ll_stderr"] > 0
     assert any(meta["parzen_sigma"] == pytest.approx(s) for s in np.logspace(-1, 0, 10))

@@ -27,6 +27,13 @@ The discriminator network ends in a Dense layer named ``logit`` followed by a si
 losses are computed from the logit (``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the
 same values without the ``log(0)`` of a saturated sigmoid.
 
+``updates="simultaneous"`` (with ``k = 1``) trains as Goodfellow et al.'s published pylearn2 code
+does instead (``AdversaryCost2`` under pylearn2's plain ``SGD``): one minibatch of ``m`` real images
+and ``m`` samples G(z), one forward pass of D over both (one set of dropout masks), the gradients
+of D's error with respect to D's weights and of G's objective with respect to G's weights taken
+at the same point, and both updates applied together. ``"alternating"`` (the default) is the
+slides' algorithm above.
+
 ``noise="normal"`` (the default) draws z ~ N(0, I); ``noise="uniform"`` draws each component from
 U(-sqrt(3), sqrt(3)) (zero mean, unit variance: the ``uniform`` noise of Goodfellow et al.'s
 pylearn2 ``Generator``, which their MNIST configuration uses).
@@ -60,6 +67,7 @@ from keras_ae.models.random_streams import EvaluationNoise
 
 GENERATOR_LOSSES = ("minimax", "non_saturating")
 NOISES = ("normal", "uniform")
+UPDATES = ("alternating", "simultaneous")
 LOGIT_LAYER = "logit"
 UNIFORM_NOISE_LIMIT = float(np.sqrt(3.0))  # U(-sqrt 3, sqrt 3) has variance 1, as pylearn2's "uniform" noise
 
@@ -247,11 +255,14 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
     ``minibatch_size`` (the rows of one ``train_step``: k discriminator minibatches) fuses several
     of these steps into one compiled call (:mod:`keras_ae.models.fused`). ``noise`` is the
     distribution of z: ``"normal"`` (N(0, I)) or ``"uniform"`` (U(-sqrt 3, sqrt 3) per component).
+    ``updates``: ``"alternating"`` (the slides' k D updates, then one G update on fresh noise
+    through the updated D) or ``"simultaneous"`` (k = 1: D's and G's gradients from the same
+    samples and dropout masks, both applied at once; see the module docstring).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, d_steps: int = 1,
                  generator_loss: str = "minimax", seed: int | None = None, minibatch_size: int | None = None,
-                 noise: str = "normal", **kwargs):
+                 noise: str = "normal", updates: str = "alternating", **kwargs):
         super().__init__(**kwargs)
         self._init_fused_steps(minibatch_size)
         if int(d_steps) < 1:
@@ -260,7 +271,11 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
             raise ConfigError(f"unknown generator_loss {generator_loss!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
         if noise not in NOISES:
             raise ConfigError(f"unknown noise {noise!r}; choose one of {', '.join(NOISES)}")
-        self.noise = noise
+        if updates not in UPDATES:
+            raise ConfigError(f"unknown updates {updates!r}; choose one of {', '.join(UPDATES)}")
+        if updates == "simultaneous" and int(d_steps) != 1:
+            raise ConfigError(f"simultaneous updates need k = 1 (one D and one G update per minibatch), got k = {d_steps}")
+        self.noise, self.updates = noise, updates
         self.generator = generator
         self.discriminator = discriminator
         self.d_steps = int(d_steps)
@@ -323,15 +338,19 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
 
     def discriminator_error(self, real, fake, training=False):
         """The slides' E = -(1/m) sum [ln D(x) + ln(1 - D(G(z)))], plus mean D(x) and D(G(z))."""
-        l_real = self._d_logit(real, training=training)
-        l_fake = self._d_logit(fake, training=training)
+        return self._error_from_logits(self._d_logit(real, training=training), self._d_logit(fake, training=training))
+
+    @staticmethod
+    def _error_from_logits(l_real, l_fake):
         # ln D(x) = -softplus(-l), ln(1 - D(x)) = -softplus(l)
         error = ops.mean(ops.softplus(-l_real)) + ops.mean(ops.softplus(l_fake))
         return error, ops.mean(ops.sigmoid(l_real)), ops.mean(ops.sigmoid(l_fake))
 
     def generator_objective(self, fake, training=False):
         """What the generator minimises: mean ln(1 - D(G(z))) (minimax) or -mean ln D(G(z))."""
-        l_fake = self._d_logit(fake, training=training)
+        return self._objective_from_logits(self._d_logit(fake, training=training))
+
+    def _objective_from_logits(self, l_fake):
         if self.generator_loss == "minimax":
             return -ops.mean(ops.softplus(l_fake))
         return ops.mean(ops.softplus(-l_fake))
@@ -343,6 +362,8 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
 
     def train_step(self, data):
         real = self._real_images(data)
+        if self.updates == "simultaneous":
+            return self._simultaneous_step(real)
         m = ops.shape(real)[0] // self.d_steps
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
@@ -362,6 +383,23 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
             scaled = scale_loss_for_replicas(g_objective)
         self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         return self._update_metrics(d_total / self.d_steps, g_objective, p_real, p_fake)
+
+    def _simultaneous_step(self, real):
+        """One minibatch, one pass of D over the real images and the samples, D's and G's gradients
+        at the same weights, both updates at once (pylearn2's ``AdversaryCost2`` with plain SGD)."""
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        z = self.sample_noise(ops.shape(real)[0])
+        with tf.GradientTape(persistent=True) as tape:
+            l_fake = self._d_logit(self.generator(z, training=True), training=True)
+            d_error, p_real, p_fake = self._error_from_logits(self._d_logit(real, training=True), l_fake)
+            g_objective = self._objective_from_logits(l_fake)  # the same samples and dropout masks
+            d_scaled, g_scaled = scale_loss_for_replicas(d_error), scale_loss_for_replicas(g_objective)
+        d_grads, g_grads = tape.gradient(d_scaled, d_vars), tape.gradient(g_scaled, g_vars)
+        del tape
+        self.d_optimizer.apply(d_grads, d_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
+        return self._update_metrics(d_error, g_objective, p_real, p_fake)
 
     def test_step(self, data):
         real = self._real_images(data)
@@ -404,6 +442,7 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             d_steps=self.d_steps, generator_loss=self.generator_loss, seed=self.seed, noise=self.noise,
+            updates=self.updates,
             **self._fused_config(),
         )
         return config

@@ -61,7 +61,7 @@ def build_model(latent_dim: int = 100, generator_units=(256, 512, 1024), discrim
                 minibatch_size: int | None = None, *, generator_activation: str = "leaky_relu",
                 output_activation: str = "tanh", generator_init_range: float | None = None, output_bias=None,
                 maxout_pieces: int = 1, input_dropout: float = 0.0, discriminator_init_range: float | None = None,
-                noise: str = "normal"):
+                noise: str = "normal", updates: str = "alternating"):
     """Question F's GAN. The defaults are today's run: LeakyReLU MLPs with Glorot-uniform weights,
     a tanh generator, z ~ N(0, I). ``generator_init_range`` r: the generator's weights uniform in
     (-r, r) and zero biases (:func:`~keras_ae.models.gan.build_uniform_generator`);
@@ -92,7 +92,7 @@ def build_model(latent_dim: int = 100, generator_units=(256, 512, 1024), discrim
     else:
         discriminator = build_discriminator(784, discriminator_units, dropout=dropout)
     return GAN(generator, discriminator, d_steps=k, generator_loss=generator_loss, seed=seed, name="question_f_gan",
-               minibatch_size=minibatch_size, noise=noise)
+               minibatch_size=minibatch_size, noise=noise, updates=updates)
 
 
 def make_optimizer(kind: str = "adam", learning_rate: float = 2e-4, beta_1: float = 0.5, momentum: float = 0.5,
@@ -210,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="discriminator updates per generator update (slides' k)")
     parser.add_argument("--generator-loss", default="minimax", choices=("minimax", "non_saturating"),
                         help="minimax: minimise ln(1 - D(G(z))) as on the slides; non_saturating: minimise -ln D(G(z))")
+    parser.add_argument("--updates", default="alternating", choices=("alternating", "simultaneous"),
+                        help="alternating: the slides' k D updates, then one G update on fresh noise; simultaneous "
+                             "(k = 1): D's and G's gradients from the same samples and dropout masks, applied together, "
+                             "as Goodfellow et al.'s pylearn2 code trains (default: %(default)s)")
     parser.add_argument("--latent-dim", type=positive_int, default=100, help="dimension of z (default: %(default)s)")
     parser.add_argument("--beta-1", type=fraction_below_one, default=0.5, help="Adam's beta_1 for both networks")
     parser.add_argument("--dropout", type=fraction_below_one, default=0.3,
@@ -319,7 +323,8 @@ def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_pe
                           generator_activation=args.generator_activation, output_activation=output_activation,
                           generator_init_range=args.generator_init_range, output_bias=output_bias,
                           maxout_pieces=args.maxout_pieces, input_dropout=args.input_dropout,
-                          discriminator_init_range=args.discriminator_init_range, noise=args.noise)
+                          discriminator_init_range=args.discriminator_init_range, noise=args.noise,
+                          updates=args.updates)
         optimizers = None
         if args.optimizer != "adam" or args.d_learning_rate is not None or args.lr_decay_factor != 1.0:
             def optimizer(rate, steps):
@@ -507,7 +512,7 @@ def run(args: argparse.Namespace) -> dict:
             "parzen_test_ll": row["parzen_test_ll"], "parzen_sigma": sigma,
         }
         if args.preset or tracker is not None:  # today's default run keeps its metadata as it was
-            metadata.update({"preset": args.preset, "epochs_trained": epochs_trained,
+            metadata.update({"preset": args.preset, "updates": args.updates, "epochs_trained": epochs_trained,
                              "parzen_test_ll_stderr": row["parzen_test_ll_stderr"],
                              "parzen_samples": args.parzen_samples, "parzen_test_points": len(x_test),
                              "parzen_sigma_validation_points": len(x_val)})
