@@ -367,7 +367,12 @@ class TrainingBackup(EpochOrder):
     are saved in every backup (``companion_<i>.json`` / ``.npz``) and restored with the weights. A
     backup without a companion's files (made before it was one) restores the rest and leaves that
     companion as it is.
+
+    ``TrainingBackup.seconds_resumed_in_process`` adds up the ``resumed_seconds`` of every fit
+    resumed in this process (``keras-ae run all`` adds a question's share to its run time).
     """
+
+    seconds_resumed_in_process = 0.0
 
     def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True,
                  companions: Sequence = ()):
@@ -459,6 +464,7 @@ class TrainingBackup(EpochOrder):
             elif os.path.exists(self.csv_log):
                 os.remove(self.csv_log)
         self.resumed_seconds = float(state.get("fit_seconds", 0.0))
+        TrainingBackup.seconds_resumed_in_process += self.resumed_seconds
         return int(state["epoch"])
 
     # ---- fit hooks

@@ -150,9 +150,13 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
     ``resume``, a question whose record says it completed with the same settings (and whose
     figures and tables are still there) is not run again: its entry comes from the record, and
     one line says so. A question that failed, was interrupted or has other settings runs again;
-    so does one that reads the outputs of a question that ran again (C after B).
+    so does one that reads the outputs of a question that ran again (C after B). An interrupted
+    question's long fits resume from their per-epoch backups; its recorded seconds then add the
+    training time the killed attempt spent before the epoch they resumed from (not its start-up).
     """
     import uuid
+
+    from keras_ae.callbacks import TrainingBackup
 
     qids = [q.upper() for q in (qids or QUESTIONS)]
     runs = [(qid, None) for qid in qids] + [(qid, p) for qid in qids for p in (question_presets(qid) if presets else [])]
@@ -160,7 +164,7 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
     for i, (qid, preset) in enumerate(runs, 1):
         title = QUESTIONS[qid][1]
         entry = QuestionResult(qid, title, output_dir=output_folder(output_root, qid, preset), preset=preset)
-        start = time.perf_counter()
+        start, resumed_before = time.perf_counter(), TrainingBackup.seconds_resumed_in_process
         settings, run_id = None, uuid.uuid4().hex
         try:
             module = get_question(qid)
@@ -192,7 +196,8 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
         except Exception as exc:  # noqa: BLE001 - one question's failure must not stop the others
             entry.status = "failed"
             entry.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=6)}"
-        entry.seconds = time.perf_counter() - start
+        # a question resumed from its fits' backups: add the training time of the attempts before the kill
+        entry.seconds = time.perf_counter() - start + TrainingBackup.seconds_resumed_in_process - resumed_before
         if settings is not None:
             records[entry.key] = _write_record(entry, settings, run_id)
         print(f"[{i}/{len(runs)}] {entry.name}: {entry.status} in {entry.seconds / 60:.1f} min"

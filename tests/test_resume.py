@@ -5,6 +5,7 @@ was never interrupted; ``keras-ae run all --resume`` skips the questions already
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -260,6 +261,10 @@ def two_questions():
             with open(figure, "wb") as fh:
                 fh.write(b"\x89PNG not really")
             calls[-1] += f"({args.size})" if args.size != "sheet" else ""
+            if args.size == "resumed":  # as a fit resumed from a backup after 120 s of training does
+                from keras_ae.callbacks import TrainingBackup
+
+                TrainingBackup.seconds_resumed_in_process += 120.0
             table = write_table([{"seed": args.seed, "size": args.size}], os.path.join(args.output_dir, "t"))
             return {"figures": [figure], "tables": table}
 
@@ -333,6 +338,28 @@ def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(tw
     (out / "question_x" / "run_record.json").write_text(json.dumps(record))
     assert run_all("--resume", "--seed", "1")[1] == ["X", "Y"]  # X was interrupted; Y reads X's outputs
     assert run_all("--seed", "1")[1] == ["X", "Y"]  # without --resume everything runs
+
+
+def test_run_all_counts_the_training_time_before_a_resume(two_questions, tmp_path, capsys):
+    from keras_ae.report import read_record
+
+    calls, _ = two_questions
+    build = sys.modules["question_X"].build_parser
+
+    def build_resumed():
+        parser = build()
+        parser.set_defaults(size="resumed")
+        return parser
+
+    sys.modules["question_X"].build_parser = build_resumed
+    try:
+        code, _, _ = _run_all_xy(calls, tmp_path, capsys)
+    finally:
+        sys.modules["question_X"].build_parser = build
+    assert code == 0
+    x = read_record(str(tmp_path / "results" / "question_x"))
+    y = read_record(str(tmp_path / "results" / "question_y"))
+    assert 120.0 <= x["seconds"] < 150.0 and y["seconds"] < 30.0  # Y resumed nothing: none of X's time
 
 
 def test_run_all_presets_run_after_the_questions_in_their_own_folders(two_questions, tmp_path, capsys):
