@@ -48,6 +48,17 @@ def test_default_options_are_todays():
 
 # --- Maxout ---------------------------------------------------------------------------------------
 
+def test_preset_long_is_todays_run_for_longer_with_the_held_out_curve():
+    from keras_ae.questions import question_f
+
+    args = vars(question_f.build_parser().parse_args(["--preset", "long"]))
+    changed = {"epochs": 150, "parzen_every": 5, "keep_best": True, "sample_every": 25, "preset": "long",
+               "output_dir": "results/question_f_long", "export_name": "question_f_long_gan"}
+    for key, value in {**TODAYS_DEFAULTS, **NEUTRAL_NEW_OPTIONS, **changed}.items():
+        assert args[key] == value, key  # the network, optimizer, batch and data of today's run
+    assert args["patience"] == 0  # never stops early: the whole curve
+
+
 def test_maxout_output_is_the_numpy_max_over_each_units_pieces():
     from keras_ae.models.gan import Maxout
 
