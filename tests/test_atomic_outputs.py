@@ -5,7 +5,6 @@ next load; a corrupt metadata.json or summary.json is one line naming the file."
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import subprocess
 import sys

@@ -16,7 +16,6 @@ from tests.conftest import run_python
 @pytest.fixture(scope="module")
 def trained(mnist_small, tmp_path_factory):
     """The four sheet variants trained for 2 short epochs on 2,048 digits (shared by the tests)."""
-    import keras
 
     from keras_ae.data import make_dataset
     from keras_ae.questions.question_a import DEFAULT_VARIANTS, VARIANTS, build_model, compile_model

@@ -25,7 +25,6 @@ def vae(mnist_small):
 
 
 def test_sampling_is_mean_plus_sigma_times_noise_and_differentiable():
-    import keras
     import tensorflow as tf
 
     from keras_ae.models.variational import Sampling

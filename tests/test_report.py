@@ -8,7 +8,6 @@ import subprocess
 import sys
 import types
 
-import numpy as np
 import pytest
 
 

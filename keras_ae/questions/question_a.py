@@ -13,8 +13,6 @@ import argparse
 import os
 from dataclasses import dataclass
 
-import numpy as np
-
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, steps_per_call,
                                       positive_float, positive_int, question_main, seed_everything, verbosity)
