@@ -368,6 +368,13 @@ class TrainingBackup(EpochOrder):
     backup without a companion's files (made before it was one) restores the rest and leaves that
     companion as it is.
 
+    ``keep_finished``: when the fit completes, keep its final state as a *finished* backup instead
+    of deleting the backup; the same fit started again (same settings, model and epochs, e.g. in a
+    run that was killed in a later stage) then trains no epoch and ends with the restored weights,
+    history, log and companions' state (also after an early stop). For questions of several long
+    fits (H's preset: four RBMs, fine-tuning, a comparison network); the question removes the
+    finished backups when it completes (:func:`discard_backups`).
+
     ``TrainingBackup.seconds_resumed_in_process`` adds up the ``resumed_seconds`` of every fit
     resumed in this process (``keras-ae run all`` adds a question's share to its run time).
     """
@@ -375,10 +382,11 @@ class TrainingBackup(EpochOrder):
     seconds_resumed_in_process = 0.0
 
     def __init__(self, backup_dir: str, settings=None, csv_log: str | None = None, verbose: bool = True,
-                 companions: Sequence = ()):
+                 companions: Sequence = (), keep_finished: bool = False):
         super().__init__()
         self.backup_dir, self.settings, self.csv_log, self.verbose = backup_dir, _plain(settings), csv_log, verbose
-        self.companions = list(companions)
+        self.companions, self.keep_finished = list(companions), bool(keep_finished)
+        self.restored_finished = False  # the last fit found a finished backup and trained no epoch
         self.resumed_epoch = 0  # epochs restored from a backup at the start of the last fit (0: none)
         self.resumed_seconds = 0.0  # seconds spent in fit before that epoch, by earlier (killed) attempts
         self._fit_start = time.perf_counter()
@@ -397,8 +405,9 @@ class TrainingBackup(EpochOrder):
         return {"settings": self.settings, "epochs": self.params.get("epochs"), "steps": self.params.get("steps"),
                 "model": _signature(self.model)}
 
-    def _save(self, epoch: int) -> None:
-        """Everything needed to resume at ``epoch`` (the number of finished epochs)."""
+    def _save(self, epoch: int, finished: bool = False) -> None:
+        """Everything needed to resume at ``epoch`` (the number of finished epochs); ``finished``:
+        the fit ended there (after its last epoch or an early stop)."""
         final = os.path.join(self.backup_dir, f"epoch_{epoch:05d}")
         partial = os.path.join(self.backup_dir, f"partial_epoch_{epoch:05d}")
         shutil.rmtree(partial, ignore_errors=True)
@@ -407,7 +416,7 @@ class TrainingBackup(EpochOrder):
         np.savez(os.path.join(partial, "random_state.npz"),
                  *[np.asarray(keras.ops.convert_to_numpy(v)) for v in random_state_variables(self.model)])
         history = getattr(self.model, "history", None)
-        state = {"epoch": epoch, **self._fingerprint(),
+        state = {"epoch": epoch, "finished": finished, **self._fingerprint(),
                  "fit_seconds": self.resumed_seconds + time.perf_counter() - self._fit_start,
                  "history": _plain({k: [float(x) for x in v] for k, v in getattr(history, "history", {}).items()})}
         with open(os.path.join(partial, "state.json"), "w") as fh:
@@ -465,22 +474,26 @@ class TrainingBackup(EpochOrder):
                 os.remove(self.csv_log)
         self.resumed_seconds = float(state.get("fit_seconds", 0.0))
         TrainingBackup.seconds_resumed_in_process += self.resumed_seconds
+        self.restored_finished = bool(state.get("finished", False))
         return int(state["epoch"])
 
     # ---- fit hooks
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._fit_start, self.resumed_seconds = time.perf_counter(), 0.0
+        self._fit_start, self.resumed_seconds, self.restored_finished = time.perf_counter(), 0.0, False
         backups = self._complete_backups()
         epoch = self._restore(os.path.join(self.backup_dir, backups[-1])) if backups else 0
-        if epoch:
+        if epoch and self.restored_finished:  # no epoch to train: fit only calls on_train_end
+            self.model._initial_epoch = self.params.get("epochs", epoch)
+            self._say(f"this fit finished earlier (epoch {epoch}): its trained state restored from {self.backup_dir}")
+        elif epoch:
             self.model._initial_epoch = epoch  # how keras.callbacks.BackupAndRestore resumes fit
             self._say(f"resuming after epoch {epoch} from {self.backup_dir}")
         else:
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             if self.csv_log and os.path.exists(self.csv_log):
                 os.remove(self.csv_log)  # a fresh log (its CSVLogger appends)
-        self.resumed_epoch = epoch
+        self.resumed_epoch = self._last_epoch = epoch
         self._epochs_seen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -493,10 +506,27 @@ class TrainingBackup(EpochOrder):
             self._save(epoch)  # every callback has finished epoch - 1: figures, history, log
         self._epochs_seen += 1
 
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self._last_epoch = epoch + 1
+
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
         self.model._initial_epoch = None  # Keras never resets it: a later fit would start there
-        shutil.rmtree(self.backup_dir, ignore_errors=True)
+        history = getattr(self.model, "history", None)
+        if self.restored_finished and history is not None:
+            history.epoch = list(range(self.resumed_epoch))
+        elif self.keep_finished:
+            self._save(self._last_epoch, finished=True)  # before the companions' own on_train_end
+        else:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def discard_backups(*run_dirs: str) -> None:
+    """Delete the backups (``run_dir/backup``, finished ones included) of fits that a question no
+    longer needs to resume: call it when the question has completed."""
+    for run_dir in run_dirs:
+        shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
 
 
 def resumed_seconds(callbacks: Sequence) -> float:
@@ -507,7 +537,7 @@ def resumed_seconds(callbacks: Sequence) -> float:
 
 
 def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None,
-                       companions: Sequence = ()) -> list:
+                       companions: Sequence = (), keep_finished: bool = False) -> list:
     """The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
     (``history.csv``), optional TensorBoard logs and checkpoints, and, with ``backup`` (the run's
     settings: a question's parsed options or a dict), a :class:`TrainingBackup` in
@@ -516,14 +546,16 @@ def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool
     training (verbosity, TensorBoard, export) are not part of the settings compared.
     ``companions`` (callbacks with state, e.g. :class:`BestValidationScore`) come before the NaN
     guard and the CSV log (so a score they put into the epoch's logs is logged) and, with the
-    backup, have their state saved and restored with it.
+    backup, have their state saved and restored with it. ``keep_finished``: see
+    :class:`TrainingBackup` (a completed fit is not trained again; :func:`discard_backups`).
     """
     os.makedirs(run_dir, exist_ok=True)
     log = os.path.join(run_dir, "history.csv")
     settings = backup if backup is None or isinstance(backup, dict) else vars(backup)
     if settings is not None and not settings.get("no_backup", False):
         settings = {k: v for k, v in settings.items() if k not in NOT_TRAINING_SETTINGS}
-        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions),
+        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions,
+                                    keep_finished=keep_finished),
                      *companions, NaNGuard(), keras.callbacks.CSVLogger(log, append=True)]
     else:
         callbacks = [EpochOrder(), *companions, NaNGuard(), keras.callbacks.CSVLogger(log)]

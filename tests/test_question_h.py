@@ -213,6 +213,38 @@ def test_preset_pretrains_unrolls_fine_tunes_and_writes_the_4_row_figure_table_a
     assert "reconstruction_error" in (out / "rbm_1" / "history.csv").read_text().splitlines()[0]
 
 
+def test_preset_killed_in_its_last_stage_resumes_there_without_training_the_finished_stages(
+        preset_run, tmp_path, capsys):
+    """The finished stages (RBMs, fine-tuning) keep their backups until the question completes: a
+    run killed while training the comparison network does not train them again, and ends with the
+    numbers of the uninterrupted run."""
+    from keras_ae.questions import get_question, question_h
+
+    q = get_question("H")
+    args = q.build_parser().parse_args([
+        "--preset", "hinton2006", "--pretrain-epochs", "2", "--epochs", "2", "--baseline-epochs", "2", *PRESET_SLICE,
+        "--output-dir", str(tmp_path / "results"), "--saved-models-dir", str(tmp_path / "saved_models")])
+    real = question_h.train_without_pretraining
+
+    def killed(*a, **kw):
+        raise KeyboardInterrupt  # the kill, as the comparison network starts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(question_h, "train_without_pretraining", killed)
+        with pytest.raises(KeyboardInterrupt):
+            q.run(args)
+    out = tmp_path / "results"
+    assert all((out / stage / "backup").is_dir() for stage in ("rbm_1", "rbm_2", "rbm_3", "fine_tuning"))
+    capsys.readouterr()
+    assert question_h.train_without_pretraining is real
+    result = q.run(args)
+    printed = capsys.readouterr().out
+    assert printed.count("this fit finished earlier") == 4  # three RBMs and the fine-tuning: not trained again
+    for row, straight in zip(result["rows"], preset_run[0]["rows"]):
+        assert row["test_error"] == pytest.approx(straight["test_error"], rel=1e-5), row["method"]
+    assert not any((out / stage / "backup").exists() for stage in ("rbm_1", "fine_tuning", "no_pretraining"))
+
+
 def test_preset_comparison_row_is_the_plain_questions_network(preset_run, short_run):
     """The network without pretraining is trained exactly as ``keras-ae run H`` trains it."""
     plain_question = short_run[0]["rows"][0]

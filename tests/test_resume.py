@@ -174,6 +174,50 @@ def test_a_backup_of_other_settings_or_a_finished_fit_is_not_resumed(mnist_small
     assert not (tmp_path / "backup").exists()  # --no-backup: no backup kept
 
 
+def test_a_finished_fit_kept_by_keep_finished_trains_no_epoch_when_run_again(mnist_small, tmp_path):
+    """A question of several long fits keeps each finished one, so that a run killed in a later
+    stage does not train it again: the same fit then runs no step and ends in the same state."""
+    import keras
+
+    from keras_ae.callbacks import ReconstructionFigure, discard_backups, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    x = mnist_small[0][:200]
+
+    class Steps(keras.callbacks.Callback):
+        count = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Steps.count += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:  # an early stop after 2 of the 3 epochs
+                self.model.stop_training = True
+
+    def fit():
+        keras.utils.set_random_seed(0)
+        model = _autoencoder()
+        figure = ReconstructionFigure(x[:2], str(tmp_path / "figure_{epoch}.png"), "outputs", every=1)
+        callbacks = standard_callbacks(str(tmp_path), backup={"run": 1}, companions=[figure], keep_finished=True)
+        history = model.fit(make_dataset(x, batch_size=64, seed=0), epochs=3, verbose=0, shuffle=False,
+                            callbacks=callbacks + [Steps()])
+        return model, history.history, callbacks[0], figure
+
+    model, history, backup, figure = fit()
+    assert Steps.count == 2 * 4 and not backup.restored_finished and os.listdir(tmp_path / "backup") == ["epoch_00002"]
+    log = (tmp_path / "history.csv").read_text()
+    Steps.count = 0
+    again, history_again, backup_again, figure_again = fit()
+    assert Steps.count == 0 and backup_again.restored_finished and backup_again.resumed_epoch == 2
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert history_again == history and len(history["loss"]) == 2
+    assert (tmp_path / "history.csv").read_text() == log and figure_again.paths == figure.paths
+    assert backup_again.resumed_seconds > 0  # the training time of the finished fit
+    discard_backups(str(tmp_path))
+    assert not (tmp_path / "backup").exists()
+
+
 def test_a_backup_made_before_a_companion_existed_resumes_without_its_state(mnist_small, tmp_path, capsys):
     import keras
 

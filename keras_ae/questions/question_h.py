@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, batch_size: int,
-                              learning_rate: float, backup):
+                              learning_rate: float, backup, keep_finished: bool = False):
     """The deep autoencoder from Glorot weights, trained by Adam with the cross-entropy (the plain
     question's network); returns ``(model, history, seconds)``. The run's seed is set first, so
     the same options give the same network wherever it is trained."""
@@ -156,7 +156,7 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     with distribution_strategy(args.strategy).scope():
         model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, minibatch),
                               learning_rate, jit_compile(args))
-    callbacks = standard_callbacks(run_dir, args.tensorboard, backup=backup)
+    callbacks = standard_callbacks(run_dir, args.tensorboard, backup=backup, keep_finished=keep_finished)
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)), epochs=epochs,
@@ -298,8 +298,9 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
               f"{args.pretrain_epochs} epochs", flush=True)
         with strategy.scope():
             compile_rbm(rbm, jit_compile=jit_compile(args))
+        # a finished RBM is kept (keep_finished): a run killed in a later stage does not train it again
         callbacks = standard_callbacks(os.path.join(out, f"rbm_{k}"), args.tensorboard,
-                                       backup={**vars(args), "stage": f"rbm_{k}"}) + rbm_callbacks()
+                                       backup={**vars(args), "stage": f"rbm_{k}"}, keep_finished=True) + rbm_callbacks()
         with Timer(callbacks) as timer:
             history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, seed=args.seed,
                                            steps_per_batch=steps_per_call(args)), epochs=args.pretrain_epochs,
@@ -319,8 +320,10 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
 
 def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> dict:
     """Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning; with the network
-    without pretraining and PCA (``pca``: its test reconstructions and errors) beside it."""
-    from keras_ae.callbacks import standard_callbacks
+    without pretraining and PCA (``pca``: its test reconstructions and errors) beside it. Each
+    stage's fit keeps its finished backup until the end, so a run killed in a later stage resumes
+    there without training the finished stages again."""
+    from keras_ae.callbacks import discard_backups, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
     from keras_ae.losses import cross_entropy_per_image
@@ -350,7 +353,7 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
           f"fine-tuning with the cross-entropy, Adam lr {args.learning_rate}, batch {args.batch_size}, "
           f"{args.epochs} epochs", flush=True)
     callbacks = standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
-                                   backup={**vars(args), "stage": "fine_tuning"})
+                                   backup={**vars(args), "stage": "fine_tuning"}, keep_finished=True)
     with Timer(callbacks) as fine_tuning:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
                                          steps_per_batch=steps_per_call(args)), epochs=args.epochs,
@@ -367,7 +370,7 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
           f"{args.baseline_epochs} epochs)", flush=True)
     baseline, baseline_history, baseline_seconds = train_without_pretraining(
         args, x_train, x_test, os.path.join(out, "no_pretraining"), args.baseline_epochs, DEFAULT_BATCH_SIZE,
-        DEFAULT_LEARNING_RATE, backup={**vars(args), "stage": "no_pretraining"})
+        DEFAULT_LEARNING_RATE, backup={**vars(args), "stage": "no_pretraining"}, keep_finished=True)
     baseline_test, baseline_error, baseline_train_error = errors(baseline)
     print(f"[question H] without pretraining: test error {baseline_error:.2f} per image after {args.baseline_epochs} "
           f"epochs ({baseline_seconds / 60.0:.1f} min)", flush=True)
@@ -449,6 +452,9 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
                 "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs,
                 "learning_rate": summary["learning_rate"], "weight_cost": rbm.weight_cost,
                 "train_reconstruction_error": summary["reconstruction_error"]}))
+    # every stage's output is written: their finished backups are no longer needed
+    discard_backups(*[os.path.join(out, f"rbm_{k}") for k in range(1, len(rbms) + 1)],
+                    os.path.join(out, "fine_tuning"), os.path.join(out, "no_pretraining"))
     print(f"[question H] figure {figure}, table {table[0]}", flush=True)
     return {"rows": rows, "figures": [figure, curves, pretraining_curves], "tables": list(table),
             "saved_models": exports, "history": history.history, "baseline_history": baseline_history.history,
