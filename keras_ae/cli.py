@@ -1,7 +1,7 @@
 """The ``keras-ae`` command: run a question, or use an exported model for inference.
 
     keras-ae list
-    keras-ae run all [--quick] [--only A B ...] [--resume] [--presets]
+    keras-ae run all [--quick] [--only A B ... | F:goodfellow2014 ...] [--resume] [--presets]
                                                every question in order, then results/report.html;
                                                --resume skips those completed with the same settings
     keras-ae run A [question options]          (keras-ae run A --help for them)
@@ -103,13 +103,14 @@ def _run_all(options: list[str]) -> int:
     from keras_ae.questions import QUESTIONS
     import time
 
-    from keras_ae.report import run_all, run_info, write_report
+    from keras_ae.report import planned_runs, run_all, run_info, write_report
 
     parser = argparse.ArgumentParser(prog="keras-ae run all",
                                      description="Run every question in order and write one HTML report.")
     parser.add_argument("--quick", action="store_true", help="small slices and few epochs: a smoke test in minutes")
-    parser.add_argument("--only", nargs="+", choices=list(QUESTIONS), metavar="ID",
-                        help=f"run only these questions ({' '.join(QUESTIONS)})")
+    parser.add_argument("--only", nargs="+", metavar="ID", help=(
+        f"run only these questions ({' '.join(QUESTIONS)}); ID:PRESET runs that preset alone, without the "
+        "question's own run (e.g. --only F:goodfellow2014 E:makhzani2015)"))
     parser.add_argument("--output-dir", default="results", help="root of every question's outputs and the report")
     parser.add_argument("--saved-models-dir", default="saved_models")
     parser.add_argument("--data-dir", default=None)
@@ -126,6 +127,10 @@ def _run_all(options: list[str]) -> int:
         "E --preset makhzani2015, F --preset goodfellow2014), each in its own folder (results/question_h_hinton2006, "
         "...): long runs; with --resume, only what has not completed runs"))
     args = parser.parse_args(options)
+    try:
+        planned_runs(args.only, args.presets)
+    except ValueError as exc:
+        parser.error(f"--only: {exc}")
     start = time.perf_counter()
     results = run_all(args.only, args.output_dir, args.saved_models_dir, args.quick, args.data_dir, args.seed,
                       args.verbose, resume=args.resume, presets=args.presets)

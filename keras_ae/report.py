@@ -53,6 +53,30 @@ def question_presets(qid: str) -> list[str]:
     return sorted(getattr(get_question(qid).build_parser(), "presets", None) or {})
 
 
+def planned_runs(only=None, presets: bool = False) -> list[tuple[str, str | None]]:
+    """The runs of ``keras-ae run all``, in order, as (question, preset or None): each question of
+    ``only`` (default: all) at the sheet's settings, then, with ``presets``, every preset of those
+    questions. An item ``"F:goodfellow2014"`` of ``only`` names one preset alone (not the
+    question's own run). Raises ValueError naming an unknown question or preset."""
+    defaults, chosen = [], []
+    for item in only or QUESTIONS:
+        qid, _, preset = str(item).partition(":")
+        qid = qid.upper()
+        if qid not in QUESTIONS:
+            raise ValueError(f"unknown question {qid!r} (known: {' '.join(QUESTIONS)})")
+        if not preset:
+            defaults.append(qid)
+        elif preset not in question_presets(qid):
+            known = " ".join(question_presets(qid)) or "none"
+            raise ValueError(f"question {qid} has no preset {preset!r} (its presets: {known})")
+        else:
+            chosen.append((qid, preset))
+    runs = [(qid, None) for qid in defaults]
+    if presets:
+        chosen += [(qid, p) for qid in defaults for p in question_presets(qid)]
+    return runs + [run for i, run in enumerate(chosen) if run not in chosen[:i]]
+
+
 def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
                   seed: int, qid: str, preset: str | None = None) -> list[str]:
     argv = ["--output-dir", output_folder(output_root, qid, preset),
@@ -158,8 +182,7 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
 
     from keras_ae.callbacks import TrainingBackup
 
-    qids = [q.upper() for q in (qids or QUESTIONS)]
-    runs = [(qid, None) for qid in qids] + [(qid, p) for qid in qids for p in (question_presets(qid) if presets else [])]
+    runs = planned_runs(qids, presets)
     results, records = [], {}
     for i, (qid, preset) in enumerate(runs, 1):
         title = QUESTIONS[qid][1]

@@ -158,7 +158,7 @@ def test_preset_options_reach_the_model():
     assert all(np.abs(m.kernel.numpy()).max() <= 0.005 for m in maxouts)
     # the training algorithm: k = 1, non-saturating G loss, SGD 0.05 (D on E = 2x pylearn2's objective) / 0.1,
     # each divided by 1.000004 per update (floor 1e-6), momentum 0.5 -> 0.7 by epoch 250 of 500 updates
-    assert (gan.d_steps, gan.generator_loss) == (1, "non_saturating")
+    assert (gan.d_steps, gan.generator_loss, gan.updates) == (1, "non_saturating", "simultaneous")
     for optimizer, rate in ((gan.d_optimizer, 0.05), (gan.g_optimizer, 0.1)):
         assert isinstance(optimizer, ScheduledMomentumSGD)
         schedule = optimizer._learning_rate
@@ -337,7 +337,7 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
         "--test-limit", "150", "--parzen-samples", "200", "--parzen-every", "1", "--parzen-every-samples", "100",
         "--parzen-every-points", "100", "--patience", "5", "--classifier-epochs", "0", "--sample-every", "3",
         "--generator-units", "64", "64", "--discriminator-units", "32", "32", "--output-dir", str(out),
-        "--saved-models-dir", str(models), "--no-xla", "--verbose", "0", "--updates", "simultaneous"])
+        "--saved-models-dir", str(models), "--no-xla", "--verbose", "0"])
     result = question_f.run(args)
     row = result["rows"][0]
     meta = json.loads((models / "question_f_goodfellow2014_gan" / "metadata.json").read_text())

@@ -431,6 +431,33 @@ def test_run_all_presets_run_after_the_questions_in_their_own_folders(two_questi
     assert run_all("--resume", "--presets") == (0, [])
 
 
+def test_run_all_only_a_preset_runs_that_preset_alone(two_questions, tmp_path, capsys):
+    """``--only X:paper`` runs X's preset without X's own run; unknown names end in exit code 2."""
+    import json
+
+    from keras_ae.cli import main
+
+    calls, _ = two_questions
+    out = tmp_path / "results"
+    code = main(["run", "all", "--only", "X:paper", "--output-dir", str(out), "--saved-models-dir",
+                 str(tmp_path / "models")])
+    assert (code, calls) == (0, ["X(paper)"])
+    report = json.loads((out / "report.json").read_text())
+    assert [q["key"] for q in report["questions"]] == ["X:paper"]
+    assert not (out / "question_x").exists()
+    calls.clear()  # a preset named and implied by --presets runs once
+    assert main(["run", "all", "--only", "X:paper", "X", "--presets", "--output-dir", str(out),
+                 "--saved-models-dir", str(tmp_path / "models")]) == 0
+    assert calls == ["X", "X(paper)"]
+    capsys.readouterr()
+    for bad, message in (("X:nope", "question X has no preset 'nope' (its presets: paper)"),
+                         ("Y:paper", "question Y has no preset 'paper' (its presets: none)"),
+                         ("Q", "unknown question 'Q'")):
+        with pytest.raises(SystemExit) as exc:
+            main(["run", "all", "--only", bad, "--output-dir", str(out)])
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_question_settings_are_stable_for_every_question(tmp_path):
     """Two parses of a question's ``run all`` options give equal settings: a completed question
     is recognised (no option default drawn at random or from the clock)."""

@@ -30,8 +30,8 @@ pylearn2 file (github.com/goodfeli/adversarial, mnist.yaml): z uniform in (-sqrt
 generator 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid (weights uniform in (-0.05, 0.05),
 output biases the log-odds of the mean training image), images in [0, 1], discriminator of two
 maxout layers (240 units x 5 pieces, weights uniform in (-0.005, 0.005)) with dropout 0.2 on the
-input and 0.5 on the hidden layers, the non-saturating generator loss, k = 1, minibatches of 100,
-SGD with learning rate 0.1 divided by 1.000004 after every update and momentum 0.5 rising to 0.7
+input and 0.5 on the hidden layers, the non-saturating generator loss, k = 1 with D's and G's
+gradients taken together on each minibatch of 100 (pylearn2's simultaneous update), SGD with learning rate 0.1 divided by 1.000004 after every update and momentum 0.5 rising to 0.7
 by epoch 250; trained until the held-out Parzen likelihood stops rising, keeping the best epoch.
 Output in results/question_f_goodfellow2014 and saved_models/question_f_goodfellow2014_gan; the
 published number is 225 +- 2 nats. Every choice: docs/question_f.md, "Preset goodfellow2014".
@@ -187,7 +187,7 @@ PRESETS = {
         "generator_output_bias": "marginals",
         "discriminator_units": [240, 240], "maxout_pieces": 5, "discriminator_init_range": 0.005,
         "input_dropout": 0.2, "dropout": 0.5,
-        "generator_loss": "non_saturating", "k": 1, "batch_size": 100,
+        "generator_loss": "non_saturating", "k": 1, "updates": "simultaneous", "batch_size": 100,
         "optimizer": "sgd", "learning_rate": 0.1, "d_learning_rate": 0.05, "momentum": 0.5, "final_momentum": 0.7,
         "momentum_saturate": 250, "lr_decay_factor": 1.000004, "min_learning_rate": 1e-6,
         "epochs": 300, "parzen_every": 5, "patience": 50, "keep_best": True,
