@@ -174,10 +174,12 @@ class FineTuner:
         if [tuple(w.shape) for w in worker.weights] != [tuple(w.shape) for w in clf.weights]:
             raise ValueError("the classifier's architecture differs from the fine-tuner's (--encoder-units)")
         worker.set_weights(clf.get_weights())
-        if fresh_optimizer:  # a new Adam: zero moments, step 0 (the learning rate stays)
-            for v in worker.optimizer.variables:
-                if v is not worker.optimizer._learning_rate:
-                    v.assign(np.zeros(v.shape, v.dtype))
+        if fresh_optimizer:  # a new Adam: zero moments, step 0, the same learning rate
+            optimizer = worker.optimizer
+            rate = float(np.asarray(optimizer.learning_rate))
+            for v in optimizer.variables:
+                v.assign(np.zeros(v.shape, v.dtype))
+            optimizer.learning_rate = rate
 
     def fit(self, clf, method: str, x, y, epochs: int, seed: int) -> float:
         """Train ``clf`` (built by :func:`build_classifier` for ``method``) on the labelled
