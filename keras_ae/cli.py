@@ -36,8 +36,10 @@ INFERENCE_COMMANDS = ("reconstruct", "encode", "decode", "generate")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keras-ae", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from keras_ae.questions.common import QuestionParser
+
+    parser = QuestionParser(prog="keras-ae", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the assignment questions")
     run = sub.add_parser("run", help="run one question (options after the id go to it)", add_help=False)
@@ -105,7 +107,9 @@ def _run_all(options: list[str]) -> int:
 
     from keras_ae.report import planned_runs, run_all, run_info, write_report
 
-    parser = argparse.ArgumentParser(prog="keras-ae run all",
+    from keras_ae.questions.common import QuestionParser
+
+    parser = QuestionParser(prog="keras-ae run all",
                                      description="Run every question in order and write one HTML report.")
     parser.add_argument("--quick", action="store_true", help="small slices and few epochs: a smoke test in minutes")
     parser.add_argument("--only", nargs="+", metavar="ID", help=(

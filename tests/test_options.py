@@ -108,6 +108,21 @@ def test_unknown_option_is_one_line_too(capsys):
     assert capsys.readouterr().err == "keras-ae run A: error: unrecognized arguments: --no-such-option\n"
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["frob"], "keras-ae: error: argument command: invalid choice: 'frob'"),
+    (["info"], "keras-ae info: error: the following arguments are required: --model"),
+    (["run", "all", "--frobnicate"], "keras-ae run all: error: unrecognized arguments: --frobnicate"),
+    (["run", "all", "--only", "F:nope"], "keras-ae run all: error: --only: question F has no preset 'nope'"),
+])
+def test_the_cli_s_own_option_errors_are_one_line_too(argv, message, capsys):
+    from keras_ae.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err.splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and err[0].startswith(message)
+
+
 def _preset_parser():
     from keras_ae.questions.common import QuestionParser, add_common_arguments, add_preset_argument, positive_int
 
