@@ -369,7 +369,7 @@ def test_makhzani2015_preset_reaches_the_model():
     assert args.output_dir == "results/question_e_makhzani2015"
     assert question_e.saved_model_name(args) == "question_e_makhzani2015_adversarial_autoencoder"
     model = question_e.compile_model(question_e.build_model(args), args, steps_per_epoch=500)
-    assert model.code_dim == 8 and model.prior_stddev == 1.0
+    assert model.code_dim == 8 and model.prior_stddev == 5.0  # the paper's MNIST prior N(0, 5^2 I)
     assert _dense_units(model.encoder) == [1000, 1000, 8]
     assert _dense_units(model.decoder) == [1000, 1000, 784]
     assert _dense_units(model.discriminator) == [1000, 1000, 1]

@@ -23,7 +23,7 @@ validation split, never on the scored rows (as Goodfellow et al. 2014 and Makhza
 encode / decode / reconstruct / generate.
 
 ``--preset makhzani2015``: the set-up behind Table 1 of Makhzani et al. (2015), the Parzen
-log-likelihood of MNIST's test digits (published 340 +- 2 nats): an 8-dimensional N(0, I) prior,
+log-likelihood of MNIST's test digits (published 340 +- 2 nats): an 8-dimensional N(0, 5^2 I) prior,
 1000-1000 ReLU networks initialised from N(0, 0.01^2), dropout in the discriminator, SGD with
 momentum and a learning-rate drop, 200 epochs, and a cheap validation Parzen curve
 (``--parzen-every``, parzen_curve.png) to watch it rise. It writes to
@@ -76,7 +76,7 @@ OPTIMIZERS = ("adam", "momentum")
 # docs/question_e.md, "Preset makhzani2015", gives the source of every value and the choices made.
 PRESETS = {
     "makhzani2015": {
-        "code_dim": 8, "hidden_units": [1000, 1000], "discriminator_units": [1000, 1000], "prior_stddev": 1.0,
+        "code_dim": 8, "hidden_units": [1000, 1000], "discriminator_units": [1000, 1000], "prior_stddev": 5.0,
         "init_stddev": 0.01, "dropout": 0.0, "discriminator_dropout": 0.5,
         "optimizer": "momentum", "learning_rate": 0.01, "momentum": 0.9,
         "adversarial_learning_rate": 0.1, "adversarial_momentum": 0.1,
