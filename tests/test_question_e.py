@@ -571,5 +571,11 @@ def test_makhzani2015_preset_runs_end_to_end_on_a_slice(tmp_path):
         np.testing.assert_allclose([float(row["val_parzen_ll"]) for row in csv.DictReader(fh)], curve)
     with open(result["figures"]["parzen_curve"], "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    from keras_ae.report import _tables  # the curve is a table of the run: report.json and docs/results.md carry it
+    from keras_ae.results import read_tables
+
+    rows = read_tables(_tables(result))["parzen_validation"]
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    np.testing.assert_allclose([float(r["val_parzen_ll"]) for r in rows], curve)
     for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
         assert all(np.isfinite(result["history"][key]))

@@ -354,6 +354,12 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
     assert os.path.getsize(out / "parzen_validation.png") > 1000
     assert str(out / "parzen_validation.png") in result["figures"]
     assert (out / "parzen_validation.csv").read_text().startswith("epoch,parzen_validation_ll,sigma")
+    from keras_ae.report import _tables  # the curve is a table of the run: report.json and docs/results.md carry it
+    from keras_ae.results import read_tables
+
+    rows = read_tables(_tables(result))["parzen_validation"]
+    assert [float(r["parzen_validation_ll"]) for r in rows] == pytest.approx(
+        [r["parzen_validation_ll"] for r in result["parzen_validation"]])
     assert not (tmp_path / "saved_models" / "question_f_gan").exists()  # today's export is left alone
     # model.keras (to resume training) loads in a fresh process with its maxout D, uniform z and scheduled SGD
     from tests.conftest import run_python

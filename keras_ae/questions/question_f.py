@@ -532,7 +532,8 @@ def run(args: argparse.Namespace) -> dict:
         exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, args.export_name),
                                           metadata=metadata))
     print(f"[question F] figures in {out}, table {table[0]}", flush=True)
-    return {"rows": [row], "figures": figures, "tables": [*table, *sigma_table], "saved_models": exports,
+    curve = [p for p in [os.path.join(out, "parzen_validation.csv")] if tracker is not None and os.path.exists(p)]
+    return {"rows": [row], "figures": figures, "tables": [*table, *sigma_table, *curve], "saved_models": exports,
             "history": h, "sigma_scores": sigma_scores,
             "parzen_validation": list(tracker.history) if tracker is not None else []}
 
