@@ -56,7 +56,9 @@ def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.Pat
     if any(len(imgs) != n_samples for _, imgs in series):
         raise ValueError("every series needs the same number of images")
     shape = (n_series, n_samples) if orientation == "rows" else (n_samples, n_series)
-    fig, axes = plt.subplots(*shape, figsize=(shape[1] * cell + 0.8, shape[0] * cell + 0.8), squeeze=False)
+    height = shape[0] * cell + 0.8
+    fig, axes = plt.subplots(*shape, figsize=(shape[1] * cell + 0.8, height), squeeze=False)
+    fig.subplots_adjust(top=1.0 - 0.55 / height)  # the title's room in inches, not a fraction of a tall grid
     for s, (label, imgs) in enumerate(series):
         for i, img in enumerate(imgs):
             ax = axes[s, i] if orientation == "rows" else axes[i, s]
@@ -74,7 +76,7 @@ def plot_image_grid(series: Sequence[tuple[str, np.ndarray]], path: str | os.Pat
                     ax.set_title(sample_titles[i], fontsize=7)
                 if orientation == "columns" and s == 0:
                     ax.set_ylabel(sample_titles[i], fontsize=7)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1.0 - 0.2 / height)
     return save_figure(fig, path)
 
 
