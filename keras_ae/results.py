@@ -247,7 +247,9 @@ def render_results(report: dict, before: dict | None = None) -> str:
         for name, rows in q.get("tables", {}).items():
             if not rows:
                 continue
-            if name in ("history", "test_loss") or len(rows) > 40:  # logs and long listings stay in their CSV
+            # logs and long listings stay in their CSV; a metric-against-epochs curve is shown up to 100 points
+            limit = 100 if next(iter(rows[0]), None) == "epoch" else 40
+            if name in ("history", "test_loss") or len(rows) > limit:
                 lines += [f"`{name}.csv`: {len(rows)} rows, in the question's output folder.", ""]
             else:
                 lines += [f"`{name}.csv`:", "", _md_table(rows)]

@@ -177,6 +177,24 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
     assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block
 
 
+def test_results_show_a_long_curve_but_not_a_long_listing():
+    """A metric-against-epochs table (first column ``epoch``) of 60 points is drawn in results.md;
+    other tables of more than 40 rows, and logs, stay in their CSV."""
+    from keras_ae.results import render_results
+
+    curve = [{"epoch": str(5 * i), "parzen_validation_ll": str(100 + i)} for i in range(1, 61)]
+    listing = [{"run": str(i), "accuracy": "0.5"} for i in range(60)]
+    report = {"run": {"command": "keras-ae run all --only F:goodfellow2014", "wall_minutes": 45.0},
+              "questions": [{"question": "F", "key": "F:goodfellow2014", "preset": "goodfellow2014", "title": "GAN",
+                             "status": "ok", "seconds": 2700.0,
+                             "tables": {"parzen_validation": curve, "runs": listing, "history": curve[:3]}}],
+              "metrics": {}}
+    text = render_results(report)
+    assert "| 300 | 160 |" in text and "| 5 | 101 |" in text  # every point of the curve
+    assert "`runs.csv`: 60 rows, in the question's output folder." in text
+    assert "`history.csv`: 3 rows, in the question's output folder." in text
+
+
 def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
     """``keras-ae results --report full.json --report presets.json``: the later run's entries replace
     the earlier's of the same name, its new ones (the preset) are added, both runs are listed."""
