@@ -363,7 +363,7 @@ def run_info(seed: int, quick: bool, seconds: float, argv=None) -> dict:
 def report_data(results: list[QuestionResult], quick: bool = False, info: dict | None = None) -> dict:
     """What ``report.json`` holds: the run, and per question its status, time, figures, tables
     (the rows of its CSV files) and headline metrics (:mod:`keras_ae.results`)."""
-    from keras_ae.results import headline_metrics, read_tables
+    from keras_ae.results import headline_metrics, profile_label, read_tables
 
     questions, metrics = [], {}
     for r in results:
@@ -373,7 +373,7 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
                           "tables": tables, "skipped": r.skipped})
         if r.status == "ok":
             metrics[r.key] = headline_metrics(r.qid, tables)
-    return {"run": dict(info or {}, profile="quick" if quick else "full (the sheets' settings)"),
+    return {"run": dict(info or {}, profile=profile_label(quick, [r.key for r in results])),
             "questions": questions, "metrics": metrics}
 
 

@@ -337,6 +337,16 @@ def read_report(path: str) -> dict:
     return report
 
 
+def profile_label(quick: bool, keys) -> str:
+    """How a run was configured, from its questions' keys (``F:goodfellow2014`` is a preset run)."""
+    if quick:
+        return "quick"
+    presets = [k for k in keys if ":" in k]
+    if not presets:
+        return "full (the sheets' settings)"
+    return "full (the papers' settings)" if len(presets) == len(keys) else "full (the sheets' settings, then the papers')"
+
+
 def combine_reports(reports: list[dict]) -> dict:
     """Several runs' reports as one: the questions (and their metrics) in order of first appearance,
     a later report's entry replacing an earlier one's of the same name (``H``, ``H:hinton2006``);
@@ -348,7 +358,12 @@ def combine_reports(reports: list[dict]) -> dict:
         for q in report.get("questions", []):
             questions[_key(q)] = q
         metrics.update(report.get("metrics", {}))
-    runs = [dict(r.get("run", {}), questions=" ".join(_key(q) for q in r.get("questions", []))) for r in reports]
+    runs = []
+    for r in reports:
+        keys, run = [_key(q) for q in r.get("questions", [])], dict(r.get("run", {}))
+        if "profile" in run:  # reports written before presets had their own label
+            run["profile"] = profile_label(run["profile"] == "quick", keys)
+        runs.append(dict(run, questions=" ".join(keys)))
     return {"run": reports[0].get("run", {}), "runs": runs, "questions": list(questions.values()),
             "metrics": {k: metrics[k] for k in questions if k in metrics}}
 

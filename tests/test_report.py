@@ -177,6 +177,20 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
     assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block
 
 
+def test_each_run_is_labelled_by_what_it_ran():
+    """A run of presets alone is not labelled with the sheets' settings (also for reports written before)."""
+    from keras_ae.results import combine_reports, profile_label
+
+    assert profile_label(True, ["A", "F:long"]) == "quick"
+    assert profile_label(False, ["A", "B"]) == "full (the sheets' settings)"
+    assert profile_label(False, ["F:goodfellow2014"]) == "full (the papers' settings)"
+    assert profile_label(False, ["H", "H:hinton2006"]) == "full (the sheets' settings, then the papers')"
+    old = {"profile": "full (the sheets' settings)", "command": "x"}
+    report = combine_reports([{"run": old, "questions": [{"question": "A", "key": "A"}]},
+                              {"run": old, "questions": [{"question": "F", "key": "F:goodfellow2014"}]}])
+    assert [r["profile"] for r in report["runs"]] == ["full (the sheets' settings)", "full (the papers' settings)"]
+
+
 def test_results_show_a_long_curve_but_not_a_long_listing():
     """A metric-against-epochs table (first column ``epoch``) of 60 points is drawn in results.md;
     other tables of more than 40 rows, and logs, stay in their CSV."""
