@@ -321,7 +321,7 @@ DEFAULT_OPTIONS = {
 }
 # ... and the new options, off by default
 NEW_OPTIONS_OFF = {'preset': None, 'dropout': 0.0, 'discriminator_dropout': 0.0, 'init_stddev': None,
-                   'optimizer': 'adam', 'learning_rate_drops': [], 'parzen_every': 0}
+                   'optimizer': 'adam', 'learning_rate_drops': [], 'parzen_every': 0, 'keep_best': False}
 
 
 def _dense_units(net):
@@ -579,3 +579,38 @@ def test_makhzani2015_preset_runs_end_to_end_on_a_slice(tmp_path):
     np.testing.assert_allclose([float(r["val_parzen_ll"]) for r in rows], curve)
     for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
         assert all(np.isfinite(result["history"][key]))
+
+
+def test_keep_best_evaluates_and_exports_the_best_epochs_weights(tmp_path, monkeypatch, capsys):
+    """--keep-best: the held-out score peaks at epoch 2 of 3, so the exported model is the one a
+    2-epoch run reaches (same seed, same minibatches), and the summary and metadata say so."""
+    from keras_ae import generative_metrics
+    from keras_ae.export import load_keras_model
+    from keras_ae.questions import question_e
+
+    scores = iter([5.0, 9.0, 1.0])  # the validation score of epochs 1, 2, 3: epoch 2 is the best
+    monkeypatch.setattr(generative_metrics, "parzen_score",
+                        lambda *args, **kwargs: (lambda model: (next(scores), {"sigma": 0.2})))
+    small = ["--train-limit", "300", "--validation-size", "200", "--test-limit", "100", "--hidden-units", "32",
+             "--discriminator-units", "16", "--code-dim", "4", "--tsne-points", "60", "--mmd-points", "50",
+             "--permutations", "5", "--parzen-test", "none", "--verbose", "0", "--no-backup"]
+
+    def run(name, *extra):
+        args = question_e.build_parser().parse_args(
+            small + ["--output-dir", str(tmp_path / name), "--saved-models-dir", str(tmp_path / f"{name}_models"),
+                     *extra])
+        return question_e.run(args)
+
+    best = run("best", "--epochs", "3", "--parzen-every", "1", "--keep-best")
+    plain = run("plain", "--epochs", "2")
+    assert best["summary"]["weights_of_epoch"] == 2
+    meta = json.loads(open(f"{best['saved_model']}/metadata.json").read())
+    assert meta["weights_of_epoch"] == 2 and meta["training"]["keep_best"] is True
+    a, b = load_keras_model(best["saved_model"]), load_keras_model(plain["saved_model"])
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    assert "weights_of_epoch" not in plain["summary"]
+    capsys.readouterr()
+    assert question_e.main(small + ["--keep-best", "--output-dir", str(tmp_path / "bad")]) == 2
+    assert "--keep-best needs the validation score" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

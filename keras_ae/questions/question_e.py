@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "into the history (val_parzen_ll) and parzen_curve.png",
         points_help="validation rows to choose sigma on and as many others to score; half the validation split each "
                     "when it is smaller")
+    g.add_argument("--keep-best", action="store_true",
+                   help="with --parzen-every: evaluate and export the weights of the epoch with the best validation "
+                        "Parzen score (held-out training rows) instead of the last epoch's")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
     add_speed_arguments(parser)
     add_backup_argument(parser)
@@ -181,6 +184,8 @@ def check_options(args: argparse.Namespace) -> None:
     """Refuse option values that pass the parser but not together (before anything is read or written)."""
     from keras_ae.errors import ConfigError
 
+    if args.keep_best and not args.parzen_every:
+        raise ConfigError("--keep-best needs the validation score: give --parzen-every N")
     drops = list(args.learning_rate_drops or [])
     if any(b <= a for a, b in zip(drops, drops[1:])):
         raise ConfigError(f"--learning-rate-drops must be increasing epochs, got {' '.join(map(str, drops))}")
@@ -396,7 +401,7 @@ def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | No
                 "code_dim", "hidden_units", "discriminator_units", "dropout", "discriminator_dropout", "init_stddev",
                 "optimizer", "learning_rate", "adversarial_learning_rate", "adversarial_beta1", "momentum",
                 "adversarial_momentum", "learning_rate_drops", "learning_rate_drop_factor", "reconstruction_loss",
-                "batch_size")}}
+                "batch_size", "keep_best")}}
     if args.preset in PRESET_PUBLISHED:
         name, mean, std_error = PRESET_PUBLISHED[args.preset]
         meta["published_parzen"] = {"source": name, "mean": mean, "std_error": std_error,
@@ -473,7 +478,7 @@ def run(args: argparse.Namespace) -> dict:
         curve = [BestValidationScore(
             parzen_score(lambda m: m.generate(curve_noise).numpy(), x_val[:half], x_val[half: 2 * half],
                          batch_size=args.parzen_batch_size),
-            every=args.parzen_every, patience=0, restore_best=False, name="val_parzen_ll", log_extras=("sigma",),
+            every=args.parzen_every, patience=0, restore_best=args.keep_best, name="val_parzen_ll", log_extras=("sigma",),
             verbose=verbosity(args) != 0)]
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     # the figures' list is a companion of the backup too: a resumed fit lists every epoch's figure
@@ -484,6 +489,9 @@ def run(args: argparse.Namespace) -> dict:
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             epochs=args.epochs, shuffle=False, callbacks=callbacks, verbose=verbosity(args))
     hist = history.history
+    best_epoch = curve[0].best_epoch if args.keep_best and curve and curve[0].best_weights is not None else None
+    if best_epoch is not None:
+        print(f"[question E] evaluating the weights of epoch {best_epoch} (best validation Parzen score)", flush=True)
     figures = {"samples_during_training": figure_cb.paths}
     figures["losses"] = _plot_losses(hist, os.path.join(out, "losses.png"),
                                      f"Question E: AAE losses over training ({args.generator_loss} generator loss)")
@@ -589,6 +597,8 @@ def run(args: argparse.Namespace) -> dict:
         "parzen_scored_on": test_name or "not scored (--parzen-test none)",
         "train_minutes": round(timer.seconds / 60.0, 2), "tsne_seconds": round(tsne_timer.seconds, 1),
     }
+    if args.keep_best:  # the losses above are the last epoch's; codes, samples and scores come from this epoch
+        summary["weights_of_epoch"] = best_epoch if best_epoch is not None else args.epochs
     tables["summary"] = write_table([summary], os.path.join(out, "summary"), caption=(
         f"Question E: AAE on {data['source']} after {args.epochs} epochs. Losses are the last epoch's "
         "training means; val_squared_error: ||x - x_hat||^2 per validation image."))[0]
@@ -596,7 +606,9 @@ def run(args: argparse.Namespace) -> dict:
     exported = None
     if not args.no_export:
         exported = str(export_model(model, os.path.join(args.saved_models_dir, saved_model_name(args)),
-                                    metadata=export_metadata(args, data["source"], parzen_row)))
+                                    metadata={**export_metadata(args, data["source"], parzen_row),
+                                              **({"weights_of_epoch": summary["weights_of_epoch"]}
+                                                 if "weights_of_epoch" in summary else {})}))
     print(f"[question E] reconstruction {summary['final_reconstruction_loss']:.2f}, discriminator "
           f"{summary['final_discriminator_loss']:.3f}, generator {summary['final_generator_loss']:.3f}; "
           f"Gaussian KL to prior {stats['gaussian_kl_to_prior']:.2f}, MMD^2 {mmd['mmd2']:.2e} "
