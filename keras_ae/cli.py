@@ -105,12 +105,10 @@ def _run_all(options: list[str]) -> int:
     from keras_ae.questions import QUESTIONS
     import time
 
+    from keras_ae.questions.common import QuestionParser
     from keras_ae.report import planned_runs, run_all, run_info, write_report
 
-    from keras_ae.questions.common import QuestionParser
-
-    parser = QuestionParser(prog="keras-ae run all",
-                                     description="Run every question in order and write one HTML report.")
+    parser = QuestionParser(prog="keras-ae run all", description="Run every question in order and write one HTML report.")
     parser.add_argument("--quick", action="store_true", help="small slices and few epochs: a smoke test in minutes")
     parser.add_argument("--only", nargs="+", metavar="ID", help=(
         f"run only these questions ({' '.join(QUESTIONS)}); ID:PRESET runs that preset alone, without the "

@@ -357,7 +357,7 @@ def run_info(seed: int, quick: bool, seconds: float, argv=None) -> dict:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
                        + (f", {len(tf.config.list_physical_devices('GPU'))} GPU" if tf.config.list_physical_devices("GPU") else ""),
             "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
-            "wall_minutes": round(seconds / 60, 1), "profile": "quick" if quick else "full (the sheets' settings)"}
+            "wall_minutes": round(seconds / 60, 1)}  # the profile: report_data, from what ran
 
 
 def report_data(results: list[QuestionResult], quick: bool = False, info: dict | None = None) -> dict:

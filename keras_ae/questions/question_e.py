@@ -576,10 +576,10 @@ def run(args: argparse.Namespace) -> dict:
 
     if args.parzen_every:
         figures["parzen_curve"] = _plot_parzen_curve(hist, os.path.join(out, "parzen_curve.png"), args, parzen_row)
-        curve = [{"epoch": epoch, "val_parzen_ll": value}
-                 for epoch, value in enumerate(hist.get("val_parzen_ll", []), 1) if np.isfinite(value)]
-        if curve:
-            tables["parzen_validation"] = write_table(curve, os.path.join(out, "parzen_validation"), caption=(
+        points = [{"epoch": epoch, "val_parzen_ll": value}
+                  for epoch, value in enumerate(hist.get("val_parzen_ll", []), 1) if np.isfinite(value)]
+        if points:
+            tables["parzen_validation"] = write_table(points, os.path.join(out, "parzen_validation"), caption=(
                 f"Question E: Parzen log-likelihood (nats) of validation rows under {args.parzen_every_samples} "
                 f"decoded prior samples every {args.parzen_every} epochs (the curve of parzen_curve.png)"))[0]
 

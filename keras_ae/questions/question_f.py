@@ -27,14 +27,15 @@ with ``--patience`` the fit stops when that score has not risen for so many epoc
 
 ``--preset goodfellow2014``: Goodfellow et al. (2014)'s MNIST configuration from their published
 pylearn2 file (github.com/goodfeli/adversarial, mnist.yaml): z uniform in (-sqrt 3, sqrt 3),
-generator 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid (weights uniform in (-0.05, 0.05),
-output biases the log-odds of the mean training image), images in [0, 1], discriminator of two
-maxout layers (240 units x 5 pieces, weights uniform in (-0.005, 0.005)) with dropout 0.2 on the
-input and 0.5 on the hidden layers, the non-saturating generator loss, k = 1 with D's and G's
-gradients taken together on each minibatch of 100 (pylearn2's simultaneous update), SGD with learning rate 0.1 divided by 1.000004 after every update and momentum 0.5 rising to 0.7
-by epoch 250; trained until the held-out Parzen likelihood stops rising, keeping the best epoch.
-Output in results/question_f_goodfellow2014 and saved_models/question_f_goodfellow2014_gan; the
-published number is 225 +- 2 nats. Every choice: docs/question_f.md, "Preset goodfellow2014".
+generator 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid (weights uniform in (-0.05, 0.05), output
+biases the log-odds of the mean training image), images in [0, 1], discriminator of two maxout
+layers (240 units x 5 pieces, weights uniform in (-0.005, 0.005)) with dropout 0.2 on the input and
+0.5 on the hidden layers, the non-saturating generator loss, k = 1 with D's and G's gradients taken
+together on each minibatch of 100 (pylearn2's simultaneous update), SGD with learning rate 0.1
+divided by 1.000004 after every update and momentum 0.5 rising to 0.7 by epoch 250; trained until
+the held-out Parzen likelihood stops rising, keeping the best epoch. Output in
+results/question_f_goodfellow2014 and saved_models/question_f_goodfellow2014_gan; the published
+number is 225 +- 2 nats. Every choice: docs/question_f.md, "Preset goodfellow2014".
 """
 
 from __future__ import annotations
@@ -532,7 +533,8 @@ def run(args: argparse.Namespace) -> dict:
         exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, args.export_name),
                                           metadata=metadata))
     print(f"[question F] figures in {out}, table {table[0]}", flush=True)
-    curve = [p for p in [os.path.join(out, "parzen_validation.csv")] if tracker is not None and os.path.exists(p)]
+    curve_csv = os.path.join(out, "parzen_validation.csv")  # the held-out curve, a table of the run too
+    curve = [curve_csv] if tracker is not None and os.path.exists(curve_csv) else []
     return {"rows": [row], "figures": figures, "tables": [*table, *sigma_table, *curve], "saved_models": exports,
             "history": h, "sigma_scores": sigma_scores,
             "parzen_validation": list(tracker.history) if tracker is not None else []}
