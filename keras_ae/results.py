@@ -344,7 +344,7 @@ def profile_label(quick: bool, keys) -> str:
     presets = [k for k in keys if ":" in k]
     if not presets:
         return "full (the sheets' settings)"
-    return "full (the papers' settings)" if len(presets) == len(keys) else "full (the sheets' settings, then the papers')"
+    return "full (presets)" if len(presets) == len(keys) else "full (the sheets' settings, then presets)"
 
 
 def combine_reports(reports: list[dict]) -> dict:

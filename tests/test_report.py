@@ -183,12 +183,12 @@ def test_each_run_is_labelled_by_what_it_ran():
 
     assert profile_label(True, ["A", "F:long"]) == "quick"
     assert profile_label(False, ["A", "B"]) == "full (the sheets' settings)"
-    assert profile_label(False, ["F:goodfellow2014"]) == "full (the papers' settings)"
-    assert profile_label(False, ["H", "H:hinton2006"]) == "full (the sheets' settings, then the papers')"
+    assert profile_label(False, ["F:goodfellow2014"]) == "full (presets)"
+    assert profile_label(False, ["H", "H:hinton2006"]) == "full (the sheets' settings, then presets)"
     old = {"profile": "full (the sheets' settings)", "command": "x"}
     report = combine_reports([{"run": old, "questions": [{"question": "A", "key": "A"}]},
                               {"run": old, "questions": [{"question": "F", "key": "F:goodfellow2014"}]}])
-    assert [r["profile"] for r in report["runs"]] == ["full (the sheets' settings)", "full (the papers' settings)"]
+    assert [r["profile"] for r in report["runs"]] == ["full (the sheets' settings)", "full (presets)"]
 
 
 def test_results_show_a_long_curve_but_not_a_long_listing():
