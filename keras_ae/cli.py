@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="render a run's report.json (headline numbers, tables) as Markdown")
     res.add_argument("--report", action="append", default=None, help=(
         "a report.json (default: results/report.json); give it again to combine runs, e.g. the full run and a "
-        "later --presets run: a later report's questions replace an earlier one's of the same name"))
+        "--presets run: of a question in both, the newer run's is shown (undated: the later report's)"))
     res.add_argument("--output", default=os.path.join("docs", "results.md"), help="default: %(default)s")
     res.add_argument("--readme", default=None, help="also fill this README's headline block (e.g. README.md)")
     res.add_argument("--before", default=None,

@@ -210,8 +210,9 @@ def test_results_show_a_long_curve_but_not_a_long_listing():
 
 
 def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
-    """``keras-ae results --report full.json --report presets.json``: the later run's entries replace
-    the earlier's of the same name, its new ones (the preset) are added, both runs are listed."""
+    """``keras-ae results --report full.json --report presets.json``: the newer run's entries replace
+    the older's of the same name (undated: the later report's), its new ones (the preset) are added,
+    both runs are listed."""
     import json
 
     from keras_ae.cli import main
@@ -238,7 +239,7 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
                  "--readme", str(readme)]) == 0
     text = target.read_text()
     assert "| command | keras-ae run all | keras-ae run all --only H --presets |" in text
-    assert "| questions | A H | H H:hinton2006 |" in text
+    assert "| questions | A (also H: another run's shown) | H H:hinton2006 |" in text
     assert "| [H](#question-h) | ok | 5.2 |" in text  # the later run's H
     assert "| H | hinton2006 | deep_autoencoder_test_error | 2.7 | 3 |" in text
     block = readme.read_text()
@@ -250,6 +251,19 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
                  "--before", before]) == 0
     # no single wall time covers two runs: the questions' minutes add up (presets apart)
     assert "A 2 -> 1, H 10 -> 5.2, all (sum of the questions) 12 -> 6.2." in readme.read_text()
+    # a full run newer than the preset run keeps its own H; the preset run adds only its preset
+    for path, date in ((full, "2026-12-03 18:50 UTC"), (presets, "2026-11-23 18:26 UTC")):
+        data = json.loads(open(path).read())
+        data["run"]["date"] = date
+        open(path, "w").write(json.dumps(data))
+    assert main(["results", "--report", full, "--report", presets, "--output", str(target),
+                 "--readme", str(readme)]) == 0
+    text = target.read_text()
+    assert "| [H](#question-h) | ok | 5.0 |" in text
+    assert "| questions | A H | H:hinton2006 (also H: another run's shown) |" in text
+    block = readme.read_text()
+    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.5 | 3 |" in block
+    assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
 
 
 def test_a_preset_runs_figures_get_the_presets_captions():
