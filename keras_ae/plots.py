@@ -85,7 +85,8 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], ...]], path: str | o
                 logx: bool = False, ax=None) -> str | None:
     """Line plot of labelled (x, y) series, for example train and test loss over epochs.
 
-    A series given as (x, y, yerr) is drawn with error bars of +-yerr (a mean and its spread).
+    A series given as (x, y, yerr) is drawn with error bars of +-yerr (a mean and its spread); one
+    labelled ``paper...`` (a published number) is dotted and drawn beneath the others.
     With ``ax`` given the curves are drawn there (for side-by-side panels) and nothing is saved.
     """
     own = ax is None
@@ -94,8 +95,10 @@ def plot_curves(series: Mapping[str, tuple[Sequence[float], ...]], path: str | o
     for label, (xs, ys, *err) in series.items():
         if err:
             ax.errorbar(xs, ys, yerr=err[0], marker="o", markersize=4, capsize=4, label=label)
+        elif label.startswith("paper"):  # a published reference: dotted, wide, beneath a measured line it equals
+            ax.plot(xs, ys, linestyle=":", linewidth=3, zorder=1, label=label)
         else:
-            ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label)
+            ax.plot(xs, ys, marker="o" if len(xs) <= 12 else None, markersize=3, label=label, zorder=2)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if all(float(x).is_integer() for xs, *_ in series.values() for x in xs):
@@ -186,8 +189,8 @@ def plot_tiles(images: np.ndarray, grid: tuple[int, int], path: str | os.PathLik
     canvas = imgs.reshape(rows, cols, h, w, *imgs.shape[3:]).swapaxes(1, 2).reshape(rows * h, cols * w, *imgs.shape[3:])
     fig, ax = plt.subplots(figsize=(min(1 + cols * 0.55, 12), min(1 + rows * 0.55, 12)))
     ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
-    ax.set_xticks(np.arange(cols) * w + w / 2 - 0.5, xticklabels if xticklabels is not None else [])
-    ax.set_yticks(np.arange(rows) * h + h / 2 - 0.5, yticklabels if yticklabels is not None else [])
+    ax.set_xticks([] if xticklabels is None else np.arange(cols) * w + w / 2 - 0.5, xticklabels)
+    ax.set_yticks([] if yticklabels is None else np.arange(rows) * h + h / 2 - 0.5, yticklabels)
     ax.tick_params(labelsize=7)
     if xlabel:
         ax.set_xlabel(xlabel)

@@ -275,3 +275,17 @@ def test_a_preset_runs_figures_get_the_presets_captions():
     assert plain == question_h.CAPTIONS["reconstructions.png"]
     assert preset == question_h.PRESET_CAPTIONS["hinton2006"]["reconstructions.png"] != plain
     assert "RBM" in _figure_caption(question_h, "x/rbm_pretraining.png", "hinton2006")
+
+
+def test_a_published_reference_line_stays_visible_under_an_equal_measured_one():
+    """H's PCA error equals the paper's 13.87: the paper's line is dotted and drawn beneath, so both show."""
+    import matplotlib.pyplot as plt
+
+    from keras_ae.plots import plot_curves
+
+    fig, ax = plt.subplots()
+    plot_curves({"PCA, test": ([1, 2], [13.87, 13.87]), "paper: PCA 13.87": ([1, 2], [13.87, 13.87])}, None, "t", ax=ax)
+    measured, paper = ax.lines
+    assert paper.get_linestyle() == ":" and measured.get_linestyle() == "-"
+    assert paper.get_zorder() < measured.get_zorder()
+    plt.close(fig)

@@ -52,7 +52,7 @@ CAPTIONS = {
     "test_mse.png": "Test mean squared error per pixel after every epoch, for every variant (log scale).",
 }
 PUBLISHED = ("Sheet 003 shows reconstructions only (no numbers): MSE/normal poor, CE/normal blurry, "
-             "CE/Xavier close to the input; the figure above is to be held against it.")
+             "CE/Xavier close to the input; the reconstruction figure is to be held against it.")
 
 
 def build_model(variant: Variant, normal_stddev: float = 1.0, minibatch_size: int | None = None):
