@@ -149,10 +149,10 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
-            from keras_ae.questions import QUESTIONS
+            from keras_ae.questions import all_questions
 
-            for qid, (_, text) in QUESTIONS.items():
-                print(f"{qid}  {text}")
+            for question in all_questions():
+                print(f"{question.id}  {question.title} (sheet {question.sheet})")
             return 0
         if args.command == "run":
             from keras_ae.questions import get_question
@@ -160,11 +160,11 @@ def main(argv=None) -> int:
             if args.question.lower() == "all":
                 return _run_all(args.options)
             try:
-                module = get_question(args.question)
+                question = get_question(args.question)
             except KeyError as exc:
                 print(f"keras-ae: error: {exc.args[0]}", file=sys.stderr)
                 return 2
-            return module.main(args.options)
+            return question.main(args.options)
         if args.command == "results":
             from keras_ae.results import write_results
 

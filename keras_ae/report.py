@@ -18,7 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from keras_ae.io import write_json, write_text
-from keras_ae.questions import QUESTIONS, get_question
+from keras_ae.questions import QUESTIONS, RunResult, get_question
 
 
 @dataclass
@@ -27,7 +27,7 @@ class QuestionResult:
     title: str
     status: str = "not run"  # "ok" or "failed" ("running" while it runs)
     seconds: float = 0.0
-    result: dict = field(default_factory=dict)
+    result: RunResult = field(default_factory=RunResult)
     error: str = ""
     output_dir: str = ""
     skipped: bool = False  # not run again by ``run all --resume``: the entry comes from the run record
@@ -50,7 +50,7 @@ def output_folder(output_root: str, qid: str, preset: str | None = None) -> str:
 
 def question_presets(qid: str) -> list[str]:
     """The names of question ``qid``'s ``--preset`` configurations (the papers' set-ups)."""
-    return sorted(getattr(get_question(qid).build_parser(), "presets", None) or {})
+    return sorted(get_question(qid).presets)
 
 
 def planned_runs(only=None, presets: bool = False) -> list[tuple[str, str | None]]:
@@ -77,23 +77,23 @@ def planned_runs(only=None, presets: bool = False) -> list[tuple[str, str | None
     return runs + [run for i, run in enumerate(chosen) if run not in chosen[:i]]
 
 
-def question_argv(module, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
-                  seed: int, qid: str, preset: str | None = None) -> list[str]:
-    argv = ["--output-dir", output_folder(output_root, qid, preset),
+def question_argv(question, output_root: str, saved_models_dir: str, quick: bool, data_dir: str | None,
+                  seed: int, preset: str | None = None) -> list[str]:
+    """The options ``run all`` gives question ``question`` (a :class:`~keras_ae.questions.Question`)."""
+    argv = ["--output-dir", output_folder(output_root, question.id, preset),
             "--saved-models-dir", saved_models_dir, "--seed", str(seed)]
     if preset:
         argv += ["--preset", preset]
     if data_dir:
         argv += ["--data-dir", data_dir]
-    if hasattr(module, "run_all_args"):
-        argv += module.run_all_args(output_root)
+    if question.run_all_args is not None:
+        argv += question.run_all_args(output_root)
     if quick:
-        argv += list(getattr(module, "QUICK_ARGS", []))
+        argv += list(question.quick_args)
     return argv
 
 
 RECORD_NAME = "run_record.json"
-RECORDED_RESULT_KEYS = ("figures", "tables", "saved_model", "saved_models")  # what the report reads of a run()
 NOT_RESULT_SETTINGS = ("verbose",)  # options that change nothing a question writes
 
 
@@ -145,15 +145,14 @@ def rerun_reason(record: dict | None, settings: dict) -> str | None:
         return f"its options changed ({', '.join(changed)})"
     if earlier.get("depends_on") != settings["depends_on"]:
         return f"{', '.join(settings['depends_on'])}, whose outputs it reads, ran again"
-    result = record.get("result", {})
-    missing = [p for p in _paths(result.get("figures")) + _paths(result.get("tables")) if not os.path.exists(p)]
+    missing = [p for p in RunResult.from_record(record.get("result", {})).paths() if not os.path.exists(p)]
     if missing:
         return f"{len(missing)} of its outputs are missing (e.g. {missing[0]})"
     return None
 
 
 def _record(entry: "QuestionResult", settings: dict, run_id: str) -> dict:
-    result = {k: entry.result[k] for k in RECORDED_RESULT_KEYS if entry.result.get(k)}
+    result = entry.result.record()
     return json.loads(json.dumps({
         "question": entry.qid, "preset": entry.preset, "status": entry.status, "run_id": run_id, "settings": settings,
         "seconds": round(entry.seconds, 1),
@@ -185,14 +184,14 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
     runs = planned_runs(qids, presets)
     results, records = [], {}
     for i, (qid, preset) in enumerate(runs, 1):
-        title = QUESTIONS[qid][1]
-        entry = QuestionResult(qid, title, output_dir=output_folder(output_root, qid, preset), preset=preset)
+        entry = QuestionResult(qid, "", output_dir=output_folder(output_root, qid, preset), preset=preset)
         start, resumed_before = time.perf_counter(), TrainingBackup.seconds_resumed_in_process
         settings, run_id = None, uuid.uuid4().hex
         try:
-            module = get_question(qid)
-            parser = module.build_parser()
-            argv = question_argv(module, output_root, saved_models_dir, quick, data_dir, seed, qid, preset)
+            question = get_question(qid)
+            entry.title = question.title
+            parser = question.build_parser()
+            argv = question_argv(question, output_root, saved_models_dir, quick, data_dir, seed, preset)
             if verbose is not None:
                 argv += ["--verbose", str(verbose)]
             args = parser.parse_args(argv)
@@ -200,7 +199,8 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
             record = read_record(entry.output_dir)
             reason = rerun_reason(record, settings) if resume else None
             if resume and reason is None:
-                entry.status, entry.seconds, entry.result = "ok", float(record.get("seconds", 0.0)), record["result"]
+                entry.status, entry.seconds = "ok", float(record.get("seconds", 0.0))
+                entry.result = RunResult.from_record(record["result"])
                 entry.skipped = True
                 records[entry.key] = record
                 print(f"[{i}/{len(runs)}] {entry.name}: skipped, completed earlier with the same settings "
@@ -208,11 +208,11 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
                       f"{record_path(entry.output_dir)})", flush=True)
                 results.append(entry)
                 continue
-            print(f"[{i}/{len(runs)}] {entry.name}: {title}{' (quick)' if quick else ''}"
+            print(f"[{i}/{len(runs)}] {entry.name}: {entry.title}{' (quick)' if quick else ''}"
                   + (f" (run again: {reason})" if resume else ""), flush=True)
             entry.status = "running"
             _write_record(entry, settings, run_id)
-            entry.result = module.run(args) or {}
+            entry.result = question.run(args)
             entry.status = "ok"
         except SystemExit as exc:  # argparse refusing an option
             entry.status, entry.error = "failed", f"bad options (exit {exc.code})"
@@ -281,33 +281,9 @@ def _caption_of_table(md_path: str) -> str:
     return first[0] if len(first) == 2 and not first[0].startswith("|") else ""
 
 
-def _figure_caption(module, path: str, preset: str | None = None) -> str:
-    """The question module's caption of a figure (``CAPTIONS``; for a preset run, its
-    ``PRESET_CAPTIONS[preset]`` first), by file name (``name*`` matches a prefix)."""
-    captions = getattr(module, "CAPTIONS", {}) if module else {}
-    own = getattr(module, "PRESET_CAPTIONS", {}).get(preset, {}) if preset else {}
-    captions = {**own, **{k: v for k, v in captions.items() if k not in own}}  # the preset's first, and winning
-    name = os.path.basename(path)
-    for key, text in captions.items():
-        if name == key or (key.endswith("*") and name.startswith(key[:-1])):
-            return text
-    return name.rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
-
-
-def _paths(value) -> list[str]:
-    """Figures, tables or models as a run() gives them: one path, or a list or dict of them (nested)."""
-    if not value:
-        return []
-    if isinstance(value, (str, os.PathLike)):
-        return [str(value)]
-    items = value.values() if isinstance(value, dict) else value
-    return [path for item in items for path in _paths(item)]  # nested lists are flattened
-
-
-def _tables(result: dict) -> list[str]:
-    """The CSV file of every table (a run() may name the .md or the .csv of each)."""
-    csvs = [os.path.splitext(t)[0] + ".csv" for t in _paths(result.get("tables"))]
-    return [c for c in dict.fromkeys(csvs) if os.path.isfile(c)]
+def _tables(result: RunResult) -> list[str]:
+    """The CSV file of every table the run wrote (those still there)."""
+    return [c for c in result.tables.values() if os.path.isfile(c)]
 
 
 def _anchor(entry: QuestionResult) -> str:
@@ -316,30 +292,29 @@ def _anchor(entry: QuestionResult) -> str:
 
 def _question_section(n: int, entry: QuestionResult) -> str:
     try:
-        module = get_question(entry.qid)
-    except Exception:  # noqa: BLE001
-        module = None
+        question = get_question(entry.qid)
+    except Exception:  # noqa: BLE001 - a report still shows a question whose module cannot be imported
+        question = None
     heading = f"Question {entry.qid}" + (f", preset {entry.preset}" if entry.preset else "")
     parts = [f'<h2 id="{_anchor(entry)}">{heading}: {html.escape(entry.title)}</h2>',
              f'<p>Status: <span class="{entry.status}">{entry.status}</span>, '
              f"{entry.seconds / 60:.1f} min{' (an earlier run: not run again by --resume)' if entry.skipped else ''}. "
              f"Outputs in <code>{html.escape(entry.output_dir)}</code>.</p>"]
-    if module is not None and getattr(module, "__doc__", None):
-        parts.append(f"<p>{html.escape(module.__doc__.strip().split(chr(10) + chr(10))[0])}</p>")
+    if question is not None and question.summary:
+        parts.append(f"<p>{html.escape(question.summary)}</p>")
     if entry.error:
         parts.append(f"<pre>{html.escape(entry.error)}</pre>")
-    published = getattr(module, "PUBLISHED", None) if module else None
-    if published:
-        parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(published)}</p>')
+    if question is not None and question.reference_note:
+        parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(question.reference_note)}</p>')
     for table in _tables(entry.result):
         caption = _caption_of_table(table[:-4] + ".md")
         parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')
-    for k, path in enumerate([f for f in _paths(entry.result.get("figures")) if os.path.isfile(f)], 1):
+    for k, path in enumerate([f for f in entry.result.figures.values() if os.path.isfile(f)], 1):
+        caption = question.caption(path, entry.preset) if question is not None else os.path.basename(path)
         parts.append(f"<figure>{_img_tag(path)}<figcaption><b>Figure {entry.key}.{k}.</b> "
-                     f"{html.escape(_figure_caption(module, path, entry.preset))}</figcaption></figure>")
-    models = _paths(entry.result.get("saved_models")) + _paths(entry.result.get("saved_model"))
-    if models:
-        items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in models)
+                     f"{html.escape(caption)}</figcaption></figure>")
+    if entry.result.models:
+        items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in entry.result.models.values())
         parts.append(f"<p>SavedModels:</p><ul>{items}</ul>")
     return "\n".join(parts)
 
@@ -369,7 +344,7 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
     for r in results:
         tables = read_tables(_tables(r.result))
         questions.append({"question": r.qid, "preset": r.preset, "key": r.key, "title": r.title, "status": r.status,
-                          "seconds": round(r.seconds, 1), "error": r.error, "figures": _paths(r.result.get("figures")),
+                          "seconds": round(r.seconds, 1), "error": r.error, "figures": list(r.result.figures.values()),
                           "tables": tables, "skipped": r.skipped})
         if r.status == "ok":
             metrics[r.key] = headline_metrics(r.qid, tables)

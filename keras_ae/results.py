@@ -2,23 +2,11 @@
 
 ``keras-ae run all`` stores in ``results/report.json`` each question's tables (the rows of the
 CSV files the question wrote) and its headline metrics, computed from those rows by the
-functions below; ``keras-ae results`` renders that file into ``docs/results.md``. A number in
-the docs therefore comes from the run that measured it, never from a hand copy.
-
-Metric names (per question; ``<variant>`` etc. as in the question's own tables):
-
-- A: ``<variant>_test_mse``, ``<variant>_test_cross_entropy`` (per pixel / nats per image)
-- B: ``test_mse``, ``knn_test_accuracy``, ``trustworthiness``, ``silhouette_tsne``
-- C: ``test_mse_clean``, ``test_mse_noisy``, ``noisy_input_mse``, ``knn_test_accuracy``,
-  ``baseline_test_mse_noisy`` (B's autoencoder on the same noisy images)
-- D: ``test_mse``, ``test_squared_error``, ``mean_image_test_mse``
-- E: ``parzen_log_likelihood``, ``parzen_std_error``, ``val_squared_error``, ``gaussian_kl_to_prior``
-- F: ``parzen_log_likelihood``, ``parzen_std_error``, ``classifier_score_generated``
-- G: ``<image>_<panel>_psnr_db`` and ``<image>_<panel>_bits_per_pixel`` (image ``train`` or
-  ``new``, panel ``B`` float code, ``C`` 6-bit, ``D`` 4-bit)
-- H: ``deep_autoencoder_test_error``, ``pca_test_error`` (squared error per test image)
-- I: ``<labels>_labels_<head>_<method>_test_accuracy`` (mean over seeds)
-- J: ``test_neg_elbo``, ``gradient_variance_ratio``
+question's declared ``headline`` (``QUESTION.headline`` in each ``keras_ae/questions/question_*.py``,
+whose docstring names its metrics; ``QUESTION.metric_labels`` gives them words);
+``keras-ae results`` renders that file into ``docs/results.md``. A number in the docs therefore
+comes from the run that measured it, never from a hand copy; a published number comes from
+:mod:`keras_ae.references`.
 
 A preset run (``keras-ae run all --presets``: a paper's configuration of H, E or F) has the
 same metric names as its question, under the key ``<question>:<preset>`` (``H:hinton2006``).
@@ -34,134 +22,29 @@ from keras_ae.io import write_text
 from keras_ae.reporting import format_cell
 from keras_ae.reporting import markdown_table
 
-# Published references to hold the headline numbers against: qid -> metric -> (value, source).
-PUBLISHED = {
-    "E": {"parzen_log_likelihood": (340.0, "AAE, Makhzani et al. 2015, Table 1 (their 8-d prior, ± 2)")},
-    "F": {"parzen_log_likelihood": (225.0, "GAN, Goodfellow et al. 2014 (± 2)")},
-    "H": {"deep_autoencoder_test_error": (3.00, "Hinton & Salakhutdinov 2006 (RBM-pretrained)"),
-          "pca_test_error": (13.87, "Hinton & Salakhutdinov 2006")},
-}
-
-
-# The one or two numbers per question that the README's question table shows.
-README_METRICS = {
-    "A": ("ce_glorot_test_mse", "mse_normal_test_mse"), "B": ("test_mse", "knn_test_accuracy"),
-    "C": ("test_mse_noisy", "noisy_input_mse"), "D": ("test_mse",), "E": ("parzen_log_likelihood",),
-    "F": ("parzen_log_likelihood",), "G": ("new_C_psnr_db", "new_D_psnr_db"),
-    "H": ("deep_autoencoder_test_error", "pca_test_error"),
-    "I": ("100_labels_glorot_pretrained_test_accuracy", "100_labels_glorot_scratch_test_accuracy"),
-    "J": ("test_neg_elbo",),
-}
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+def _question(key: str):
+    """The declared question of a report key (``H``, ``H:hinton2006``), or None for an unknown one."""
+    from keras_ae.questions import get_question
 
-
-def _num(value):
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return get_question(str(key).split(":")[0])
+    except KeyError:
         return None
 
 
-def _row(rows, key, startswith):
-    for row in rows:
-        if str(row.get(key, "")).startswith(startswith):
-            return row
-    return {}
+def published(qid: str) -> dict:
+    """``{metric: Reference}``: the published numbers question ``qid``'s headline is held against."""
+    question = _question(qid)
+    return dict(question.references) if question is not None else {}
 
 
-def _pick(row: dict, names: dict) -> dict:
-    """``{metric: row[column]}`` for ``names = {metric: column}``, numbers only."""
-    out = {}
-    for metric, column in names.items():
-        value = _num(row.get(column))
-        if value is not None:
-            out[metric] = value
-    return out
-
-
-def _a(t):
-    out = {}
-    for row in t.get("test_losses", []):
-        out.update(_pick(row, {f"{row['variant']}_test_mse": "test_mse",
-                               f"{row['variant']}_test_cross_entropy": "test_cross_entropy"}))
-    return out
-
-
-def _b(t):
-    return _pick(_row(t.get("code_quality", []), "model", "B"),
-                 {"test_mse": "test_mse_clean", "knn_test_accuracy": "knn_test", "trustworthiness": "trustworthiness",
-                  "silhouette_tsne": "silhouette_tsne"})
-
-
-def _c(t):
-    rows = t.get("comparison", [])
-    out = _pick(_row(rows, "model", "C"), {"test_mse_clean": "test_mse_clean", "test_mse_noisy": "test_mse_noisy",
-                                           "noisy_input_mse": "noisy_input_mse", "knn_test_accuracy": "knn_test"})
-    out.update(_pick(_row(rows, "model", "B"), {"baseline_test_mse_noisy": "test_mse_noisy"}))
-    return out
-
-
-def _d(t):
-    rows = t.get("test_losses", [])
-    return _pick(rows[-1] if rows else {}, {"test_mse": "test_mse", "test_squared_error": "test_squared_error",
-                                            "mean_image_test_mse": "mean_image_test_mse"})
-
-
-def _e(t):
-    rows = t.get("summary", [])
-    return _pick(rows[-1] if rows else {}, {"parzen_log_likelihood": "parzen_ll", "parzen_std_error": "parzen_std_error",
-                                            "val_squared_error": "val_squared_error",
-                                            "gaussian_kl_to_prior": "gaussian_kl_to_prior"})
-
-
-def _f(t):
-    rows = t.get("quality", [])
-    return _pick(rows[0] if rows else {}, {"parzen_log_likelihood": "parzen_test_ll",
-                                           "parzen_std_error": "parzen_test_ll_stderr",
-                                           "classifier_score_generated": "classifier_score_generated"})
-
-
-def _g(t):
-    out = {}
-    for row in t.get("bits_per_pixel_psnr", []):
-        image = "train" if str(row.get("image", "")).startswith("training") else "new"
-        panel = row.get("panel", "")
-        if panel in ("B", "C", "D"):
-            out.update(_pick(row, {f"{image}_{panel}_psnr_db": "psnr_db", f"{image}_{panel}_bits_per_pixel": "bits_per_pixel"}))
-    return out
-
-
-def _h(t):
-    rows = t.get("reconstruction_errors", [])
-    out = _pick(_row(rows, "method", "deep autoencoder"), {"deep_autoencoder_test_error": "test_error"})
-    out.update(_pick(_row(rows, "method", "PCA"), {"pca_test_error": "test_error"}))
-    return out
-
-
-def _i(t):
-    out = {}
-    for row in t.get("test_accuracy", []):
-        name = f"{row['labels']}_labels_{row['head_init']}_{row['method']}_test_accuracy"
-        out.update(_pick(row, {name: "mean_test_accuracy"}))
-    return out
-
-
-def _j(t):
-    out = {}
-    rows = t.get("vae_results", [])
-    if rows:
-        out.update(_pick(rows[0], {"test_neg_elbo": "test_neg_elbo"}))
-    variances = {_slug(r.get("estimator", "")).split("_")[0]: _num(r.get("variance")) for r in t.get("gradient_variance", [])}
-    if variances.get("score") and variances.get("reparameterization"):
-        out["gradient_variance_ratio"] = variances["score"] / variances["reparameterization"]
-    return out
-
-
-HEADLINES = {"A": _a, "B": _b, "C": _c, "D": _d, "E": _e, "F": _f, "G": _g, "H": _h, "I": _i, "J": _j}
+def metric_label(qid: str, name: str) -> str:
+    """The words a reader knows for metric ``name`` of question ``qid`` (its name where none is declared)."""
+    question = _question(qid)
+    return question.label(name) if question is not None else name
 
 
 def read_tables(csv_paths) -> dict:
@@ -174,15 +57,17 @@ def read_tables(csv_paths) -> dict:
 
 
 def headline_metrics(qid: str, tables: dict) -> dict:
-    """The question's headline numbers under the stable names listed in this module's docstring."""
-    fn = HEADLINES.get(qid.upper())
-    return fn(tables) if fn else {}
+    """The question's headline numbers (its declared ``headline`` of its tables' rows)."""
+    question = _question(qid)
+    return question.headline(tables) if question is not None else {}
 
 
 # ---- Markdown --------------------------------------------------------------------------------
 
 def _typed(value):
     """A CSV cell as the number it holds (int or float), else the text itself."""
+    from keras_ae.questions.spec import number as _num
+
     text = str(value).strip()
     number = _num(text)
     if number is None or text == "":
@@ -238,11 +123,11 @@ def render_results(report: dict, before: dict | None = None) -> str:
             lines += [f"Failed: `{q.get('error', '').splitlines()[0] if q.get('error') else 'unknown error'}`", ""]
         headline = metrics.get(_key(q), {})
         if headline:
-            published = PUBLISHED.get(qid, {})
-            rows = [{"metric": name, "measured": value,
-                     "published": published[name][0] if name in published else "",
-                     "source": published[name][1] if name in published else ""} for name, value in headline.items()]
-            columns = ["metric", "measured", "published", "source"] if published else ["metric", "measured"]
+            refs = published(qid)
+            rows = [{"metric": metric_label(qid, name), "name": name, "measured": value,
+                     "published": refs[name].value if name in refs else "",
+                     "source": refs[name].source if name in refs else ""} for name, value in headline.items()]
+            columns = ["metric", "name", "measured"] + (["published", "source"] if refs else [])
             lines += ["Headline numbers:", "", _md_table(rows, columns)]
         for name, rows in q.get("tables", {}).items():
             if not rows:
@@ -270,18 +155,20 @@ def _anchor(q: dict) -> str:
 
 
 def published_comparison(report: dict) -> list[dict]:
-    """One row per published reference (:data:`PUBLISHED`) and run that measured it: the sheet's
+    """One row per published reference (:func:`published`) and run that measured it: the sheet's
     configuration and every preset run of the question, with its minutes."""
     metrics = report.get("metrics", {})
     rows = []
     for q in report.get("questions", []):
-        for name, (value, source) in PUBLISHED.get(q["question"], {}).items():
+        for order, (name, ref) in enumerate(published(q["question"]).items()):
             measured = metrics.get(_key(q), {}).get(name)
             if measured is not None:
-                rows.append({"question": q["question"], "configuration": q.get("preset") or "default", "metric": name,
-                             "measured": measured, "published": value, "source": source,
+                rows.append({"question": q["question"], "configuration": q.get("preset") or "default",
+                             "metric": metric_label(q["question"], name), "measured": measured,
+                             "published": ref.value, "source": ref.source, "order": order,
                              "minutes": round(q["seconds"] / 60, 1)})
-    return sorted(rows, key=lambda r: (r["question"], r["metric"], r["configuration"] != "default"))
+    rows.sort(key=lambda r: (r["question"], r["order"], r["configuration"] != "default"))
+    return [{k: v for k, v in r.items() if k != "order"} for r in rows]
 
 
 def render_readme_block(report: dict, before: dict | None = None) -> str:
@@ -291,14 +178,17 @@ def render_readme_block(report: dict, before: dict | None = None) -> str:
     metrics = report.get("metrics", {})
     lines = [README_START, "", "| question | headline (test set) | measured | published |", "|---|---|---|---|"]
     preset_minutes = {_key(q): q["seconds"] / 60 for q in report.get("questions", []) if q.get("preset")}
-    for qid, names in README_METRICS.items():
+    from keras_ae.questions import all_questions
+
+    for question in all_questions():
+        qid, names = question.id, question.readme_metrics
         for key in [qid] + [k for k in preset_minutes if k.split(":")[0] == qid]:
             label = qid if key == qid else f"{qid} `--preset {key.split(':')[1]}` ({preset_minutes[key]:.0f} min)"
             for name in (names if key == qid else names[:1]):  # a preset: the number its paper published
                 if name in metrics.get(key, {}):
-                    published = PUBLISHED.get(qid, {}).get(name, ("",))[0]
-                    lines.append(f"| [{label}](docs/question_{qid.lower()}.md) | {name} | {_fmt(metrics[key][name])} "
-                                 f"| {_fmt(published)} |")
+                    ref = question.references.get(name)
+                    lines.append(f"| [{label}](docs/question_{qid.lower()}.md) | {question.label(name)} "
+                                 f"| {_fmt(metrics[key][name])} | {_fmt(ref.value) if ref else ''} |")
     made = " and ".join(f"`{r.get('command', 'keras-ae run all')}` ({r.get('profile', '')}, seed {r.get('seed', '?')}, "
                         f"{r.get('date', '')}, {r.get('machine', '')}: {r.get('wall_minutes', '?')} min)"
                         for r in (report.get("runs") or [run]))

@@ -354,13 +354,13 @@ def test_every_question_offering_strategy_builds_its_models_under_it(tmp_path, m
         asked.append(name)
         raise Reached
 
-    modules = [importlib.import_module(m) for m, _ in QUESTIONS.values()]
+    modules = [importlib.import_module(m) for m in QUESTIONS.values()]
     for module in [common, importlib.import_module("keras_ae.questions.question_bc"), *modules]:
         if hasattr(module, "distribution_strategy"):
             monkeypatch.setattr(module, "distribution_strategy", spy)
     for qid, module in zip(QUESTIONS, modules):
-        parser = module.build_parser()
-        argv = [*module.QUICK_ARGS, "--output-dir", str(tmp_path / qid), "--no-export", "--verbose", "0",
+        parser = module.QUESTION.build_parser()
+        argv = [*module.QUESTION.quick_args, "--output-dir", str(tmp_path / qid), "--no-export", "--verbose", "0",
                 "--strategy", "mirrored"]
         if not any("--strategy" in a.option_strings for a in parser._actions):
             with pytest.raises(SystemExit):
@@ -368,7 +368,7 @@ def test_every_question_offering_strategy_builds_its_models_under_it(tmp_path, m
             continue
         asked.clear()
         try:
-            module.run(parser.parse_args(argv))
+            module.QUESTION.run(parser.parse_args(argv))
         except Reached:
             assert asked == ["mirrored"], qid
         else:

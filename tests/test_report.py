@@ -5,42 +5,71 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-import types
 
 import pytest
 
 
+STUBS = "XY"  # X always fails; Y writes a figure and a table in no time
+
+
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    """`keras-ae run all --quick`: every question, plus a deliberately broken one (about 2 minutes)."""
+    """`keras-ae run all --quick --only A X Y`: one real question (A, about 20 s) and two stub
+    questions declared as every question is (:class:`keras_ae.questions.Question`), X broken."""
     from keras_ae import questions
     from keras_ae.cli import main
 
-    def run(args):
-        raise RuntimeError("deliberately broken question")
-
-    broken = types.ModuleType("broken_question")
-    broken.build_parser, broken.run = _parser_accepting_everything, run
-    sys.modules["broken_question"] = broken
-    questions.QUESTIONS["X"] = ("broken_question", "a question that always fails")
+    for question in stub_questions():
+        questions.QUESTIONS[question.id] = question
     out = tmp_path_factory.mktemp("all")
     try:
-        code = main(["run", "all", "--quick", "--output-dir", str(out),
+        code = main(["run", "all", "--quick", "--only", "A", *STUBS, "--output-dir", str(out),
                      "--saved-models-dir", str(out / "models"), "--verbose", "0"])
     finally:
-        questions.QUESTIONS.pop("X")
-        sys.modules.pop("broken_question")
+        for qid in STUBS:
+            questions.QUESTIONS.pop(qid)
     return code, out
 
 
-def _parser_accepting_everything():
+def stub_questions():
     import argparse
+    import os
 
-    parser = argparse.ArgumentParser(prog="broken")
-    parser.add_argument("rest", nargs="*")
-    parser.parse_args = lambda argv=None: parser.parse_known_args(argv)[0]
-    return parser
+    import matplotlib.pyplot as plt
+
+    from keras_ae.plots import save_figure
+    from keras_ae.questions import Question, RunResult
+    from keras_ae.references import HINTON2006_PCA
+    from keras_ae.reporting import write_table
+
+    def parser():
+        p = argparse.ArgumentParser(prog="stub")
+        p.add_argument("--output-dir")
+        p.parse_args = lambda argv=None: p.parse_known_args(argv)[0]
+        return p
+
+    def broken(args):
+        raise RuntimeError("deliberately broken question")
+
+    def works(args):
+        os.makedirs(args.output_dir, exist_ok=True)
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        figure = save_figure(fig, os.path.join(args.output_dir, "curve.png"))
+        table = write_table([{"method": "PCA", "test_error": 13.5}], os.path.join(args.output_dir, "errors"),
+                            caption="A stub's table.")
+        return RunResult.of(QUESTION_Y, figures=[figure], tables=table)
+
+    def headline(tables):
+        return {"pca_test_error": float(tables["errors"][0]["test_error"])}
+
+    QUESTION_Y = Question(id="Y", title="a stub question that writes one figure and one table", sheet="none",
+                          build_parser=parser, run=works, captions={"curve.png": "A stub's curve, falling."},
+                          reference_note="A stub's reference.", references={"pca_test_error": HINTON2006_PCA},
+                          headline=headline, readme_metrics=("pca_test_error",),
+                          metric_labels={"pca_test_error": "stub: PCA squared error per test image"})
+    return [Question(id="X", title="a question that always fails", sheet="none", build_parser=parser, run=broken),
+            QUESTION_Y]
 
 
 def test_a_failed_question_is_reported_and_the_others_complete(quick_report):
@@ -49,8 +78,8 @@ def test_a_failed_question_is_reported_and_the_others_complete(quick_report):
     code, out = quick_report
     assert code == 1  # non-zero because X failed
     summary = {q["question"]: q for q in json.loads((out / "report.json").read_text())["questions"]}
-    assert list(summary) == [*"ABCDEFGHIJ", "X"]
-    assert all(summary[q]["status"] == "ok" for q in "ABCDEFGHIJ"), {q: s["error"] for q, s in summary.items()}
+    assert list(summary) == ["A", *STUBS]
+    assert summary["A"]["status"] == summary["Y"]["status"] == "ok", {q: s["error"] for q, s in summary.items()}
     assert summary["X"]["status"] == "failed" and "deliberately broken question" in summary["X"]["error"]
     html = (out / "report.html").read_text()
     assert 'class="failed"' in html and "RuntimeError: deliberately broken question" in html
@@ -62,16 +91,17 @@ def test_quick_report_embeds_every_figure_with_a_caption(quick_report):
     code, out = quick_report
     html = (out / "report.html").read_text()
     summary = {q["question"]: q for q in json.loads((out / "report.json").read_text())["questions"]}
-    figures = [f for q in "ABCDEFGHIJ" for f in summary[q]["figures"]]
-    for q in "ABCDEFGHIJ":
+    figures = [f for q in "AY" for f in summary[q]["figures"]]
+    for q in "AY":
         assert summary[q]["figures"] and summary[q]["tables"], q  # every question shows figures and numbers
     for path in figures:
         name = path.split("/")[-1]
         assert f'alt="{name}"' in html, name
     images = re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)
-    captions = re.findall(r"<figcaption><b>Figure [A-J]\.\d+\.</b> [^<]{20,}", html)
+    captions = re.findall(r"<figcaption><b>Figure [A-Y]\.\d+\.</b> [^<]{20,}", html)
     assert len(images) == len(figures) == len(captions)
-    assert "Published reference" in html and "<table>" in html
+    assert "A stub&#x27;s curve, falling." in html  # the declared caption, by file name
+    assert "Published reference" in html and "A stub&#x27;s reference." in html and "<table>" in html
     assert "src=\"http" not in html and "src=\"/" not in html  # self-contained
 
 
@@ -79,46 +109,51 @@ def test_report_json_holds_every_questions_numbers_and_they_render(quick_report,
     import json
 
     from keras_ae.cli import main
-    from keras_ae.results import HEADLINES
+    from keras_ae import questions
 
     out = quick_report[1]
     report = json.loads((out / "report.json").read_text())
     assert report["run"]["seed"] == 0 and report["run"]["command"].startswith("keras-ae run all --quick")
     assert report["run"]["profile"] == "quick" and report["run"]["wall_minutes"] > 0
     metrics = report["metrics"]
-    assert sorted(metrics) == sorted(HEADLINES)  # X failed: no metrics
-    expected = {"A": "ce_glorot_test_mse", "B": "knn_test_accuracy", "C": "test_mse_noisy", "D": "test_mse",
-                "E": "parzen_log_likelihood", "F": "parzen_log_likelihood", "G": "new_C_psnr_db",
-                "H": "deep_autoencoder_test_error", "I": "100_labels_glorot_pretrained_test_accuracy",
-                "J": "test_neg_elbo"}
-    for qid, name in expected.items():
-        assert isinstance(metrics[qid].get(name), float), (qid, sorted(metrics[qid]))
+    assert sorted(metrics) == ["A", "Y"]  # X failed: no metrics
+    assert isinstance(metrics["A"].get("ce_glorot_test_mse"), float), sorted(metrics["A"])
+    assert metrics["Y"] == {"pca_test_error": 13.5}  # the question's declared headline of its table
     # every question's tables, by the rows of its CSV files
-    questions = {q["question"]: q for q in report["questions"]}
-    assert float(questions["H"]["tables"]["reconstruction_errors"][0]["test_error"]) == pytest.approx(
-        metrics["H"]["deep_autoencoder_test_error"])
+    questions_run = {q["question"]: q for q in report["questions"]}
+    rows = questions_run["A"]["tables"]["test_losses"]
+    assert float(next(r for r in rows if r["variant"] == "ce_glorot")["test_mse"]) == pytest.approx(
+        metrics["A"]["ce_glorot_test_mse"])
     target = tmp_path / "docs" / "results.md"
     readme = tmp_path / "README.md"
     readme.write_text("# title\n\n<!-- results:start -->\nold numbers\n<!-- results:end -->\n\n## after\n")
-    assert main(["results", "--report", str(out / "report.json"), "--output", str(target),
-                 "--readme", str(readme)]) == 0
-    block = readme.read_text()
+    for question in stub_questions():  # rendering reads the declared labels and references
+        questions.QUESTIONS[question.id] = question
+    try:
+        assert main(["results", "--report", str(out / "report.json"), "--output", str(target),
+                     "--readme", str(readme)]) == 0
+        block = readme.read_text()
+        text = target.read_text()
+    finally:
+        for qid in STUBS:
+            questions.QUESTIONS.pop(qid)
     assert "old numbers" not in block and block.startswith("# title\n") and block.endswith("## after\n")
-    assert "| [H](docs/question_h.md) | pca_test_error |" in block and "keras-ae run all --quick" in block
-    text = target.read_text()
+    assert "| [A](docs/question_a.md) | CE / Xavier: test MSE per pixel |" in block
+    assert "| [Y](docs/question_y.md) | stub: PCA squared error per test image | 13.5 | 13.87 |" in block
+    assert "keras-ae run all --quick" in block
     for qid, numbers in metrics.items():
         assert f"## Question {qid}" in text
         for name in numbers:
             assert f"| {name} |" in text, (qid, name)
-    assert "| 13.87 | Hinton & Salakhutdinov 2006 |" in text  # published reference beside the measured PCA
+    assert "| 13.87 | Hinton & Salakhutdinov 2006 |" in text  # published reference beside the measured one
     # an earlier run's minutes beside this run's, per question and for the whole run
     earlier = dict(report, run={**report["run"], "date": "earlier", "wall_minutes": 99.5},
                    questions=[dict(q, seconds=600.0) for q in report["questions"]])
     (tmp_path / "before.json").write_text(json.dumps(earlier))
     assert main(["results", "--report", str(out / "report.json"), "--output", str(target),
                  "--readme", str(readme), "--before", str(tmp_path / "before.json")]) == 0
-    now_h = round(questions["H"]["seconds"] / 60, 1)
-    assert f"H 10 -> {now_h:g}" in readme.read_text() and "all (wall) 99.5 -> " in readme.read_text()
+    now_a = round(questions_run["A"]["seconds"] / 60, 1)
+    assert f"A 10 -> {now_a:g}" in readme.read_text() and "all (wall) 99.5 -> " in readme.read_text()
     assert "| all (wall) | 99.5 |" in target.read_text()
 
 
@@ -164,17 +199,17 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
               "metrics": {"H": {"deep_autoencoder_test_error": 11.45, "pca_test_error": 13.87},
                           "H:hinton2006": {"deep_autoencoder_test_error": 2.95, "pca_test_error": 13.87}}}
     rows = published_comparison(report)
+    deep, pca = "deep autoencoder: squared error per test image", "PCA, 30 components: squared error per test image"
     assert [(r["configuration"], r["metric"], r["measured"], r["published"], r["minutes"]) for r in rows] == [
-        ("default", "deep_autoencoder_test_error", 11.45, 3.0, 5.5),
-        ("hinton2006", "deep_autoencoder_test_error", 2.95, 3.0, 20.0),
-        ("default", "pca_test_error", 13.87, 13.87, 5.5), ("hinton2006", "pca_test_error", 13.87, 13.87, 20.0)]
+        ("default", deep, 11.45, 3.0, 5.5), ("hinton2006", deep, 2.95, 3.0, 20.0),
+        ("default", pca, 13.87, 13.87, 5.5), ("hinton2006", pca, 13.87, 13.87, 20.0)]
     text = render_results(report)
     assert "## Published numbers" in text and "## Question H, preset hinton2006" in text
     assert "(#question-h-preset-hinton2006)" in text
-    assert "| H | hinton2006 | deep_autoencoder_test_error | 2.95 | 3 |" in text
+    assert f"| H | hinton2006 | {deep} | 2.95 | 3 |" in text
     block = render_readme_block(report)
-    assert "| [H `--preset hinton2006` (20 min)](docs/question_h.md) | deep_autoencoder_test_error | 2.95 | 3 |" in block
-    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.45 | 3 |" in block
+    assert f"| [H `--preset hinton2006` (20 min)](docs/question_h.md) | {deep} | 2.95 | 3 |" in block
+    assert f"| [H](docs/question_h.md) | {deep} | 11.45 | 3 |" in block
 
 
 def test_each_run_is_labelled_by_what_it_ran():
@@ -241,9 +276,10 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
     assert "| command | keras-ae run all | keras-ae run all --only H --presets |" in text
     assert "| questions | A (also H: another run's shown) | H H:hinton2006 |" in text
     assert "| [H](#question-h) | ok | 5.2 |" in text  # the later run's H
-    assert "| H | hinton2006 | deep_autoencoder_test_error | 2.7 | 3 |" in text
+    deep = "deep autoencoder: squared error per test image"
+    assert f"| H | hinton2006 | {deep} | 2.7 | 3 |" in text
     block = readme.read_text()
-    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.4 | 3 |" in block
+    assert f"| [H](docs/question_h.md) | {deep} | 11.4 | 3 |" in block
     assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
     assert "`keras-ae run all` (" in block and "`keras-ae run all --only H --presets` (" in block
     before = report(tmp_path / "before.json", "keras-ae run all", [("A", 120.0, 1.0), ("H", 600.0, 11.5)])
@@ -262,19 +298,19 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
     assert "| [H](#question-h) | ok | 5.0 |" in text
     assert "| questions | A H | H:hinton2006 (also H: another run's shown) |" in text
     block = readme.read_text()
-    assert "| [H](docs/question_h.md) | deep_autoencoder_test_error | 11.5 | 3 |" in block
+    assert f"| [H](docs/question_h.md) | {deep} | 11.5 | 3 |" in block
     assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
 
 
 def test_a_preset_runs_figures_get_the_presets_captions():
-    from keras_ae.questions import question_h
-    from keras_ae.report import _figure_caption
+    from keras_ae.questions import get_question
 
-    plain = _figure_caption(question_h, "results/question_h/reconstructions.png")
-    preset = _figure_caption(question_h, "results/question_h_hinton2006/reconstructions.png", "hinton2006")
-    assert plain == question_h.CAPTIONS["reconstructions.png"]
-    assert preset == question_h.PRESET_CAPTIONS["hinton2006"]["reconstructions.png"] != plain
-    assert "RBM" in _figure_caption(question_h, "x/rbm_pretraining.png", "hinton2006")
+    h = get_question("H")
+    plain = h.caption("results/question_h/reconstructions.png")
+    preset = h.caption("results/question_h_hinton2006/reconstructions.png", "hinton2006")
+    assert plain == h.captions["reconstructions.png"]
+    assert preset == h.preset_captions["hinton2006"]["reconstructions.png"] != plain
+    assert "RBM" in h.caption("x/rbm_pretraining.png", "hinton2006")
 
 
 def test_a_published_reference_line_stays_visible_under_an_equal_measured_one():

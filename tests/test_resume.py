@@ -5,7 +5,6 @@ was never interrupted; ``keras-ae run all --resume`` skips the questions already
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -272,17 +271,13 @@ def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
 def two_questions():
     """Questions X and Y (Y reads X's outputs, as C reads B's), registered for ``run all``; each
     run appends its id to ``calls`` and writes a figure and a table; ``fail`` makes one fail."""
-    import sys
-    import types
-
     from keras_ae import questions
+    from keras_ae.questions import Question, RunResult
     from keras_ae.reporting import write_table
 
     calls, fail = [], set()
 
     def make(qid):
-        module = types.ModuleType(f"question_{qid}")
-
         def build_parser():
             from keras_ae.questions.common import QuestionParser, add_preset_argument
 
@@ -310,20 +305,18 @@ def two_questions():
 
                 TrainingBackup.seconds_resumed_in_process += 120.0
             table = write_table([{"seed": args.seed, "size": args.size}], os.path.join(args.output_dir, "t"))
-            return {"figures": [figure], "tables": table}
+            return RunResult.of(questions.QUESTIONS[qid], figures=[figure], tables=table)
 
-        module.build_parser, module.run = build_parser, run
-        if qid == "Y":
-            module.run_all_args = lambda root: ["--reads", os.path.join(root, "question_x")]
-        sys.modules[module.__name__] = module
-        questions.QUESTIONS[qid] = (module.__name__, f"test question {qid}")
+        questions.QUESTIONS[qid] = Question(
+            id=qid, title=f"test question {qid}", sheet="none", build_parser=build_parser, run=run,
+            presets={"paper": {"size": "paper"}} if qid == "X" else {},
+            run_all_args=(lambda root: ["--reads", os.path.join(root, "question_x")]) if qid == "Y" else None)
 
     for qid in "XY":
         make(qid)
     yield calls, fail
     for qid in "XY":
         questions.QUESTIONS.pop(qid)
-        sys.modules.pop(f"question_{qid}")
 
 
 def _run_all_xy(calls, tmp_path, capsys, *extra):
@@ -387,19 +380,23 @@ def test_run_all_resume_skips_only_questions_completed_with_the_same_settings(tw
 def test_run_all_counts_the_training_time_before_a_resume(two_questions, tmp_path, capsys):
     from keras_ae.report import read_record
 
+    import dataclasses
+
+    from keras_ae import questions
+
     calls, _ = two_questions
-    build = sys.modules["question_X"].build_parser
+    x_question = questions.QUESTIONS["X"]
 
     def build_resumed():
-        parser = build()
+        parser = x_question.build_parser()
         parser.set_defaults(size="resumed")
         return parser
 
-    sys.modules["question_X"].build_parser = build_resumed
+    questions.QUESTIONS["X"] = dataclasses.replace(x_question, build_parser=build_resumed)
     try:
         code, _, _ = _run_all_xy(calls, tmp_path, capsys)
     finally:
-        sys.modules["question_X"].build_parser = build
+        questions.QUESTIONS["X"] = x_question
     assert code == 0
     x = read_record(str(tmp_path / "results" / "question_x"))
     y = read_record(str(tmp_path / "results" / "question_y"))
@@ -465,10 +462,10 @@ def test_question_settings_are_stable_for_every_question(tmp_path):
     from keras_ae.report import question_argv, question_settings
 
     for qid in QUESTIONS:
-        module = get_question(qid)
-        argv = question_argv(module, str(tmp_path), str(tmp_path / "m"), True, None, 0, qid)
-        first = question_settings(module.build_parser().parse_args(argv), {})
-        assert first == question_settings(module.build_parser().parse_args(argv), {}), qid
+        question = get_question(qid)
+        argv = question_argv(question, str(tmp_path), str(tmp_path / "m"), True, None, 0)
+        first = question_settings(question.build_parser().parse_args(argv), {})
+        assert first == question_settings(question.build_parser().parse_args(argv), {}), qid
         assert "verbose" not in first["options"] and first["options"]["seed"] == 0
 
 

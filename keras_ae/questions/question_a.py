@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, steps_per_call,
-                                      positive_float, positive_int, question_main, seed_everything, verbosity)
+                                      positive_float, positive_int, seed_everything, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,6 @@ VARIANTS = {
 }
 DEFAULT_VARIANTS = ("mse_normal", "ce_normal", "ce_glorot", "ce_glorot_deep")
 
-QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000"]
 CAPTIONS = {
     "reconstructions.png": "MNIST test digits (left column) and their reconstructions by each variant after "
                            "training: MSE with N(0, 1) weights, cross-entropy with N(0, 1) weights, "
@@ -51,7 +51,7 @@ CAPTIONS = {
                            "as in sheet 003's figure.",
     "test_mse.png": "Test mean squared error per pixel after every epoch, for every variant (log scale).",
 }
-PUBLISHED = ("Sheet 003 shows reconstructions only (no numbers): MSE/normal poor, CE/normal blurry, "
+REFERENCE_NOTE = ("Sheet 003 shows reconstructions only (no numbers): MSE/normal poor, CE/normal blurry, "
              "CE/Xavier close to the input; the reconstruction figure is to be held against it.")
 
 
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     return add_common_arguments(parser, "question_a", epochs=20, batch_size=128, learning_rate=1e-3)
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
     from keras_ae.data import flatten, load_dataset, make_dataset, to_unit
     from keras_ae.export import export_model
@@ -153,11 +153,29 @@ def run(args: argparse.Namespace) -> dict:
         "test_mse: mean over pixels of (x - z)^2; test_cross_entropy: -sum over the 784 pixels of "
         "[x log z + (1 - x) log(1 - z)], averaged over images (nats)."))
     print(f"[question A] figure {figure}, table {table[0]}", flush=True)
-    return {"rows": rows, "figures": [figure, curve_fig], "tables": list(table), "saved_models": exports}
+    return RunResult.of(QUESTION, figures=[figure, curve_fig], tables=table, models=exports, details={"rows": rows})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``<variant>_test_mse`` (per pixel) and ``<variant>_test_cross_entropy`` (nats per image)."""
+    out = {}
+    for row in tables.get("test_losses", []):
+        out.update(pick(row, {f"{row['variant']}_test_mse": "test_mse",
+                              f"{row['variant']}_test_cross_entropy": "test_cross_entropy"}))
+    return out
+
+
+QUESTION = Question(
+    id="A", title="sigmoid MLP autoencoder on MNIST: normal vs Glorot, MSE vs cross-entropy",
+    sheet="000 tasks 1-4; 003 problem 3 tasks 1-6", build_parser=build_parser, run=run,
+    quick_args=("--epochs", "2", "--train-limit", "4000", "--test-limit", "1000"),
+    captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE, headline=headline,
+    readme_metrics=("ce_glorot_test_mse", "mse_normal_test_mse"),
+    metric_labels={**{f"{v.name}_test_mse": f"{v.label}: test MSE per pixel" for v in VARIANTS.values()},
+                   **{f"{v.name}_test_cross_entropy": f"{v.label}: test cross-entropy (nats per image)"
+                      for v in VARIANTS.values()}},
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

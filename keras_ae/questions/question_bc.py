@@ -29,8 +29,9 @@ import numpy as np
 
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, int_at_least,
-                                      jit_compile, nonnegative_float, positive_float, positive_int, question_main,
+                                      jit_compile, nonnegative_float, positive_float, positive_int,
                                       seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.spec import RunResult
 
 SHEET_ENCODER = (128, 64, 32, 16, 8)
 SHEET_DECODER = (8, 32, 64, 128)  # then 784 with tanh; the sheet's decoder goes 8 -> 32 (no 16)
@@ -350,10 +351,10 @@ def _load_baseline(args, train_rows: int):
         for name in ("noise_stddev", "noise_clip", "baseline", "baseline_output_dir"):
             delattr(b_args, name)
         result = run(b_args)
-        trained = result["model"]
+        trained = result.details["model"]
         return {"encode": lambda x: trained.encoder.predict(x, batch_size=1024, verbose=0),
                 "reconstruct": lambda x: trained.predict(x, batch_size=1024, verbose=0),
-                "summary": result["summary"], "source": "trained in this run", "action": "trained", "reason": reason}
+                "summary": result.details["summary"], "source": "trained in this run", "action": "trained", "reason": reason}
     summary_path = os.path.join(args.baseline_output_dir, "summary.json")
     summary = read_json(summary_path, "question B summary", missing_ok=True) or {}
     if not isinstance(summary, dict):
@@ -374,7 +375,7 @@ def _load_baseline(args, train_rows: int):
             "reason": reason}
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae import analysis
     from keras_ae.export import export_model
     from keras_ae.io import write_json, write_text
@@ -494,9 +495,13 @@ def run(args: argparse.Namespace) -> dict:
           f"{summary['final_test_loss']:.5f}, kNN {100 * result['row']['knn_test']:.1f}%, trustworthiness "
           f"{result['row']['trustworthiness']:.3f}, {trained['seconds'] / 60:.1f} min; table {table[0]}"
           + (f", model {exported}" if exported else ""), flush=True)
-    return {"model": model, "summary": summary, "rows": rows, "figures": figures, "tables": list(table),
-            "description": description_path, "saved_models": {MODEL_NAMES[q]: exported} if exported else {},
-            "tsne_input_shape": tuple(result["codes"].shape), "comparison": comparison, "evaluations": evals}
+    from keras_ae.questions import get_question
+
+    return RunResult.of(get_question(q), figures=figures, tables=table,
+                        models={MODEL_NAMES[q]: exported} if exported else {},
+                        details={"model": model, "summary": summary, "rows": rows, "description": description_path,
+                                 "tsne_input_shape": tuple(result["codes"].shape), "comparison": comparison,
+                                 "evaluations": evals})
 
 
 def _compare_text(b: dict, c: dict, b_losses: dict, c_losses: dict, args) -> str:
@@ -530,9 +535,3 @@ def _table_caption(q: str, args, data: FashionData) -> str:
     return text
 
 
-def main(argv=None, question: str = "B") -> int:
-    return question_main(lambda: build_parser(question), run, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -19,8 +19,9 @@ import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fused_minibatch_size, jit_compile, positive_int, question_main, seed_everything,
+                                      fused_minibatch_size, jit_compile, positive_int, seed_everything,
                                       seed_int, steps_per_call, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick
 
 LOSSES = ("squared_error", "mse")
 
@@ -31,7 +32,7 @@ CAPTIONS = {
                        "training and validation splits, per epoch.",
     "reconstructions.png": "Ten random MNIST-M test images (top) and their reconstructions (bottom).",
 }
-PUBLISHED = "Sheet 002 shows a loss curve and reconstructions only; no reference numbers."
+REFERENCE_NOTE = "Sheet 002 shows a loss curve and reconstructions only; no reference numbers."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +81,7 @@ def compile_model(model, args: argparse.Namespace):
     return model
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.callbacks import standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
@@ -147,12 +148,27 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question D] test squared error {row['test_squared_error']:.3f} per image, test MSE "
           f"{row['test_mse']:.5f} (mean-image baseline {row['mean_image_test_mse']:.5f}), "
           f"{timer.seconds / 60:.1f} min; figures {curves}, {figure}", flush=True)
-    return {"row": row, "history": hist, "figures": [curves, figure], "tables": list(table),
-            "saved_model": exported, "model": model}
+    return RunResult.of(QUESTION, figures=[curves, figure], tables=table,
+                        models={"conv_autoencoder": exported} if exported else {},
+                        details={"row": row, "history": hist, "model": model})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``test_mse`` (per pixel), ``test_squared_error`` (per image), ``mean_image_test_mse``."""
+    rows = tables.get("test_losses", [])
+    return pick(rows[-1] if rows else {}, {"test_mse": "test_mse", "test_squared_error": "test_squared_error",
+                                           "mean_image_test_mse": "mean_image_test_mse"})
+
+
+QUESTION = Question(
+    id="D", title="convolutional autoencoder on MNIST-M, least-squares loss", sheet="002 problem 1",
+    build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS), captions=CAPTIONS,
+    summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE, headline=headline,
+    readme_metrics=("test_mse",),
+    metric_labels={"test_mse": "test MSE per pixel", "test_squared_error": "test squared error per image",
+                   "mean_image_test_mse": "mean training image as reconstruction: test MSE per pixel"},
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

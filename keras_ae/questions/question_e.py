@@ -23,9 +23,8 @@ validation split, never on the scored rows (as Goodfellow et al. 2014 and Makhza
 encode / decode / reconstruct / generate.
 
 ``--preset makhzani2015``: the set-up behind Table 1 of Makhzani et al. (2015), the Parzen
-log-likelihood of MNIST's test digits (published 340 +- 2 nats): an 8-dimensional N(0, 5^2 I) prior,
-1000-1000 ReLU networks initialised from N(0, 0.01^2), dropout in the discriminator, SGD with
-momentum and a learning-rate drop, 200 epochs, and a cheap validation Parzen curve
+log-likelihood of MNIST's test digits (its settings: ``--preset`` in ``--help``; the published
+number: keras_ae.references), with a cheap validation Parzen curve
 (``--parzen-every``, parzen_curve.png) to watch it rise. It writes to
 results/question_e_makhzani2015 and saved_models/question_e_makhzani2015_adversarial_autoencoder
 (metadata.json: ``parzen_log_likelihood``, ``parzen_std_error``, ``parzen_sigma``,
@@ -44,15 +43,11 @@ from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Ti
                                       add_common_arguments, add_parzen_every_arguments, add_preset_argument,
                                       add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
-                                      jit_compile, positive_float, positive_int, question_main,
+                                      jit_compile, positive_float, positive_int,
                                       seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick, preset_help
+from keras_ae.references import AAE_PARZEN, PARZEN_TABLE
 
-# Parzen-window log-likelihoods on the MNIST test set from the papers' tables (nats).
-PUBLISHED_PARZEN = (
-    ("GAN (Goodfellow et al. 2014)", 225.0, 2.0),
-    ("GMMN + AE (Li et al. 2015, in Makhzani et al.)", 282.0, 2.0),
-    ("AAE (Makhzani et al. 2015)", 340.0, 2.0),
-)
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--validation-size", "500",
@@ -65,8 +60,8 @@ CAPTIONS = {
     "codes_vs_prior.png": "Per-dimension mean and standard deviation of the codes against the prior's (0 and 1).",
     "samples_epoch*": "Validation inputs, their reconstructions and decoded fixed prior samples during training.",
 }
-PUBLISHED = ("Parzen-window log-likelihood on the MNIST test set (Makhzani et al. 2015, Table 1): "
-             "GAN 225 +- 2, GMMN + AE 282 +- 2, AAE 340 +- 2 nats.")
+REFERENCE_NOTE = ("Parzen-window log-likelihood on the MNIST test set: "
+                  + "; ".join(r.text("nats") for r in PARZEN_TABLE) + ".")
 
 
 PARZEN_TEST_CHOICES = ("auto", "mnist", "none")
@@ -86,8 +81,8 @@ PRESETS = {
         "output_dir": os.path.join("results", "question_e_makhzani2015"),
     },
 }
-# The published number each preset is held against (name, mean, standard error), on MNIST's test set.
-PRESET_PUBLISHED = {"makhzani2015": ("AAE (Makhzani et al. 2015, Table 1)", 340.0, 2.0)}
+# The published number each preset is held against, on MNIST's test set.
+PRESET_REFERENCES = {"makhzani2015": AAE_PARZEN}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,13 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_backup_argument(parser)
     add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
-    return add_preset_argument(parser, PRESETS, help=(
-        "a paper's set-up, the defaults of the options it sets (explicit options still win): 'makhzani2015', "
-        "the likelihood experiment of Makhzani et al. (2015, Table 1: Parzen log-likelihood 340 +- 2 on MNIST's "
-        "test set): 8-d N(0, I) prior, 1000-1000 ReLU networks initialised from N(0, 0.01^2), dropout 0.5 in the "
-        "discriminator, SGD with momentum (0.01 / 0.9 reconstruction, 0.1 / 0.1 adversarial, x0.1 after epoch "
-        "50), non-saturating generator loss, 200 epochs, a Parzen curve every 5 epochs; writes to "
-        "results/question_e_makhzani2015 and saved_models/question_e_makhzani2015_adversarial_autoencoder"))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
+        "makhzani2015": f"the likelihood experiment of Makhzani et al. 2015 ({AAE_PARZEN.text('nats')} on MNIST's "
+                        "test set)"}))
 
 
 def saved_model_name(args: argparse.Namespace) -> str:
@@ -402,9 +393,9 @@ def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | No
                 "optimizer", "learning_rate", "adversarial_learning_rate", "adversarial_beta1", "momentum",
                 "adversarial_momentum", "learning_rate_drops", "learning_rate_drop_factor", "reconstruction_loss",
                 "batch_size", "keep_best")}}
-    if args.preset in PRESET_PUBLISHED:
-        name, mean, std_error = PRESET_PUBLISHED[args.preset]
-        meta["published_parzen"] = {"source": name, "mean": mean, "std_error": std_error,
+    if args.preset in PRESET_REFERENCES:
+        ref = PRESET_REFERENCES[args.preset]
+        meta["published_parzen"] = {"source": ref.source, "mean": ref.value, "std_error": ref.std_error,
                                     "scored_on": "the MNIST test set (10,000 digits)"}
     return meta
 
@@ -425,9 +416,9 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
     if final is not None:
         ax.axhline(final["mean"], color="C1", ls="--", lw=1.0,
                    label=f"final: {final['mean']:.1f} nats ({final['num_samples']} samples, {final['test_points_from']})")
-    if args.preset in PRESET_PUBLISHED and parzen_test_set(args) == "mnist":
-        name, mean, _ = PRESET_PUBLISHED[args.preset]
-        ax.axhline(mean, color="gray", ls=":", lw=1.0, label=f"published: {mean:g} nats, {name}")
+    if args.preset in PRESET_REFERENCES and parzen_test_set(args) == "mnist":
+        ref = PRESET_REFERENCES[args.preset]
+        ax.axhline(ref.value, color="gray", ls=":", lw=1.0, label=f"published: {ref.value:g} nats, {ref.source}")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean log-likelihood (nats)")
@@ -437,7 +428,7 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
     return save_figure(fig, path)
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.analysis import tsne_2d
     from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
     from keras_ae.data import make_dataset
@@ -561,8 +552,8 @@ def run(args: argparse.Namespace) -> dict:
                  "sigma": sigma, "samples": parzen.num_samples, "test_points": parzen.num_points}]
         on_mnist = parzen_test_set(args) == "mnist"
         if on_mnist:  # the published numbers are on MNIST's test set: beside no other set's
-            rows += [{"model": name, "log_likelihood": ll, "std_error": se, "sigma": "", "samples": 10000,
-                      "test_points": 10000} for name, ll, se in PUBLISHED_PARZEN]
+            rows += [{"model": ref.source, "log_likelihood": ref.value, "std_error": ref.std_error, "sigma": "",
+                      "samples": 10000, "test_points": 10000} for ref in PARZEN_TABLE]
         tables["parzen"] = write_table(rows, os.path.join(out, "parzen"), caption=(
             f"Question E: Gaussian Parzen-window log-likelihood (nats) of {test_name} under "
             f"{parzen.num_samples} decoded prior samples; sigma = {sigma:.4g} chosen from "
@@ -613,12 +604,33 @@ def run(args: argparse.Namespace) -> dict:
           f"{summary['final_discriminator_loss']:.3f}, generator {summary['final_generator_loss']:.3f}; "
           f"Gaussian KL to prior {stats['gaussian_kl_to_prior']:.2f}, MMD^2 {mmd['mmd2']:.2e} "
           f"(p = {mmd['p_value']:.3f}); {timer.seconds / 60:.1f} min training", flush=True)
-    return {"summary": summary, "history": hist, "figures": figures, "tables": tables, "parzen": parzen_row,
-            "posterior_vs_prior": posterior_rows, "saved_model": exported, "model": model}
+    return RunResult.of(QUESTION, figures=figures.values(), tables=tables,
+                        models={"adversarial_autoencoder": exported} if exported else {},
+                        details={"summary": summary, "history": hist, "parzen": parzen_row,
+                                 "posterior_vs_prior": posterior_rows, "model": model})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``parzen_log_likelihood`` and ``parzen_std_error`` (nats, test set), ``val_squared_error``,
+    ``gaussian_kl_to_prior``."""
+    rows = tables.get("summary", [])
+    return pick(rows[-1] if rows else {}, {"parzen_log_likelihood": "parzen_ll", "parzen_std_error": "parzen_std_error",
+                                           "val_squared_error": "val_squared_error",
+                                           "gaussian_kl_to_prior": "gaussian_kl_to_prior"})
+
+
+QUESTION = Question(
+    id="E", title="adversarial autoencoder with a 100-d N(0, I) prior, three-phase training", sheet="002 problem 2",
+    build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS), captions=CAPTIONS,
+    summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE, headline=headline,
+    references={"parzen_log_likelihood": AAE_PARZEN}, readme_metrics=("parzen_log_likelihood",),
+    metric_labels={"parzen_log_likelihood": "Parzen log-likelihood of the test digits (nats)",
+                   "parzen_std_error": "its standard error (nats)",
+                   "val_squared_error": "validation squared error per image",
+                   "gaussian_kl_to_prior": "KL(Gaussian fit of the codes || prior)"},
+    presets=PRESETS,
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

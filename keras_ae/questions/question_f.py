@@ -35,7 +35,7 @@ together on each minibatch of 100 (pylearn2's simultaneous update), SGD with lea
 divided by 1.000004 after every update and momentum 0.5 rising to 0.7 by epoch 250; trained until
 the held-out Parzen likelihood stops rising, keeping the best epoch. Output in
 results/question_f_goodfellow2014 and saved_models/question_f_goodfellow2014_gan; the published
-number is 225 +- 2 nats. Every choice: docs/question_f.md, "Preset goodfellow2014".
+number: keras_ae.references. Every choice: docs/question_f.md, "Preset goodfellow2014".
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Ti
                                       add_common_arguments, add_parzen_every_arguments, add_preset_argument,
                                       add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
-                                      nonnegative_float, nonnegative_int, positive_float, positive_int, question_main,
+                                      nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick, preset_help
+from keras_ae.references import GAN_PARZEN
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 # Goodfellow et al.'s parzen_ll.py cross-validates sigma over numpy.logspace(-1, 0, 10)
@@ -174,8 +176,7 @@ CAPTIONS = {
     "discriminator_outputs.png": "Mean D(x) on real images and D(G(z)) on generated ones over training.",
     "parzen_sigma.png": "Parzen-window bandwidth selection: mean log-likelihood of held-out images per sigma.",
 }
-PUBLISHED = "Parzen-window log-likelihood on the MNIST test set: GAN 225 +- 2 nats (Goodfellow et al. 2014, Table 1)."
-PUBLISHED_PARZEN = (225.0, 2.0)
+REFERENCE_NOTE = f"Parzen-window log-likelihood on the MNIST test set: {GAN_PARZEN.text('nats')}."
 DEFAULT_EXPORT_NAME = "question_f_gan"
 
 # Goodfellow et al. (2014), MNIST: their pylearn2 configuration (github.com/goodfeli/adversarial, mnist.yaml) and
@@ -300,14 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_backup_argument(parser)
     add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
-    return add_preset_argument(parser, PRESETS, help=(
-        "goodfellow2014: Goodfellow et al. (2014)'s MNIST GAN from their pylearn2 mnist.yaml (maxout D with dropout, "
-        "ReLU G of 1200-1200, uniform z, images in [0, 1], SGD 0.1 with decay and momentum 0.5 -> 0.7, k = 1, m = "
-        "100), trained up to 300 epochs while the held-out Parzen likelihood (every 5 epochs) still rises in 50, best "
-        "epoch kept; into results/question_f_goodfellow2014, saved_models/question_f_goodfellow2014_gan. Published: "
-        "225 +- 2 nats. long: today's GAN and training for 150 epochs instead of 30, the held-out Parzen likelihood "
-        "every 5 epochs (parzen_validation.png), the best epoch's weights evaluated; into results/question_f_long, "
-        "saved_models/question_f_long_gan"))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
+        "goodfellow2014": f"Goodfellow et al. 2014's MNIST GAN from their pylearn2 mnist.yaml (published "
+                          f"{GAN_PARZEN.text('nats')}), trained while the held-out Parzen likelihood still rises",
+        "long": "today's GAN and training, longer, the best held-out epoch's weights evaluated"}))
 
 
 def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_per_epoch: int):
@@ -355,7 +352,7 @@ def check_options(args: argparse.Namespace) -> None:
         raise ConfigError("--final-momentum is a setting of --optimizer sgd")
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
     from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
     from keras_ae.errors import ConfigError
@@ -498,7 +495,8 @@ def run(args: argparse.Namespace) -> dict:
     table = write_table([row], os.path.join(out, "quality"), caption=(
         f"Question F{preset}: quality of the GAN after {trained}. parzen_test_ll: mean over {len(x_test)} MNIST "
         f"test images of the log-likelihood (nats) under a Gaussian Parzen window on {args.parzen_samples} "
-        "generated samples (Goodfellow et al. 2014's estimator; they report 225 +- 2 for their GAN), sigma chosen on "
+        f"generated samples (Goodfellow et al. 2014's estimator; they report {GAN_PARZEN.value:g} +- "
+        f"{GAN_PARZEN.std_error:g} for their GAN), sigma chosen on "
         f"{len(x_val)} held-out training images; stderr = std / sqrt(N). classifier_score: exp(mean KL(p(y|x) || "
         "p(y))) from an MLP digit classifier (1 to 10; the same number on real test digits for reference)."))
     sigma_table = write_table([{"sigma": s, "validation_ll": v} for s, v in sigma_scores.items()],
@@ -528,20 +526,38 @@ def run(args: argparse.Namespace) -> dict:
                 metadata.update({k: row[k] for k in ("parzen_validation_best_epoch", "parzen_validation_best_ll",
                                                      "weights_of_epoch")})
             if args.preset == "goodfellow2014":
-                metadata.update({"published_parzen_test_ll": PUBLISHED_PARZEN[0],
-                                 "published_parzen_test_ll_stderr": PUBLISHED_PARZEN[1]})
+                metadata.update({"published_parzen_test_ll": GAN_PARZEN.value,
+                                 "published_parzen_test_ll_stderr": GAN_PARZEN.std_error})
         exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, args.export_name),
                                           metadata=metadata))
     print(f"[question F] figures in {out}, table {table[0]}", flush=True)
     curve_csv = os.path.join(out, "parzen_validation.csv")  # the held-out curve, a table of the run too
     curve = [curve_csv] if tracker is not None and os.path.exists(curve_csv) else []
-    return {"rows": [row], "figures": figures, "tables": [*table, *sigma_table, *curve], "saved_models": exports,
-            "history": h, "sigma_scores": sigma_scores,
-            "parzen_validation": list(tracker.history) if tracker is not None else []}
+    return RunResult.of(QUESTION, figures=figures, tables=[*table, *sigma_table, *curve], models=exports,
+                        details={"rows": [row], "history": h, "sigma_scores": sigma_scores,
+                                 "parzen_validation": list(tracker.history) if tracker is not None else []})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``parzen_log_likelihood`` and ``parzen_std_error`` (nats, MNIST test set), ``classifier_score_generated``."""
+    rows = tables.get("quality", [])
+    return pick(rows[0] if rows else {}, {"parzen_log_likelihood": "parzen_test_ll",
+                                          "parzen_std_error": "parzen_test_ll_stderr",
+                                          "classifier_score_generated": "classifier_score_generated"})
+
+
+QUESTION = Question(
+    id="F", title="GAN on MNIST: the slides' k discriminator steps per generator step",
+    sheet="004 slides 'GAN', 'The learning algorithm'", build_parser=build_parser, run=run,
+    quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
+    reference_note=REFERENCE_NOTE, headline=headline, references={"parzen_log_likelihood": GAN_PARZEN},
+    readme_metrics=("parzen_log_likelihood",),
+    metric_labels={"parzen_log_likelihood": "Parzen log-likelihood of the test digits (nats)",
+                   "parzen_std_error": "its standard error (nats)",
+                   "classifier_score_generated": "classifier score of generated digits"},
+    presets=PRESETS,
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

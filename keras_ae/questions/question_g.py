@@ -21,8 +21,9 @@ import numpy as np
 
 from keras_ae.compression import MAX_BITS
 from keras_ae.questions.common import (QuestionParser, Timer, activation_name, add_common_arguments,
-                                      distribution_strategy, int_at_least, positive_int, question_main,
+                                      distribution_strategy, int_at_least, positive_int,
                                       seed_everything, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick
 
 DEFAULT_TRAIN_IMAGE = "122048"  # BSDS500 train: a man in a keffiyeh (portrait)
 DEFAULT_TEST_IMAGE = "108041"  # BSDS500 train: a tiger in water (the "new image")
@@ -35,7 +36,7 @@ CAPTIONS = {
     "compression_zoom_vs_jpeg.png": "The central 64x64 pixels of every version beside JPEGs of about the same bit rate.",
     "loss.png": "MSE per epoch on the random training frames and on the new image's frames.",
 }
-PUBLISHED = "The slides show the four panels only; the table above gives bits per pixel and PSNR, with JPEG as reference."
+REFERENCE_NOTE = "The slides show the four panels only; the table above gives bits per pixel and PSNR, with JPEG as reference."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +68,7 @@ def _panel_label(index: int) -> str:
     return chr(ord("A") + index)
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.baselines import fit_pca
     import keras
 
@@ -212,13 +213,35 @@ def run(args: argparse.Namespace) -> dict:
             "epochs": args.epochs, "patches": args.patches, "seed": args.seed,
         }))
     print(f"[question G] figures {panel_fig}, {zoom_fig}; table {table[0]}", flush=True)
-    return {"rows": rows, "figures": [panel_fig, zoom_fig, curve_fig], "tables": list(table),
-            "saved_models": {"patch_autoencoder": export} if export else {},
-            "train_seconds": timer.seconds}
+    return RunResult.of(QUESTION, figures=[panel_fig, zoom_fig, curve_fig], tables=table,
+                        models={"patch_autoencoder": export} if export else {},
+                        details={"rows": rows, "train_seconds": timer.seconds})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``<image>_<panel>_psnr_db`` and ``<image>_<panel>_bits_per_pixel``: image ``train`` or ``new``,
+    panel ``B`` float code, ``C`` 6-bit, ``D`` 4-bit."""
+    out = {}
+    for row in tables.get("bits_per_pixel_psnr", []):
+        image = "train" if str(row.get("image", "")).startswith("training") else "new"
+        panel = row.get("panel", "")
+        if panel in ("B", "C", "D"):
+            out.update(pick(row, {f"{image}_{panel}_psnr_db": "psnr_db", f"{image}_{panel}_bits_per_pixel": "bits_per_pixel"}))
+    return out
+
+
+_PANELS = {"B": "float code", "C": "6-bit code", "D": "4-bit code"}
+QUESTION = Question(
+    id="G", title="image compression with a 64-16-64 tanh autoencoder, 6- and 4-bit codes vs JPEG",
+    sheet="004 slides 'compression - historical implementation'", build_parser=build_parser, run=run,
+    quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
+    reference_note=REFERENCE_NOTE, headline=headline, readme_metrics=("new_C_psnr_db", "new_D_psnr_db"),
+    metric_labels={f"{image}_{panel}_{kind}": f"{where}, {text}: {unit}"
+                   for image, where in (("train", "training image"), ("new", "new image"))
+                   for panel, text in _PANELS.items()
+                   for kind, unit in (("psnr_db", "PSNR (dB)"), ("bits_per_pixel", "bits per pixel"))},
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ variant. The baseline is PCA with 30 components (scikit-learn) fitted on the sam
 
 Writes: rows original / deep autoencoder / PCA for test digits; the average squared
 reconstruction error per test image (sum over the 784 pixels in [0, 1], mean over the test
-images) of both, beside the paper's 3.00 and 13.87; the autoencoder's test error per epoch;
+images) of both, beside the paper's numbers; the autoencoder's test error per epoch;
 SavedModels of both (PCA as a linear autoencoder, so both have encode/decode/reconstruct).
 
 ``--preset hinton2006`` (or ``--pretrain-epochs N``) runs the paper's method instead: a stack of
@@ -35,9 +35,11 @@ import numpy as np
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_preset_argument, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
-                                      positive_int, question_main, seed_everything, steps_per_call, verbosity)
+                                      positive_int, seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick, preset_help, row_where
+from keras_ae.references import HINTON2006_DEEP_AUTOENCODER, HINTON2006_PCA
 
-PAPER_ERRORS = {"deep autoencoder": 3.00, "PCA": 13.87}  # Hinton & Salakhutdinov (2006), MNIST test set
+PAPER_ERRORS = {"deep autoencoder": HINTON2006_DEEP_AUTOENCODER.value, "PCA": HINTON2006_PCA.value}
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE = 50, 128, 1e-3  # the network without pretraining
 
 # --preset hinton2006: Hinton & Salakhutdinov (2006) and their Matlab code (mnistdeepauto.m, rbm.m,
@@ -107,8 +109,9 @@ CAPTIONS = {
     "error_per_epoch.png": "Average squared reconstruction error per test image of the deep autoencoder per epoch, "
                            "with PCA's value for reference.",
 }
-PUBLISHED = ("Hinton & Salakhutdinov (2006): average squared reconstruction error per MNIST test image "
-             "3.00 for the deep autoencoder, 13.87 for 30-component PCA.")
+REFERENCE_NOTE = ("Hinton & Salakhutdinov (2006): average squared reconstruction error per MNIST test image "
+                  f"{HINTON2006_DEEP_AUTOENCODER.value:.2f} for the deep autoencoder, {HINTON2006_PCA.value:.2f} "
+                  "for 30-component PCA.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,12 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_argument(parser)
     add_common_arguments(parser, "question_h", epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
                          learning_rate=DEFAULT_LEARNING_RATE)
-    return add_preset_argument(parser, PRESETS, help=(
-        "hinton2006: Hinton & Salakhutdinov (2006)'s method, RBM pretraining then fine-tuning: --pretrain-epochs "
-        f"{HINTON2006['pretrain_epochs']}, then fine-tuning with Adam, --epochs {HINTON2006['epochs']} --batch-size "
-        f"{HINTON2006['batch_size']} --learning-rate {HINTON2006['learning_rate']} (the paper: 200 epochs of "
-        f"conjugate gradients on batches of 1,000), --baseline-epochs {HINTON2006['baseline_epochs']}, output in "
-        f"{HINTON2006['output_dir']} and {SAVED_MODEL_PREFIX}_* SavedModels; options given explicitly win"))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
+        "hinton2006": "Hinton & Salakhutdinov 2006's method, RBM pretraining then fine-tuning (Adam on the paper's "
+                      f"batches of 1,000 instead of conjugate gradients; published "
+                      f"{HINTON2006_DEEP_AUTOENCODER.value:.2f} per test image), {SAVED_MODEL_PREFIX}_* SavedModels"}))
 
 
 def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, batch_size: int,
@@ -165,7 +166,7 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     return model, history, timer.seconds
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.baselines import fit_pca, pca_as_autoencoder, pca_reconstruct
     from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
@@ -240,8 +241,8 @@ def run(args: argparse.Namespace) -> dict:
         "deep autoencoder, test": (ep, history.history["val_squared_error"]),
         "deep autoencoder, train (running mean)": (ep, history.history["squared_error"]),
         f"PCA ({args.code_dim} components), test: {pca_error:.2f}": (ep, [pca_error] * len(ep)),
-        "paper: deep autoencoder 3.00": (ep, [PAPER_ERRORS["deep autoencoder"]] * len(ep)),
-        "paper: PCA 13.87": (ep, [PAPER_ERRORS["PCA"]] * len(ep)),
+        f"paper: deep autoencoder {PAPER_ERRORS['deep autoencoder']:.2f}": (ep, [PAPER_ERRORS["deep autoencoder"]] * len(ep)),
+        f"paper: PCA {PAPER_ERRORS['PCA']:.2f}": (ep, [PAPER_ERRORS["PCA"]] * len(ep)),
     }, os.path.join(out, "error_per_epoch.png"), "Question H: average squared error per image over training\n"
         "(flat lines: PCA and the paper's numbers)",
         ylabel="squared error per image", logy=True)
@@ -258,8 +259,8 @@ def run(args: argparse.Namespace) -> dict:
                                           os.path.join(args.saved_models_dir, "question_h_pca"),
                                           metadata={**meta, "method": "PCA (scikit-learn)", "test_error": pca_error}))
     print(f"[question H] figure {figure}, table {table[0]}", flush=True)
-    return {"rows": rows, "figures": [figure, curves], "tables": list(table), "saved_models": exports,
-            "history": history.history}
+    return RunResult.of(QUESTION, figures=[figure, curves], tables=table, models=exports,
+                        details={"rows": rows, "history": history.history})
 
 
 PRESET_CAPTIONS = {"hinton2006": {
@@ -318,7 +319,7 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
     return rbms, summaries, resumed
 
 
-def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> dict:
+def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> RunResult:
     """Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning; with the network
     without pretraining and PCA (``pca``: its test reconstructions and errors) beside it. Each
     stage's fit keeps its finished backup until the end, so a run killed in a later stage resumes
@@ -419,8 +420,8 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
         "RBM-pretrained, fine-tuning, train (running mean)": (tuned[1:], history.history["squared_error"]),
         "no pretraining, test": (plain, baseline_history.history["val_squared_error"]),
         f"PCA ({args.code_dim} components), test: {pca['test_error']:.2f}": (span, [pca["test_error"]] * len(span)),
-        "paper: deep autoencoder 3.00": (span, [PAPER_ERRORS["deep autoencoder"]] * len(span)),
-        "paper: PCA 13.87": (span, [PAPER_ERRORS["PCA"]] * len(span)),
+        f"paper: deep autoencoder {PAPER_ERRORS['deep autoencoder']:.2f}": (span, [PAPER_ERRORS["deep autoencoder"]] * len(span)),
+        f"paper: PCA {PAPER_ERRORS['PCA']:.2f}": (span, [PAPER_ERRORS["PCA"]] * len(span)),
     }, os.path.join(out, "error_per_epoch.png"), "Question H, Hinton & Salakhutdinov (2006): average squared error "
         "per image\n(flat lines: PCA and the paper's numbers)", ylabel="squared error per image", logy=True)
     pretraining_curves = plot_curves(
@@ -456,13 +457,32 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
     discard_backups(*[os.path.join(out, f"rbm_{k}") for k in range(1, len(rbms) + 1)],
                     os.path.join(out, "fine_tuning"), os.path.join(out, "no_pretraining"))
     print(f"[question H] figure {figure}, table {table[0]}", flush=True)
-    return {"rows": rows, "figures": [figure, curves, pretraining_curves], "tables": list(table),
-            "saved_models": exports, "history": history.history, "baseline_history": baseline_history.history,
-            "pretraining": [{k: v for k, v in s.items() if k != "history"} for s in summaries]}
+    return RunResult.of(QUESTION, figures=[figure, curves, pretraining_curves], tables=table, models=exports,
+                        details={"rows": rows, "history": history.history,
+                                 "baseline_history": baseline_history.history,
+                                 "pretraining": [{k: v for k, v in s.items() if k != "history"} for s in summaries]})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``deep_autoencoder_test_error`` and ``pca_test_error``: squared error per test image."""
+    rows = tables.get("reconstruction_errors", [])
+    out = pick(row_where(rows, "method", "deep autoencoder"), {"deep_autoencoder_test_error": "test_error"})
+    out.update(pick(row_where(rows, "method", "PCA"), {"pca_test_error": "test_error"}))
+    return out
+
+
+QUESTION = Question(
+    id="H", title="PCA vs deep 784-1000-500-250-30 autoencoder (Hinton & Salakhutdinov 2006)",
+    sheet="004 slides 'PCA vs autoencoders', 'Deep MLP - dimensionality reduction'", build_parser=build_parser,
+    run=run, quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
+    reference_note=REFERENCE_NOTE, headline=headline,
+    references={"deep_autoencoder_test_error": HINTON2006_DEEP_AUTOENCODER, "pca_test_error": HINTON2006_PCA},
+    readme_metrics=("deep_autoencoder_test_error", "pca_test_error"),
+    metric_labels={"deep_autoencoder_test_error": "deep autoencoder: squared error per test image",
+                   "pca_test_error": "PCA, 30 components: squared error per test image"},
+    presets=PRESETS, preset_captions=PRESET_CAPTIONS,
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

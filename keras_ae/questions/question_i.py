@@ -32,8 +32,9 @@ import numpy as np
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, activation_name,
                                       add_backup_argument, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, positive_float,
-                                      positive_int, question_main, seed_everything, seed_int, steps_per_call,
+                                      positive_int, seed_everything, seed_int, steps_per_call,
                                       verbosity)
+from keras_ae.questions.spec import Question, RunResult, pick
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -218,7 +219,7 @@ CAPTIONS = {
     "test_accuracy_*": "Test accuracy against the number of labelled images, pretrained encoder vs the same "
                        "network from random weights (mean and spread over seeds).",
 }
-PUBLISHED = "The slides describe the method only (no numbers)."
+REFERENCE_NOTE = "The slides describe the method only (no numbers)."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,7 +278,7 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
     from keras_ae.export import export_model
@@ -435,13 +436,31 @@ def run(args: argparse.Namespace) -> dict:
     print(f"[question I] chosen on the validation split ({len(x_val)} held-out training images): "
           f"{METHODS[chosen_method]}, {chosen_head} head, {n} labels (mean validation accuracy "
           f"{best['mean_validation_accuracy']:.4f}; test accuracy {best['mean_test_accuracy']:.4f})", flush=True)
-    return {"rows": rows, "runs": runs, "pretraining": pretrain_rows, "figures": figures,
-            "tables": [*table, *runs_table, *selection_table], "saved_models": exports, "selection": selection,
-            "finetune_seconds": timer.seconds}
+    return RunResult.of(QUESTION, figures=figures, tables=[*table, *runs_table, *selection_table], models=exports,
+                        details={"rows": rows, "runs": runs, "pretraining": pretrain_rows, "selection": selection,
+                                 "finetune_seconds": timer.seconds})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``<labels>_labels_<head>_<method>_test_accuracy``: the mean over seeds."""
+    out = {}
+    for row in tables.get("test_accuracy", []):
+        name = f"{row['labels']}_labels_{row['head_init']}_{row['method']}_test_accuracy"
+        out.update(pick(row, {name: "mean_test_accuracy"}))
+    return out
+
+
+QUESTION = Question(
+    id="I", title="unsupervised pretraining on MNIST, fine-tuning with 100 / 1,000 labels",
+    sheet="004 slides 'Autoencoders - Pretraining'", build_parser=build_parser, run=run,
+    quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
+    reference_note=REFERENCE_NOTE, headline=headline,
+    readme_metrics=("100_labels_glorot_pretrained_test_accuracy", "100_labels_glorot_scratch_test_accuracy"),
+    metric_labels={f"{n}_labels_{head}_{method}_test_accuracy":
+                   f"{n} labels, {HEAD_NAMES[head].split()[0].lower()} head, {METHODS[method]}: test accuracy"
+                   for n in (100, 1000) for head in HEAD_NAMES for method in METHODS},
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ import numpy as np
 
 from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_speed_arguments, distribution_strategy,
-                                      fused_minibatch_size, int_at_least, jit_compile, positive_int, question_main,
+                                      fused_minibatch_size, int_at_least, jit_compile, positive_int,
                                       seed_everything, steps_per_call, verbosity)
+from keras_ae.questions.spec import Question, RunResult, number, pick
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -34,7 +35,7 @@ CAPTIONS = {
                     "every point of the prior decodes to a digit-like image (answer i).",
     "samples.png": "Decoded samples z ~ N(0, I): the VAE is a generative model.",
 }
-PUBLISHED = ("Kingma & Welling (2013), Fig. 4: 2-D latent manifold of MNIST; their MLP VAEs reach a lower "
+REFERENCE_NOTE = ("Kingma & Welling (2013), Fig. 4: 2-D latent manifold of MNIST; their MLP VAEs reach a lower "
              "bound around -100 nats with larger latent spaces.")
 
 
@@ -116,7 +117,7 @@ def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=())
     return model, history
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> RunResult:
     from scipy.stats import norm
 
     from keras_ae.callbacks import standard_callbacks
@@ -192,11 +193,32 @@ def run(args: argparse.Namespace) -> dict:
             "question": "J", "value_range": "unit", "latent_dim": args.latent_dim, "epochs": args.epochs,
             "input": "MNIST digit flattened to 784 values in [0, 1]; generate takes z ~ N(0, I)"}))
     print(f"[question J] -ELBO {final['loss']:.2f} nats, gradient variance ratio {grads['variance_ratio']:.1f}", flush=True)
-    return {"rows": rows, "gradients": grads, "figures": figures, "tables": tables, "saved_models": exports}
+    return RunResult.of(QUESTION, figures=figures, tables=tables, models=exports,
+                        details={"rows": rows, "gradients": grads})
 
 
-def main(argv=None) -> int:
-    return question_main(build_parser, run, argv)
+def headline(tables) -> dict:
+    """``test_neg_elbo`` (nats per test image) and ``gradient_variance_ratio`` (score function / reparameterization)."""
+    out = {}
+    rows = tables.get("vae_results", [])
+    if rows:
+        out.update(pick(rows[0], {"test_neg_elbo": "test_neg_elbo"}))
+    variances = {str(r.get("estimator", "")).lower().split()[0].split("-")[0]: number(r.get("variance"))
+                 for r in tables.get("gradient_variance", [])}
+    if variances.get("score") and variances.get("reparameterization"):
+        out["gradient_variance_ratio"] = variances["score"] / variances["reparameterization"]
+    return out
+
+
+QUESTION = Question(
+    id="J", title="variational autoencoder backing the written answers (docs/answers.md)",
+    sheet="001 question 1; 003 problems 1-2", build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS),
+    captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE,
+    headline=headline, readme_metrics=("test_neg_elbo",),
+    metric_labels={"test_neg_elbo": "VAE: -ELBO of the test digits (nats per image)",
+                   "gradient_variance_ratio": "gradient variance, score function / reparameterization"},
+)
+main = QUESTION.main
 
 
 if __name__ == "__main__":

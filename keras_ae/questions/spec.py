@@ -1,0 +1,197 @@
+"""What a question is: one declared :class:`Question`, and the one shape of what it ran, :class:`RunResult`.
+
+Each question module ends with ``QUESTION = Question(...)``. The ``keras-ae`` command, ``run all``,
+the HTML report and ``keras-ae results`` read everything they need of a question from that value:
+its parser and ``run``, its quick settings, the captions of its figures, its published references
+and the function that picks its headline numbers from the tables it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from keras_ae.references import Reference
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(str(path)))[0]
+
+
+@dataclass
+class RunResult:
+    """What one run of a question made, the same shape for every question.
+
+    - ``figures``: file stem -> PNG path, in the order the report shows them;
+    - ``tables``: file stem -> CSV path (a Markdown copy with its caption lies beside it);
+    - ``metrics``: the headline numbers (:attr:`Question.headline` of the tables' rows);
+    - ``models``: name -> exported SavedModel folder;
+    - ``details``: in-memory objects for a caller in the same process (trained Keras models,
+      Keras histories, rows); never written to a run record or report.
+    """
+
+    figures: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, question: "Question", figures=(), tables=(), models: Mapping[str, str] | None = None,
+           details: Mapping[str, Any] | None = None) -> "RunResult":
+        """The result of a run of ``question``: ``figures`` and ``tables`` as lists of paths (a table
+        by its .csv or .md path; the CSV is kept), ``models`` by name; the metrics are computed here
+        from the tables' rows with ``question.headline``."""
+        from keras_ae.results import read_tables
+
+        csvs = [os.path.splitext(t)[0] + ".csv" for t in _flat(tables)]
+        result = cls(figures={_stem(p): p for p in _flat(figures)},
+                     tables={_stem(p): p for p in dict.fromkeys(csvs)},
+                     models={k: str(v) for k, v in (models or {}).items()}, details=dict(details or {}))
+        result.metrics = question.headline(read_tables([p for p in result.tables.values() if os.path.isfile(p)]))
+        return result
+
+    def rows(self, table: str) -> list[dict]:
+        """The rows of table ``table`` (its file stem) as dicts of strings, read from its CSV."""
+        from keras_ae.results import read_tables
+
+        return read_tables([self.tables[table]])[table]
+
+    def record(self) -> dict:
+        """The JSON-able part (paths and numbers) that a run record keeps."""
+        return {"figures": dict(self.figures), "tables": dict(self.tables), "metrics": dict(self.metrics),
+                "models": dict(self.models)}
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> "RunResult":
+        """The result a run record kept (:meth:`record`; a record of keras_ae before 2026-12, with
+        lists of paths and ``saved_model(s)``, reads too)."""
+        def by_stem(value, csv: bool = False) -> dict:
+            if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+                return dict(value)
+            paths = [os.path.splitext(p)[0] + ".csv" if csv else p for p in _flat(value)]
+            return {_stem(p): p for p in paths}
+
+        models = record.get("models") or {**({"model": record["saved_model"]} if record.get("saved_model") else {}),
+                                          **(record.get("saved_models") or {})}
+        return cls(figures=by_stem(record.get("figures")), tables=by_stem(record.get("tables"), csv=True),
+                   metrics=dict(record.get("metrics") or {}), models=dict(models))
+
+    def paths(self) -> list[str]:
+        """Every figure and table file the run wrote (what ``run all --resume`` checks is still there)."""
+        return list(self.figures.values()) + list(self.tables.values())
+
+
+def preset_help(presets: Mapping[str, Mapping[str, Any]], what: Mapping[str, str]) -> str:
+    """The help of ``--preset``, generated from the presets' own settings (so it cannot drift from
+    them): per preset, ``what`` it is, then the options it sets as they would be typed."""
+    def option(dest: str, value) -> str:
+        flag = "--" + dest.replace("_", "-")
+        if isinstance(value, bool):
+            return flag if value else f"(no {flag})"
+        if isinstance(value, (list, tuple)):
+            return f"{flag} {' '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in value)}"
+        return f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
+
+    parts = [f"'{name}': {what.get(name, 'a published configuration')}; it sets "
+             + ", ".join(option(k, v) for k, v in settings.items()) for name, settings in presets.items()]
+    return ("a paper's set-up: the defaults of the options it sets (options given explicitly still win). "
+            + ". ".join(parts).replace("%", "%%"))
+
+
+def _flat(value) -> list[str]:
+    """Paths as a run gives them: one path, or a list, tuple or dict of them (nested)."""
+    if not value:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [str(value)]
+    items = value.values() if isinstance(value, Mapping) else value
+    return [path for item in items for path in _flat(item)]
+
+
+def number(value) -> float | None:
+    """A table cell as a float, or None where it holds no number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def pick(row: Mapping, names: Mapping[str, str]) -> dict:
+    """``{metric: float(row[column])}`` for ``names = {metric: column}``, where the cell is a number:
+    the building block of every question's ``headline``."""
+    out = {}
+    for metric, column in names.items():
+        value = number(row.get(column))
+        if value is not None:
+            out[metric] = value
+    return out
+
+
+def row_where(rows, column: str, prefix: str) -> dict:
+    """The first row whose ``column`` starts with ``prefix`` (an empty dict where none does)."""
+    for row in rows:
+        if str(row.get(column, "")).startswith(prefix):
+            return row
+    return {}
+
+
+def _no_headline(tables: Mapping[str, list]) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One assignment question, declared once (``QUESTION`` at the end of its module).
+
+    ``id`` (``"A"``), ``title`` (one line), ``sheet`` (where the assignment asks it);
+    ``build_parser()`` -> its :class:`~keras_ae.questions.common.QuestionParser`; ``run(args)`` ->
+    :class:`RunResult`; ``quick_args``: the options of ``run all --quick``; ``captions``: figure file
+    name (``name*``: a prefix) -> caption, and ``preset_captions[preset]`` the same for a preset's
+    run (they win over ``captions``); ``presets``: the ``--preset`` configurations (name ->
+    option defaults); ``summary``: a paragraph on what it does; ``reference_note``: what the
+    sheets or papers show to hold the run against, in words; ``references``: headline metric ->
+    the published :class:`~keras_ae.references.Reference` it is held against; ``headline(tables)``:
+    the headline numbers (stable names) from the rows of its tables (file stem -> rows);
+    ``readme_metrics``: the one or two the README shows; ``metric_labels``: metric -> words a reader
+    knows; ``run_all_args(output_root)``: extra options inside ``run all`` (C reads B's folder).
+    """
+
+    id: str
+    title: str
+    sheet: str
+    build_parser: Callable[[], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace], RunResult]
+    quick_args: tuple[str, ...] = ()
+    captions: Mapping[str, str] = field(default_factory=dict)
+    summary: str = ""
+    reference_note: str = ""
+    references: Mapping[str, Reference] = field(default_factory=dict)
+    headline: Callable[[Mapping[str, list]], dict] = _no_headline
+    readme_metrics: tuple[str, ...] = ()
+    metric_labels: Mapping[str, str] = field(default_factory=dict)
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    preset_captions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    run_all_args: Callable[[str], list[str]] | None = None
+
+    def main(self, argv=None) -> int:
+        """The question's command line (``keras-ae run A ...``, ``scripts/question_a_*.py``)."""
+        from keras_ae.questions.common import question_main
+
+        return question_main(self.build_parser, self.run, argv)
+
+    def caption(self, path: str, preset: str | None = None) -> str:
+        """The caption of the figure at ``path`` (by file name; a preset's own captions first)."""
+        own = dict(self.preset_captions.get(preset, {})) if preset else {}
+        captions = {**own, **{k: v for k, v in self.captions.items() if k not in own}}
+        name = os.path.basename(path)
+        for key, text in captions.items():
+            if name == key or (key.endswith("*") and name.startswith(key[:-1])):
+                return text
+        return name.rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
+
+    def label(self, metric: str) -> str:
+        """The words a reader knows for ``metric`` (the metric's name where none is declared)."""
+        return self.metric_labels.get(metric, metric)
