@@ -210,6 +210,12 @@ def test_script_writes_figure_table_logs_and_savedmodels(tmp_path, capsys):
     assert all(float(r["test_mse"]) > 0 and float(r["test_cross_entropy"]) > 0 for r in rows)
     assert (models / "question_a_ce_glorot" / "saved_model.pb").is_file()
     assert "[question A] variant 2/2" in capsys.readouterr().out
+    from keras_ae.questions.question_a import QUESTION
+    from keras_ae.results import read_tables
+
+    metrics = QUESTION.headline(read_tables([str(out / "test_losses.csv")]))
+    assert set(QUESTION.readme_metrics) <= set(metrics)  # the declared headline finds its table
+    assert metrics["ce_glorot_test_mse"] == float(rows[1]["test_mse"])
 
 
 def test_bad_options_missing_data_and_unknown_question_are_refused(capsys, tmp_path):

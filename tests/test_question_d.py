@@ -66,15 +66,18 @@ def short_run(tmp_path_factory, data_dir):
 
 def test_short_run_writes_figures_table_and_history(short_run):
     result, out, _ = short_run
-    for path in result["figures"]:
+    for path in result.figures.values():
         with open(path, "rb") as fh:
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    names = {p.split("/")[-1] for p in result["figures"]}
-    assert names == {"loss_curves.png", "reconstructions.png"}
-    hist = result["history"]
+    assert set(result.figures) == {"loss_curves", "reconstructions"}
+    from keras_ae.questions.question_d import QUESTION
+
+    assert set(QUESTION.readme_metrics) <= set(result.metrics)
+    assert result.metrics["test_mse"] == pytest.approx(result.details["row"]["test_mse"])
+    hist = result.details["history"]
     assert len(hist["loss"]) == len(hist["val_loss"]) == 3  # train and validation curve, one point per epoch
     assert hist["loss"][-1] < hist["loss"][0] and hist["val_loss"][-1] < hist["val_loss"][0]
-    row = result["row"]
+    row = result.details["row"]
     assert row["test_mse"] < row["mean_image_test_mse"]  # learnt more than the mean image
     assert (out / "results" / "test_losses.md").read_text().startswith("Question D")
     assert (out / "results" / "history.csv").is_file()
@@ -84,12 +87,12 @@ def test_export_loads_in_a_fresh_process_and_matches(short_run, tmp_path):
     from keras_ae.export import load_keras_model
 
     result, _, small = short_run
-    path = result["saved_model"]
+    path = result.models["conv_autoencoder"]
     meta = json.loads(open(f"{path}/metadata.json").read())
     assert meta["question"] == "D" and meta["value_range"] == "unit"
     assert set(meta["endpoints"]) == {"encode", "decode", "reconstruct"}
     x = (small["test"].images[:5] / 255.0).astype("float32")
-    model = result["model"]
+    model = result.details["model"]
     expected = {"reconstruct": np.asarray(model(x)), "encode": np.asarray(model.encoder(x))}
     expected["decode"] = np.asarray(model.decoder(expected["encode"]))
     np.save(tmp_path / "x.npy", x)

@@ -107,3 +107,8 @@ def test_short_run_writes_every_figure_and_table(tmp_path):
                  "gradient_variance.md", "vae/history.csv"):
         assert (out / name).stat().st_size > 0, name
     assert (tmp_path / "m" / "question_j_vae" / "saved_model.pb").is_file()
+    from keras_ae.results import read_tables
+
+    metrics = question_j.QUESTION.headline(read_tables([str(out / "vae_results.csv"),
+                                                        str(out / "gradient_variance.csv")]))
+    assert set(question_j.QUESTION.readme_metrics) <= set(metrics) and metrics["gradient_variance_ratio"] > 1
