@@ -86,6 +86,8 @@ def test_reparameterization_has_far_lower_variance_than_the_score_function(vae, 
 
     result = gradient_estimator_variance(vae[0], mnist_small[2][:5], samples=300)
     assert result["variance_ratio"] > 10
+    # a running-mean baseline removes the f^2 term that dominates the plain score function's variance
+    assert result["baseline_variance_ratio"] < result["variance_ratio"] / 5
 
 
 def test_active_units_counts_only_units_that_vary_with_the_input(vae, mnist_small):
@@ -112,3 +114,4 @@ def test_short_run_writes_every_figure_and_table(tmp_path):
     metrics = question_j.QUESTION.headline(read_tables([str(out / "vae_results.csv"),
                                                         str(out / "gradient_variance.csv")]))
     assert set(question_j.QUESTION.readme_metrics) <= set(metrics) and metrics["gradient_variance_ratio"] > 1
+    assert metrics["gradient_variance_ratio"] > metrics["gradient_variance_ratio_baseline"]
