@@ -13,7 +13,9 @@
         no output file is written.
     keras-ae info --model DIR
     keras-ae results [--report results/report.json ...] [--output docs/results.md] [--readme README.md]
-                     [--before EARLIER_REPORT.json]
+                     [--before EARLIER_REPORT.json] [--no-pages]
+                                               also copies the runs' figures into docs/figures/ and fills
+                                               each question page's generated block (answers, figures)
 
 TensorFlow's start-up log lines (absl, oneDNN, CUDA) are hidden; KERAS_AE_VERBOSE=1, or a
 TF_CPP_MIN_LOG_LEVEL of your own, shows them.
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "--presets run: of a question in both, the newer run's is shown (undated: the later report's)"))
     res.add_argument("--output", default=os.path.join("docs", "results.md"), help="default: %(default)s")
     res.add_argument("--readme", default=None, help="also fill this README's headline block (e.g. README.md)")
+    res.add_argument("--no-pages", action="store_true",
+                     help="do not copy the runs' figures into figures/ beside --output nor fill the generated "
+                          "block of each question's page there (docs/question_<x>.md)")
     res.add_argument("--before", default=None,
                      help="an earlier run's report.json: each question's minutes then beside this run's "
                           "(e.g. docs/runs/before_fused_steps.json)")
@@ -169,7 +174,7 @@ def main(argv=None) -> int:
             from keras_ae.results import write_results
 
             reports = args.report or [os.path.join("results", "report.json")]
-            print(f"results: {write_results(reports, args.output, args.readme, args.before)}"
+            print(f"results: {write_results(reports, args.output, args.readme, args.before, not args.no_pages)}"
                   + (f" and the headline block of {args.readme}" if args.readme else ""))
             return 0
         from keras_ae.export import InferenceModel

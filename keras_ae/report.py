@@ -249,6 +249,7 @@ figcaption{font-size:.9em;color:#444;margin-top:.3em;text-align:left}
 pre{background:#fbeaea;padding:.8em;overflow-x:auto;font-size:.8em}
 .published{background:#eef4fb;padding:.5em .8em;border-left:4px solid #4a7fc1}
 .scroll{overflow-x:auto}
+.answers{background:#f3f8ee;padding:.3em .8em;border-left:4px solid #5a9a3c}
 """
 
 
@@ -286,6 +287,23 @@ def _tables(result: RunResult) -> list[str]:
     return [c for c in result.tables.values() if os.path.isfile(c)]
 
 
+def _answers(qid: str, tables: dict) -> list[dict]:
+    """The answers of question ``qid`` computed from its tables' rows (none for an unknown question)."""
+    try:
+        question = get_question(qid)
+    except KeyError:
+        return []
+    return question.answers(tables)
+
+
+def _answers_html(answers: list[dict]) -> str:
+    if not answers:
+        return ""
+    items = "".join(f"<li><b>{html.escape(a['item'])}: {html.escape(a['asks'])}</b><br>{html.escape(a['answer'])} "
+                    f"<i>Evidence: {html.escape(a['evidence'])}</i></li>" for a in answers)
+    return f'<div class="answers"><p><b>Answers</b> (computed from this run\'s numbers):</p><ul>{items}</ul></div>'
+
+
 def _anchor(entry: QuestionResult) -> str:
     return "q" + entry.key.replace(":", "_")
 
@@ -306,6 +324,10 @@ def _question_section(n: int, entry: QuestionResult) -> str:
         parts.append(f"<pre>{html.escape(entry.error)}</pre>")
     if question is not None and question.reference_note:
         parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(question.reference_note)}</p>')
+    if entry.status == "ok":
+        from keras_ae.results import read_tables
+
+        parts.append(_answers_html(_answers(entry.qid, read_tables(_tables(entry.result)))))
     for table in _tables(entry.result):
         caption = _caption_of_table(table[:-4] + ".md")
         parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')
@@ -337,7 +359,9 @@ def run_info(seed: int, quick: bool, seconds: float, argv=None) -> dict:
 
 def report_data(results: list[QuestionResult], quick: bool = False, info: dict | None = None) -> dict:
     """What ``report.json`` holds: the run, and per question its status, time, figures, tables
-    (the rows of its CSV files) and headline metrics (:mod:`keras_ae.results`)."""
+    (the rows of its CSV files), the answers to its sheet's questions (``[{item, asks, answer,
+    evidence}]``, :meth:`~keras_ae.questions.Question.answers`) and headline metrics
+    (:mod:`keras_ae.results`)."""
     from keras_ae.results import headline_metrics, profile_label, read_tables
 
     questions, metrics = [], {}
@@ -345,7 +369,8 @@ def report_data(results: list[QuestionResult], quick: bool = False, info: dict |
         tables = read_tables(_tables(r.result))
         questions.append({"question": r.qid, "preset": r.preset, "key": r.key, "title": r.title, "status": r.status,
                           "seconds": round(r.seconds, 1), "error": r.error, "figures": list(r.result.figures.values()),
-                          "tables": tables, "skipped": r.skipped})
+                          "tables": tables, "skipped": r.skipped,
+                          "answers": _answers(r.qid, tables) if r.status == "ok" else []})
         if r.status == "ok":
             metrics[r.key] = headline_metrics(r.qid, tables)
     return {"run": dict(info or {}, profile=profile_label(quick, [r.key for r in results])),

@@ -25,7 +25,7 @@ from keras_ae.reporting import markdown_table
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def _question(key: str):
+def question_of(key: str):
     """The declared question of a report key (``H``, ``H:hinton2006``), or None for an unknown one."""
     from keras_ae.questions import get_question
 
@@ -37,13 +37,13 @@ def _question(key: str):
 
 def published(qid: str) -> dict:
     """``{metric: Reference}``: the published numbers question ``qid``'s headline is held against."""
-    question = _question(qid)
+    question = question_of(qid)
     return dict(question.references) if question is not None else {}
 
 
 def metric_label(qid: str, name: str) -> str:
     """The words a reader knows for metric ``name`` of question ``qid`` (its name where none is declared)."""
-    question = _question(qid)
+    question = question_of(qid)
     return question.label(name) if question is not None else name
 
 
@@ -58,7 +58,7 @@ def read_tables(csv_paths) -> dict:
 
 def headline_metrics(qid: str, tables: dict) -> dict:
     """The question's headline numbers (its declared ``headline`` of its tables' rows)."""
-    question = _question(qid)
+    question = question_of(qid)
     return question.headline(tables) if question is not None else {}
 
 
@@ -129,6 +129,10 @@ def render_results(report: dict, before: dict | None = None) -> str:
                      "source": refs[name].source if name in refs else ""} for name, value in headline.items()]
             columns = ["metric", "name", "measured"] + (["published", "source"] if refs else [])
             lines += ["Headline numbers:", "", _md_table(rows, columns)]
+        if q.get("answers"):
+            lines += ["Answers (computed from the numbers below):", ""]
+            lines += [f"- **{a['item']}: {a['asks']}** {a['answer']} _Evidence:_ {a['evidence']}" for a in q["answers"]]
+            lines.append("")
         for name, rows in q.get("tables", {}).items():
             if not rows:
                 continue
@@ -252,7 +256,7 @@ def combine_reports(reports: list[dict]) -> dict:
             key = _key(q)
             if key in questions and date < dates[key]:  # "YYYY-MM-DD HH:MM UTC" sorts as text
                 continue
-            questions[key], dates[key], source[key] = q, date, index
+            questions[key], dates[key], source[key] = dict(q, run_date=date), date, index
             if key in report.get("metrics", {}):
                 metrics[key] = report["metrics"][key]
             else:
@@ -286,15 +290,35 @@ def minutes_comparison(report: dict, before: dict) -> list[dict]:
 
 
 def write_results(report_paths, output_path: str, readme_path: str | None = None,
-                  before_path: str | None = None) -> str:
+                  before_path: str | None = None, pages: bool = True) -> str:
     """Render ``report_paths`` (a report.json, or several combined by :func:`combine_reports`) into
     ``output_path`` (and the README's headline block when ``readme_path`` is given);
     ``before_path``, an earlier run's report.json, adds each question's minutes then and now.
-    Each file appears whole or not at all."""
+    With ``pages``, the docs' figures of those runs are copied into ``figures/`` beside
+    ``output_path`` and the generated block of each question's page beside it is filled
+    (:mod:`keras_ae.pages`). Each file appears whole or not at all."""
+    from keras_ae.pages import copy_figures, update_pages
+
     paths = [report_paths] if isinstance(report_paths, str) else list(report_paths)
-    report = combine_reports([read_report(p) for p in paths])
+    report = with_answers(combine_reports([read_report(p) for p in paths]))
     before = read_report(before_path) if before_path else None
     write_text(output_path, render_results(report, before))
     if readme_path:
         update_readme(report, readme_path, before)
+    if pages:
+        docs = os.path.dirname(os.path.abspath(output_path))
+        update_pages(report, docs, copy_figures(report, os.path.join(docs, "figures")))
     return output_path
+
+
+def with_answers(report: dict) -> dict:
+    """``report`` whose completed questions carry ``answers`` computed now from their tables' rows
+    (so the wording follows today's code and the run's numbers; a report written before answers
+    existed gets them too) and ``run_date``, the date of the run they come from."""
+    date = report.get("run", {}).get("date", "")
+    questions = []
+    for q in report.get("questions", []):
+        question = question_of(q.get("key") or q["question"])
+        answers = question.answers(q.get("tables", {})) if question is not None and q.get("status") == "ok" else []
+        questions.append(dict(q, answers=answers, run_date=q.get("run_date", date)))
+    return dict(report, questions=questions)

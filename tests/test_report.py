@@ -39,6 +39,7 @@ def stub_questions():
 
     from keras_ae.plots import save_figure
     from keras_ae.questions import Question, RunResult
+    from keras_ae.questions.spec import Answer, Ask
     from keras_ae.references import HINTON2006_PCA
     from keras_ae.reporting import write_table
 
@@ -63,11 +64,17 @@ def stub_questions():
     def headline(tables):
         return {"pca_test_error": float(tables["errors"][0]["test_error"])}
 
+    def below_the_paper(tables):
+        error = float(tables["errors"][0]["test_error"])
+        verdict = "Yes, below" if error < HINTON2006_PCA.value else "No, not below"
+        return Answer(f"{verdict} the paper's {HINTON2006_PCA.value}.", f"measured {error}")
+
     QUESTION_Y = Question(id="Y", title="a stub question that writes one figure and one table", sheet="none",
                           build_parser=parser, run=works, captions={"curve.png": "A stub's curve, falling."},
                           reference_note="A stub's reference.", references={"pca_test_error": HINTON2006_PCA},
                           headline=headline, readme_metrics=("pca_test_error",),
-                          metric_labels={"pca_test_error": "stub: PCA squared error per test image"})
+                          metric_labels={"pca_test_error": "stub: PCA squared error per test image"},
+                          asks=(Ask("stub sheet 1(a)", "Is the error below the paper's?", below_the_paper),))
     return [Question(id="X", title="a question that always fails", sheet="none", build_parser=parser, run=broken),
             QUESTION_Y]
 
@@ -155,6 +162,54 @@ def test_report_json_holds_every_questions_numbers_and_they_render(quick_report,
     now_a = round(questions_run["A"]["seconds"] / 60, 1)
     assert f"A 10 -> {now_a:g}" in readme.read_text() and "all (wall) 99.5 -> " in readme.read_text()
     assert "| all (wall) | 99.5 |" in target.read_text()
+
+
+def test_results_copy_the_figures_and_fill_each_page_with_answers_that_follow_the_numbers(quick_report, tmp_path):
+    """``keras-ae results`` copies the docs' figures of the run (optimised, under 1 MiB) into
+    docs/figures/<question>/ and fills the generated block of each page with the answers computed
+    from the run's tables and the figures with numbered captions; the answer's wording flips with
+    the numbers, and a figure of another run is never kept."""
+    import json
+
+    from PIL import Image
+
+    from keras_ae import questions
+    from keras_ae.cli import main
+
+    out = quick_report[1]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = docs / "question_y.md"
+    page.write_text("# Y\n\n<!-- run:start -->\nold\n<!-- run:end -->\n\n## after\n")
+    report = json.loads((out / "report.json").read_text())
+    assert report["questions"][2]["answers"][0]["answer"].startswith("Yes, below")  # written by the run too
+    for question in stub_questions():
+        questions.QUESTIONS[question.id] = question
+    try:
+        assert main(["results", "--report", str(out / "report.json"), "--output", str(docs / "results.md")]) == 0
+        text = page.read_text()
+        figure = docs / "figures" / "y" / "curve.png"
+        assert figure.is_file() and figure.stat().st_size < 1 << 20
+        assert Image.open(figure).mode == "P"  # optimised to a palette
+        assert (docs / "figures" / "a" / "reconstructions.png").is_file()  # A's figures: those its captions name
+        assert "old" not in text and text.endswith("## after\n")
+        assert "- **stub sheet 1(a): Is the error below the paper's?** Yes, below the paper's 13.87." in text
+        assert "![curve.png](figures/y/curve.png)" in text and "**Figure Y.1.** A stub's curve, falling." in text
+        assert "Yes, below the paper's 13.87." in (docs / "results.md").read_text()
+        # other numbers, another run without its figures on this machine: the verdict flips, the old figure goes
+        for q in report["questions"]:
+            if q["question"] == "Y":
+                q["tables"]["errors"][0]["test_error"] = "14.5"
+                q["figures"] = [str(tmp_path / "gone" / "curve.png")]
+        report["run"]["date"] = "2099-01-01 00:00 UTC"
+        (tmp_path / "other.json").write_text(json.dumps(report))
+        assert main(["results", "--report", str(tmp_path / "other.json"), "--output", str(docs / "results.md")]) == 0
+        text = page.read_text()
+    finally:
+        for qid in STUBS:
+            questions.QUESTIONS.pop(qid)
+    assert "No, not below the paper's 13.87." in text and "measured 14.5" in text
+    assert not figure.exists() and "figures/y/curve.png" not in text
 
 
 def test_results_command_refuses_a_missing_or_corrupt_report(tmp_path, capsys):

@@ -138,6 +138,26 @@ def row_where(rows, column: str, prefix: str) -> dict:
     return {}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An answer computed from a run's numbers: ``answer``, a sentence whose wording follows them (it
+    flips when they do), and ``evidence``, the numbers it rests on with their uncertainty."""
+
+    answer: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question a sheet asks: ``item`` (where: ``"001 Q3"``), ``asks`` (in keras_ae's words) and
+    ``answer(tables)`` -> :class:`Answer` from the rows of the run's tables (file stem -> rows), or
+    None where the run did not measure what the answer needs."""
+
+    item: str
+    asks: str
+    answer: Callable[[Mapping[str, list]], Answer | None]
+
+
 def _no_headline(tables: Mapping[str, list]) -> dict:
     return {}
 
@@ -156,7 +176,9 @@ class Question:
     the published :class:`~keras_ae.references.Reference` it is held against; ``headline(tables)``:
     the headline numbers (stable names) from the rows of its tables (file stem -> rows);
     ``readme_metrics``: the one or two the README shows; ``metric_labels``: metric -> words a reader
-    knows; ``run_all_args(output_root)``: extra options inside ``run all`` (C reads B's folder).
+    knows; ``run_all_args(output_root)``: extra options inside ``run all`` (C reads B's folder);
+    ``asks``: the questions its sheet asks, each answered from the run's tables (:class:`Ask`);
+    ``doc_figures``: the figures ``keras-ae results`` copies into ``docs/figures`` for its page.
     """
 
     id: str
@@ -175,6 +197,31 @@ class Question:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     preset_captions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     run_all_args: Callable[[str], list[str]] | None = None
+    asks: tuple[Ask, ...] = ()
+    doc_figures: tuple[str, ...] = ()
+
+    def answers(self, tables: Mapping[str, list]) -> list[dict]:
+        """``[{item, asks, answer, evidence}]``: every declared :class:`Ask` answered from ``tables``
+        (an ask whose numbers the run lacks is left out)."""
+        out = []
+        for ask in self.asks:
+            found = ask.answer(tables)
+            if found is not None:
+                out.append({"item": ask.item, "asks": ask.asks, "answer": found.answer, "evidence": found.evidence})
+        return out
+
+    def pick_doc_figures(self, figures) -> list[str]:
+        """The figures of a run that the docs show (of ``figures``, paths in the run's order): those
+        named in ``doc_figures`` (``name*``: the last of a series, e.g. the final epoch's snapshot),
+        else those with a caption of their own name."""
+        names = self.doc_figures or tuple(k for k in self.captions if not k.endswith("*"))
+        chosen = []
+        for key in names:
+            matches = [p for p in figures if os.path.basename(p) == key
+                       or (key.endswith("*") and os.path.basename(p).startswith(key[:-1]))]
+            if matches:
+                chosen.append(sorted(matches)[-1] if key.endswith("*") else matches[0])
+        return [p for p in figures if p in chosen]
 
     def main(self, argv=None) -> int:
         """The question's command line (``keras-ae run A ...``, ``scripts/question_a_*.py``)."""
