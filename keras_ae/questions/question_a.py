@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, steps_per_call,
                                       positive_float, positive_int, seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
+from keras_ae.verdicts import difference
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> RunResult:
             "layers": "784-" + "-".join(map(str, variant.encoder_units)), "epochs": args.epochs,
             "final_train_loss": float(history.history["loss"][-1]),
             "test_mse": mse_per_pixel(x_test, z_test),
+            "test_mse_std_error": mse_std_error(x_test, z_test),
             "test_cross_entropy": cross_entropy_per_image(x_test, z_test),
             "train_seconds": round(timer.seconds, 1),
         })
@@ -150,10 +152,73 @@ def run(args: argparse.Namespace) -> RunResult:
                             "Question A: test MSE per epoch (all variants)", ylabel="test MSE per pixel", logy=True)
     table = write_table(rows, os.path.join(out, "test_losses"), caption=(
         f"Question A: test losses on {len(x_test)} MNIST test images after {args.epochs} epochs. "
-        "test_mse: mean over pixels of (x - z)^2; test_cross_entropy: -sum over the 784 pixels of "
+        "test_mse: mean over pixels of (x - z)^2; test_mse_std_error: its standard error over the test images "
+        "(standard deviation of the images' MSE / sqrt(N)); test_cross_entropy: -sum over the 784 pixels of "
         "[x log z + (1 - x) log(1 - z)], averaged over images (nats)."))
     print(f"[question A] figure {figure}, table {table[0]}", flush=True)
     return RunResult.of(QUESTION, figures=[figure, curve_fig], tables=table, models=exports, details={"rows": rows})
+
+
+def mse_std_error(x, z) -> float:
+    """The standard error of the test MSE over images: std of the per-image MSE / sqrt(N)."""
+    import numpy as np
+
+    per_image = np.mean((np.asarray(x, np.float64) - np.asarray(z, np.float64)) ** 2, axis=1)
+    return float(per_image.std(ddof=1) / np.sqrt(len(per_image))) if len(per_image) > 1 else 0.0
+
+
+def _variants(tables) -> dict:
+    """``{variant: (label, test MSE, its standard error)}`` of the run's test-loss table."""
+    out = {}
+    for row in tables.get("test_losses", []):
+        mse, se = number(row.get("test_mse")), number(row.get("test_mse_std_error"))
+        if mse is not None and se is not None:
+            out[row["variant"]] = (row.get("label") or row["variant"], mse, se)
+    return out
+
+
+def _compare(tables, a: str, b: str, what: str) -> Answer | None:
+    """Does variant ``a`` reconstruct better than ``b`` (test MSE, 95 % interval of the difference)?"""
+    variants = _variants(tables)
+    if a not in variants or b not in variants:
+        return None
+    (la, ma, sa), (lb, mb, sb) = variants[a], variants[b]
+    d = difference(ma, sa, mb, sb)
+    verdict = {"lower": f"Yes: {what} lowers the test MSE", "higher": f"No: {what} raises the test MSE",
+               "tie": f"Not shown: with {what} the test MSE differs by less than its uncertainty"}[d.verdict]
+    return Answer(f"{verdict} ({la} against {lb}).",
+                  f"test MSE {ma:.4g} +- {sa:.2g} against {mb:.4g} +- {sb:.2g} (standard errors over the test "
+                  f"images); {d.text('.3g')}, conservative for the same images.")
+
+
+def _ranking(tables) -> Answer | None:
+    variants = _variants(tables)
+    if len(variants) < 2:
+        return None
+    order = sorted(variants, key=lambda v: variants[v][1])
+    steps = []
+    for better, worse in zip(order, order[1:]):
+        d = difference(variants[better][1], variants[better][2], variants[worse][1], variants[worse][2])
+        steps.append(f"{variants[better][0]} {'<' if d.verdict == 'lower' else '~'} {variants[worse][0]}")
+    best = variants[order[0]]
+    tied = [variants[v][0] for v in order[1:] if difference(best[1], best[2], variants[v][1], variants[v][2]).verdict == "tie"]
+    return Answer(f"{best[0]} reconstructs the test digits best"
+                  + (f", though not beyond the uncertainty from {', '.join(tied)}." if tied else
+                     ", beyond the uncertainty from every other variant."),
+                  "ranking by test MSE ('<': the 95 % interval of the difference excludes 0, '~': it does not): "
+                  + "; ".join(steps) + ". Test MSE: "
+                  + ", ".join(f"{variants[v][0]} {variants[v][1]:.4g} +- {variants[v][2]:.2g}" for v in order) + ".")
+
+
+ASKS = (
+    Ask("000 tasks 3-4; 003 task 5", "Which variant reconstructs the test digits best?", _ranking),
+    Ask("000 task 4", "Does the cross-entropy loss reconstruct better than the mean squared error (normal init)?",
+        lambda t: _compare(t, "ce_normal", "mse_normal", "the cross-entropy loss")),
+    Ask("003 task 5", "Does Xavier (Glorot) initialisation help over N(0, 1) weights (cross-entropy)?",
+        lambda t: _compare(t, "ce_glorot", "ce_normal", "Xavier initialisation")),
+    Ask("003 task 6", "Does going deeper (one more hidden layer of 64) help?",
+        lambda t: _compare(t, "ce_glorot_deep", "ce_glorot", "the extra 64-unit layer")),
+)
 
 
 def headline(tables) -> dict:
@@ -170,7 +235,7 @@ QUESTION = Question(
     sheet="000 tasks 1-4; 003 problem 3 tasks 1-6", build_parser=build_parser, run=run,
     quick_args=("--epochs", "2", "--train-limit", "4000", "--test-limit", "1000"),
     captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE, headline=headline,
-    readme_metrics=("ce_glorot_test_mse", "mse_normal_test_mse"),
+    readme_metrics=("ce_glorot_test_mse", "mse_normal_test_mse"), asks=ASKS,
     metric_labels={**{f"{v.name}_test_mse": f"{v.label}: test MSE per pixel" for v in VARIANTS.values()},
                    **{f"{v.name}_test_cross_entropy": f"{v.label}: test cross-entropy (nats per image)"
                       for v in VARIANTS.values()}},

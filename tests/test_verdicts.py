@@ -1,0 +1,49 @@
+"""Verdicts computed from numbers: the statistics and the questions' answers on synthetic tables,
+where the wording must flip when the numbers do (no training)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_a_difference_is_only_a_verdict_when_its_interval_excludes_zero():
+    from keras_ae.verdicts import difference, mean_std_error
+
+    assert difference(1.0, 0.1, 2.0, 0.1).verdict == "lower"
+    assert difference(2.0, 0.1, 1.0, 0.1).verdict == "higher"
+    assert difference(1.0, 0.5, 1.5, 0.5).verdict == "tie"
+    low, high = difference(1.0, 0.3, 0.0, 0.4).interval
+    assert (low, high) == pytest.approx((1.0 - 1.96 * 0.5, 1.0 + 1.96 * 0.5), abs=1e-3)
+    assert mean_std_error([1.0, 2.0, 3.0]) == pytest.approx((2.0, (1.0 / 3) ** 0.5))
+
+
+def test_mcnemar_counts_only_the_items_the_two_disagree_on():
+    from keras_ae.verdicts import McNemar
+
+    assert McNemar(only_a=30, only_b=10, items=1000).verdict == "A"  # exact binomial p = 0.002
+    assert McNemar(only_a=10, only_b=30, items=1000).verdict == "B"
+    tie = McNemar(only_a=12, only_b=10, items=1000)
+    assert tie.verdict == "tie" and tie.p_value > 0.5 and tie.accuracy_difference == pytest.approx(0.002)
+    assert McNemar(0, 0, 10).p_value == 1.0
+
+
+def _a_tables(**mse):
+    rows = [{"variant": v, "label": v.upper(), "test_mse": str(m), "test_mse_std_error": str(se)}
+            for v, (m, se) in mse.items()]
+    return {"test_losses": rows}
+
+
+@pytest.mark.parametrize("glorot, normal, start", [
+    ((0.010, 0.001), (0.050, 0.001), "Yes: Xavier initialisation lowers"),
+    ((0.050, 0.001), (0.010, 0.001), "No: Xavier initialisation raises"),
+    ((0.0100, 0.002), (0.0101, 0.002), "Not shown"),
+])
+def test_question_a_s_answers_follow_the_numbers(glorot, normal, start):
+    from keras_ae.questions.question_a import QUESTION
+
+    answers = {a["item"]: a for a in QUESTION.answers(_a_tables(ce_glorot=glorot, ce_normal=normal))}
+    assert answers["003 task 5"]["answer"].startswith(start)
+    assert f"{glorot[0]:.4g} +- {glorot[1]:.2g}" in answers["003 task 5"]["evidence"]
+    best = "CE_GLOROT" if glorot[0] < normal[0] else "CE_NORMAL"
+    assert answers["000 tasks 3-4; 003 task 5"]["answer"].startswith(f"{best} reconstructs the test digits best")
+    assert "000 task 4" not in answers  # no MSE variant in these tables: that question is left unanswered
