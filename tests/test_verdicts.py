@@ -47,3 +47,19 @@ def test_question_a_s_answers_follow_the_numbers(glorot, normal, start):
     best = "CE_GLOROT" if glorot[0] < normal[0] else "CE_NORMAL"
     assert answers["000 tasks 3-4; 003 task 5"]["answer"].startswith(f"{best} reconstructs the test digits best")
     assert "000 task 4" not in answers  # no MSE variant in these tables: that question is left unanswered
+
+
+@pytest.mark.parametrize("big_elbo, start", [(136.1, "buys nothing here: the 1000-d VAE's bound is 33.5 nats worse"),
+                                             (100.0, "helps here: the 1000-d VAE's bound is 2.6 nats better")])
+def test_question_j_s_large_latent_answer_follows_the_bounds(big_elbo, start):
+    from keras_ae.questions.question_j import QUESTION
+
+    rows = [{"latent_dim": d, "epochs": "10", "test_neg_elbo": str(e), "test_kl": str(k), "active_units": a}
+            for d, e, k, a in (("2", 145.7, 6.3, "2"), ("20", 102.6, 22.7, "16"), ("1000", big_elbo, 21.7, "975"))]
+    variance = [{"estimator": "score function (REINFORCE)", "variance": "3e7"},
+                {"estimator": "score function with a baseline (running mean of f)", "variance": "500"},
+                {"estimator": "reparameterization", "variance": "1000"}]
+    answers = {a["item"]: a["answer"] for a in QUESTION.answers({"vae_results": rows, "gradient_variance": variance})}
+    assert start in answers["003 problem 2 (iii)"]
+    # the baseline estimator beats the reparameterization trick in these numbers: the answer says so
+    assert "the score function with a running-mean baseline has 2 times less variance" in answers["003 problem 2 (ii)"]

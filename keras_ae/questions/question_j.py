@@ -21,7 +21,7 @@ from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Ti
                                       add_common_arguments, add_speed_arguments, distribution_strategy,
                                       fused_minibatch_size, int_at_least, jit_compile, positive_int,
                                       seed_everything, steps_per_call, verbosity)
-from keras_ae.questions.spec import Question, RunResult, number, pick
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -209,6 +209,57 @@ def run(args: argparse.Namespace) -> RunResult:
                         details={"rows": rows, "gradients": grads})
 
 
+def _variance_answer(tables) -> Answer | None:
+    variances = {str(r.get("estimator", "")).split(" (")[0]: number(r.get("variance"))
+                 for r in tables.get("gradient_variance", [])}
+    plain, base, rep = (variances.get(k) for k in ("score function", "score function with a baseline",
+                                                    "reparameterization"))
+    if not (plain and rep):
+        return None
+    evidence = f"variance per latent unit: score function {plain:.4g}, reparameterization {rep:.4g}"
+    if not base:
+        return Answer(f"The reparameterization trick's gradient has {plain / rep:.3g} times less variance than the "
+                      "score function's (without a baseline, which overstates the gain).", evidence + ".")
+    verdict = (f"it has {base / rep:.3g} times less variance than the score function with a running-mean baseline "
+               if base > rep else f"the score function with a running-mean baseline has {rep / base:.3g} times less "
+               "variance than the reparameterization trick here, ")
+    return Answer(f"Against the fair comparison, {verdict}and {plain / rep:.3g} times less than the plain score "
+                  "function, whose variance is dominated by f^2 (log-likelihoods of about -100 nats).",
+                  f"{evidence}, score function with a baseline {base:.4g} (single-sample estimates of "
+                  "d/d(mu) E_q[log p(x|z)], 50 test digits, the sample count in the table).")
+
+
+def _large_latent_answer(tables) -> Answer | None:
+    rows = [r for r in tables.get("vae_results", []) if number(r.get("latent_dim")) is not None]
+    large = [r for r in rows if number(r["latent_dim"]) > 784]
+    if not large:
+        return None
+    big = large[-1]
+    peers = [r for r in rows if r is not big and r.get("epochs") == big.get("epochs") and number(r["latent_dim"]) <= 784]
+    if not peers:
+        return None
+    best = min(peers, key=lambda r: number(r["test_neg_elbo"]))
+    gap = number(big["test_neg_elbo"]) - number(best["test_neg_elbo"])
+    d_big, d_best = int(number(big["latent_dim"])), int(number(best["latent_dim"]))
+    verdict = (f"buys nothing here: the {d_big}-d VAE's bound is {gap:.1f} nats worse than the {d_best}-d one's"
+               if gap > 0 else f"helps here: the {d_big}-d VAE's bound is {-gap:.1f} nats better than the {d_best}-d one's")
+    kl_big, kl_best = number(big["test_kl"]), number(best["test_kl"])
+    return Answer(f"A latent space larger than the input {verdict} after the same {big['epochs']} epochs; its KL term "
+                  f"({kl_big:.1f} nats) is {'of the same order as' if 0.5 < kl_big / kl_best < 2 else 'far from'} the "
+                  f"{d_best}-d one's ({kl_best:.1f}): the KL cost bounds what the code holds, not its dimension.",
+                  f"-ELBO on the test digits {number(big['test_neg_elbo']):.1f} ({d_big}-d) against "
+                  f"{number(best['test_neg_elbo']):.1f} ({d_best}-d), nats per image, one seed each; active units "
+                  f"{big['active_units']} of {d_big} and {best['active_units']} of {d_best} (posterior-mean variance "
+                  "above 0.01, after a short training).")
+
+
+ASKS = (
+    Ask("003 problem 2 (ii)", "How much does the reparameterization trick lower the gradient's variance?",
+        _variance_answer),
+    Ask("003 problem 2 (iii)", "What happens when the latent space is larger than the input?", _large_latent_answer),
+)
+
+
 def headline(tables) -> dict:
     """``test_neg_elbo`` (nats per test image), ``gradient_variance_ratio`` (score function / reparameterization)
     and ``gradient_variance_ratio_baseline`` (the score function with a running-mean baseline / reparameterization)."""
@@ -230,7 +281,7 @@ QUESTION = Question(
     id="J", title="variational autoencoder backing the written answers (docs/answers.md)",
     sheet="001 question 1; 003 problems 1-2", build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS),
     captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE,
-    headline=headline, readme_metrics=("test_neg_elbo",),
+    headline=headline, readme_metrics=("test_neg_elbo",), asks=ASKS,
     metric_labels={"test_neg_elbo": "VAE: -ELBO of the test digits (nats per image)",
                    "gradient_variance_ratio": "gradient variance, score function / reparameterization",
                    "gradient_variance_ratio_baseline": "gradient variance, score function with a baseline / "
