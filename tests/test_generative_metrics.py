@@ -99,3 +99,36 @@ def test_prior_statistics():
     assert shifted["gaussian_kl_to_prior"] == pytest.approx(d / 2, rel=0.05)  # KL(N(1, I) || N(0, I)) = d/2
     scaled = prior_statistics(2.0 * z, prior_std=2.0)  # measured against N(0, 4 I)
     assert scaled["gaussian_kl_to_prior"] < 0.01
+
+
+def test_the_one_parzen_estimator_refines_sigma_on_held_out_rows_and_scores_the_test_set_once(monkeypatch):
+    """The refined sigma never scores below the grid's best on the held-out rows; the test points
+    are scored once, after both choices, at both sigmas."""
+    from keras_ae import generative_metrics as gm
+
+    rng = np.random.default_rng(0)
+    samples = rng.normal(0.5, 0.2, (400, 6)).astype(np.float32)
+    validation = rng.normal(0.5, 0.2, (150, 6)).astype(np.float32)
+    test = rng.normal(0.5, 0.2, (120, 6)).astype(np.float32)
+    seen = []
+    original = gm._parzen_per_point
+
+    def spy(samples_, points, sigmas, batch_size):
+        seen.append((len(points), list(sigmas)))
+        return original(samples_, points, sigmas, batch_size)
+
+    monkeypatch.setattr(gm, "_parzen_per_point", spy)
+    estimate = gm.parzen_estimate(samples, validation, test)
+    test_calls = [s for n, s in seen if n == len(test)]
+    assert test_calls == [[estimate.sigma, estimate.grid_sigma]]  # once, after the choice
+    assert all(n == len(validation) for n, _ in seen[: -1])  # every choice on the held-out rows
+    scores = estimate.validation
+    assert estimate.grid_sigma in gm.DEFAULT_SIGMAS and scores[estimate.grid_sigma] == max(
+        scores[s] for s in gm.DEFAULT_SIGMAS)
+    assert scores[estimate.sigma] >= scores[estimate.grid_sigma]
+    assert estimate.sigma != estimate.grid_sigma  # the refinement found a better sigma between grid points
+    want = gm.parzen_log_likelihood(samples, test, estimate.sigma)
+    assert estimate.test.mean == pytest.approx(want.mean) and estimate.test.std_error == pytest.approx(want.std_error)
+    assert estimate.grid_test.mean == pytest.approx(gm.parzen_log_likelihood(samples, test, estimate.grid_sigma).mean)
+    row = estimate.as_dict()
+    assert row["grid_mean"] == estimate.grid_test.mean and row["validation_points"] == 150
