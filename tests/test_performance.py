@@ -37,14 +37,15 @@ print(json.dumps({"single": train("none"), "mirrored": train("mirrored")}))
     assert w2 == pytest.approx(w1, rel=1e-3, abs=1e-3)
 
 
-# ---- the benchmark (scripts/benchmark.py, keras_ae/benchmark.py) ------------------------------
+# ---- the benchmark (scripts/benchmark.py, benchmarks/) ------------------------------------------
 
 def _torch_or_skip():
     return pytest.importorskip("torch", reason='PyTorch is not installed (pip install -e ".[bench]")')
 
 
 def test_flop_count_matches_a_hand_count():
-    from keras_ae.benchmark import NETWORKS, Pass, flops_per_image, layer_macs, network_facts
+    from benchmarks.flops import Pass, flops_per_image, layer_macs
+    from benchmarks.networks import NETWORKS, network_facts
     from keras_ae.models import (GAN, build_adversarial_autoencoder, build_conv_autoencoder, build_dense_autoencoder,
                                  build_discriminator, build_generator)
 
@@ -90,7 +91,8 @@ def test_pytorch_networks_are_the_keras_networks():
     import numpy as np
 
     torch = _torch_or_skip()
-    from keras_ae.benchmark import NETWORKS, keras_parameter_count
+    from benchmarks.flops import keras_parameter_count
+    from benchmarks.networks import NETWORKS
 
     for name, spec in NETWORKS.items():
         args = spec.defaults()
@@ -113,7 +115,7 @@ def test_benchmark_script_prints_a_ratio_and_a_flops_line_per_network(capsys, tm
     import json
     import runpy
 
-    from keras_ae.benchmark import NETWORKS
+    from benchmarks.networks import NETWORKS
     from tests.conftest import REPO_ROOT
 
     try:
@@ -140,7 +142,9 @@ def test_benchmark_script_prints_a_ratio_and_a_flops_line_per_network(capsys, tm
 
 
 def test_benchmark_times_the_keras_configurations_one_change_at_a_time():
-    from keras_ae.benchmark import NETWORKS, REFERENCE_CONFIG, TRAINING_PATH, run_benchmark, training_path
+    from benchmarks.networks import NETWORKS
+    from benchmarks.runner import run_benchmark
+    from benchmarks.timing import REFERENCE_CONFIG, TRAINING_PATH, training_path
 
     lines = []
     configs = ["numpy fit", REFERENCE_CONFIG]
@@ -155,7 +159,8 @@ def test_benchmark_times_the_keras_configurations_one_change_at_a_time():
 
 
 def test_step_matmuls_count_the_step_flops_and_are_timed_on_each_backend():
-    from keras_ae.benchmark import NETWORKS, matmul_rates, network_facts, step_matmuls
+    from benchmarks.networks import NETWORKS, network_facts
+    from benchmarks.timing import matmul_rates, step_matmuls
 
     for name in ("A", "B", "H"):  # the products listed are exactly the FLOPs the rates are computed from
         facts = network_facts(NETWORKS[name])
