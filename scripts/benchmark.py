@@ -60,4 +60,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from keras_ae._quiet import quiet_tensorflow
+
+    with quiet_tensorflow():  # a command: TensorFlow's start-up lines hidden, as keras-ae's
+        raise SystemExit(main())

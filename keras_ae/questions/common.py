@@ -277,15 +277,17 @@ def question_main(build_parser, run, argv=None) -> int:
     """
     import sys
 
+    from keras_ae._quiet import quiet_tensorflow
     from keras_ae.errors import KerasAEError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)  # a bad option value: one line and SystemExit(2) (QuestionParser)
-    try:
-        run(args)
-    except KerasAEError as exc:  # ConfigError, DataError, ...: values that pass the parser but cannot work
-        print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+    with quiet_tensorflow():  # a command: TensorFlow's start-up lines hidden (keras_ae/_quiet.py)
+        parser = build_parser()
+        args = parser.parse_args(argv)  # a bad option value: one line and SystemExit(2) (QuestionParser)
+        try:
+            run(args)
+        except KerasAEError as exc:  # ConfigError, DataError, ...: values that pass the parser but cannot work
+            print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
     return 0
 
 
