@@ -1,13 +1,10 @@
 """keras_ae: classic autoencoder assignments in Keras 3 / TensorFlow.
 
-Importing the package is cheap; TensorFlow is imported by the sub-modules that need it, quietly
-(keras_ae/_quiet.py: no TensorFlow/absl/CUDA start-up lines unless ``KERAS_AE_VERBOSE=1`` or a
-``TF_CPP_MIN_LOG_LEVEL`` of your own asks for them).
+Importing the package is cheap and changes nothing else: TensorFlow is imported by the
+sub-modules that need it, with its own logging. The commands (``keras-ae``, the question scripts)
+are quiet: keras_ae/_quiet.py hides TensorFlow/absl/CUDA start-up lines from them unless
+``KERAS_AE_VERBOSE=1`` or a ``TF_CPP_MIN_LOG_LEVEL`` of your own asks for them.
 """
-
-from keras_ae import _quiet
-
-_quiet.install()  # before any sub-module imports TensorFlow
 
 __version__ = "0.1.0"
 

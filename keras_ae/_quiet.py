@@ -3,8 +3,10 @@
 ``import tensorflow`` prints absl/TensorFlow/CUDA lines on stderr ("WARNING: All log messages
 before absl::InitializeLog() is called ...", "port.cc ... oneDNN custom operations are on",
 "cudart_stub.cc ... Could not find cuda drivers", later "cpu_feature_guard" and "failed call to
-cuInit: ... UNKNOWN ERROR (303)"). They look like errors and are none. ``keras_ae/__init__.py``
-calls :func:`install` once, before anything imports TensorFlow; from then on:
+cuInit: ... UNKNOWN ERROR (303)"). They look like errors and are none. The commands (``keras-ae``,
+:func:`keras_ae.cli.main`, and every question's ``main``, :func:`keras_ae.questions.common.question_main`)
+run inside :func:`quiet_tensorflow`, which puts a one-use finder on ``sys.meta_path``, taken
+off again when the command ends; when such a command imports TensorFlow:
 
 * ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 (set only where the user has not set it), which hides
   TensorFlow's own C++ log lines of every severity once absl logging is initialised.
@@ -22,10 +24,13 @@ calls :func:`install` once, before anything imports TensorFlow; from then on:
 Asking for the lines: ``KERAS_AE_VERBOSE=1`` turns all of this off (TensorFlow's defaults, every
 line shown); a ``TF_CPP_MIN_LOG_LEVEL`` of the user's own is respected (``0`` shows the info lines,
 ``2`` errors only, as TensorFlow documents it). Nothing here hides devices: GPUs stay visible.
+``import keras_ae`` by itself changes nothing: no finder, file descriptor 2 untouched, TensorFlow's
+own logging as TensorFlow sets it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import logging
@@ -160,12 +165,26 @@ class _QuietFinder(importlib.abc.MetaPathFinder):
 _FINDER = _QuietFinder()
 
 
-def install() -> None:
-    """Hide TensorFlow's start-up lines from the coming ``import tensorflow`` (a no-op if TensorFlow
-    is already imported: its lines have been printed)."""
+@contextlib.contextmanager
+def quiet_tensorflow():
+    """A command's run: an ``import tensorflow`` inside the block hides TensorFlow's start-up lines
+    (nothing to do if TensorFlow is already imported: its lines have been printed). The finder
+    leaves ``sys.meta_path`` when TensorFlow is imported or when the block ends."""
+    installed = install()
+    try:
+        yield
+    finally:
+        if installed:
+            uninstall()
+
+
+def install() -> bool:
+    """Hide TensorFlow's start-up lines from the coming ``import tensorflow``; True when this call
+    put the finder on ``sys.meta_path`` (False: TensorFlow imported already, or the finder there)."""
     if "tensorflow" in sys.modules or _FINDER in sys.meta_path:
-        return
+        return False
     sys.meta_path.insert(0, _FINDER)
+    return True
 
 
 def uninstall() -> None:

@@ -151,6 +151,14 @@ def _run_all(options: list[str]) -> int:
 
 
 def main(argv=None) -> int:
+    """The ``keras-ae`` command; TensorFlow's start-up lines hidden (:mod:`keras_ae._quiet`)."""
+    from keras_ae._quiet import quiet_tensorflow
+
+    with quiet_tensorflow():
+        return _main(argv)
+
+
+def _main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":

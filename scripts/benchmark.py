@@ -11,4 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from benchmarks.runner import main  # noqa: E402
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from keras_ae._quiet import quiet_tensorflow
+
+    with quiet_tensorflow():  # a command: TensorFlow's start-up lines hidden, as keras-ae's
+        raise SystemExit(main())

@@ -132,3 +132,36 @@ def test_make_dataset_fused_batches_hold_the_plain_minibatches_also_when_droppin
         for a, b in zip(plain, cut):
             np.testing.assert_array_equal(a, b)
 
+
+
+@pytest.mark.parametrize("steps_per_execution, jit_compile, run_eagerly",
+                         [(3, False, False), (3, True, False), (2, False, True)], ids=["spe3", "spe3_xla", "eager"])
+def test_fused_train_function_honours_keras_options(mnist_small, steps_per_execution, jit_compile, run_eagerly):
+    """The fused train function runs Keras' ``steps_per_execution`` steps per call (fewer at the
+    end of an epoch: 4 fused batches per epoch here, calls of 3 and 1), under XLA or eagerly,
+    with plain fit's updates."""
+    import keras
+    import numpy as np
+
+    from keras_ae.data import make_dataset
+
+    x = mnist_small[0][:ROWS]
+    results = []
+    for fused in (False, True):
+        model = _build("denoising", BATCH if fused else None)
+        model.jit_compile, model.run_eagerly = jit_compile, run_eagerly
+        if fused:
+            model.steps_per_execution = steps_per_execution
+        calls = []
+        counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: calls.append(batch))
+        ds = make_dataset(x, batch_size=BATCH, seed=0, steps_per_batch=2 if fused else 1)
+        history = model.fit(ds, epochs=2, shuffle=False, verbose=0, callbacks=[counter]).history
+        results.append((model, history, calls))
+    (plain, h_plain, _), (fused, h_fused, calls) = results
+    per_epoch = -(-4 // steps_per_execution)
+    assert len(calls) == 2 * per_epoch  # one call per steps_per_execution fused batches
+    assert int(fused.optimizer.iterations.numpy()) == int(plain.optimizer.iterations.numpy()) == 16
+    for key in h_plain:
+        assert h_fused[key] == pytest.approx(h_plain[key], rel=1e-4, abs=1e-6), key
+    for a, b in zip(plain.weights, fused.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=2e-5, err_msg=a.path)

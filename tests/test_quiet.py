@@ -58,15 +58,38 @@ def test_a_question_script_prints_no_tensorflow_log_line(tmp_path):
     assert not NOISE.search(result.stderr), result.stderr
 
 
-def test_verbose_switch_leaves_tensorflow_its_own_logging(tiny_export):
-    code = ("import keras_ae.export, tensorflow as tf, os, logging; "
-            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), logging.getLogger('tensorflow').level)")
-    quiet = _run(["-c", code])
-    assert quiet.stdout.split() == ["3", str(40)]  # ERROR
-    loud = _run(["-c", code], verbose=True)
-    assert loud.stdout.split() == ["None", "0"]
-    # whatever TensorFlow prints on this machine reaches stderr (on x86 Linux: the oneDNN line)
-    assert NOISE.search(loud.stderr) or not NOISE.search(quiet.stderr)
+# Prints, after importing keras_ae, its sub-modules and then TensorFlow: the keras_ae finders on
+# sys.meta_path once keras_ae is imported, the os.dup2 calls made, TF_CPP_MIN_LOG_LEVEL and the
+# level of the 'tensorflow' logger; then, with argv, runs that keras-ae command in the same process
+# and prints them again.
+_PROBE = """
+import logging, os, sys
+calls, real_dup2 = [], os.dup2
+os.dup2 = lambda *a, **k: (calls.append(a), real_dup2(*a, **k))[1]
+def state():
+    return [len(calls), os.environ.get('TF_CPP_MIN_LOG_LEVEL'), logging.getLogger('tensorflow').level]
+import keras_ae, keras_ae.cli, keras_ae.export, keras_ae.questions.common
+print([type(f).__module__ for f in sys.meta_path if type(f).__module__.startswith('keras_ae')])
+if sys.argv[1:]:
+    keras_ae.cli.main(sys.argv[1:])
+else:
+    import tensorflow
+print(state())
+"""
+
+
+def test_import_leaves_tensorflow_its_own_logging_and_the_verbose_switch_too(tiny_export):
+    """``import keras_ae`` changes nothing (no finder, fd 2 untouched, TensorFlow's logging its
+    own); a command with KERAS_AE_VERBOSE=1 neither."""
+    bare = _run(["-c", _PROBE])
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.split("\n")[:2] == ["[]", "[0, None, 0]"], bare.stdout
+    loud = _run(["-c", _PROBE, "info", "--model", str(tiny_export)], verbose=True)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stdout.splitlines()[-1] == "[0, None, 0]", loud.stdout
+    # whatever TensorFlow prints on import on this machine (on x86 Linux: the oneDNN line) reaches
+    # stderr, both times
+    assert bool(NOISE.search(bare.stderr)) == bool(NOISE.search(loud.stderr)), (bare.stderr, loud.stderr)
 
 
 def test_filter_keeps_everything_but_tensorflows_lines_below_the_level():

@@ -44,6 +44,13 @@ class FusedSteps:
         return {"minibatch_size": self.minibatch_size}
 
     def make_train_function(self, force=False):
+        """Keras' train function, with :meth:`fused_train_step` in the place of ``train_step``.
+
+        Built from public API as Keras 3's TensorFlow trainer builds its own: the step compiled
+        by one ``tf.function`` (``jit_compile`` as the model's; none when ``run_eagerly``) and run
+        by ``distribute_strategy.run``; up to ``steps_per_execution`` steps per call, the logs of
+        the last one; the end of the data raises ``StopIteration`` (``OutOfRangeError`` from the
+        ``tf.data`` iterator ``fit`` passes, which ``fit`` takes for the same)."""
         if not self.minibatch_size:
             return super().make_train_function(force)
         if self.train_function is not None and not force:
@@ -51,9 +58,7 @@ class FusedSteps:
         if self.distribute_strategy.num_replicas_in_sync > 1:
             raise ConfigError("minibatch_size (fused steps) runs on one device; build the model with "
                               "minibatch_size=None under a multi-device strategy")
-        # Keras' own wrapper (tf.function, jit_compile, distribution, steps_per_execution) around the
-        # fused step instead of around train_step.
-        self.train_function = self._make_function(self.fused_train_step)
+        self.train_function = _train_function(self, self.fused_train_step)
         return self.train_function
 
     def fused_train_step(self, data):
@@ -87,3 +92,57 @@ class FusedSteps:
 
         tf.while_loop(lambda i: i < before_last, body, (tf.constant(0),))
         return self.train_step(tf.nest.map_structure(lambda t: None if t is None else t[before_last * size:], data))
+
+
+def _train_function(model, step):
+    """``fit``'s ``train_function(iterator) -> logs`` around ``step(data) -> logs`` for ``model``
+    (one replica): ``iterator`` is the ``tf.data`` iterator of ``fit`` or a Python iterator
+    (``train_on_batch``); each call runs ``step`` on up to ``model.steps_per_execution`` of its
+    elements (fewer at the end of the data) and returns the last step's logs."""
+    strategy = model.distribute_strategy
+
+    @tf.autograph.experimental.do_not_convert  # as Keras: train steps are traced as they are written
+    def compiled_step(data):
+        logs = strategy.run(step, args=(data,))
+        return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], logs)
+
+    if not model.run_eagerly:
+        compiled_step = tf.function(compiled_step, reduce_retracing=True, jit_compile=model.jit_compile)
+
+    def one_step(data):
+        # Keras' data adapters pass an absent element (no y, no sample weight) as an empty Optional;
+        # the step gets None (outside the compiled function: XLA takes no Optional)
+        return compiled_step(tf.nest.map_structure(
+            lambda t: None if isinstance(t, tf.experimental.Optional) else t, data))
+
+    @tf.autograph.experimental.do_not_convert
+    def steps_on_iterator(iterator):
+        # the first step raises OutOfRangeError when the data has ended; the others stop at its end
+        logs = one_step(iterator.get_next())
+        if model.steps_per_execution == 1:
+            return logs
+
+        def cond(i, ended, logs):
+            return tf.logical_and(i < model.steps_per_execution, tf.logical_not(ended))
+
+        def body(i, ended, logs):
+            element = iterator.get_next_as_optional()
+            logs = tf.cond(element.has_value(), lambda: one_step(element.get_value()), lambda: logs)
+            return i + 1, tf.logical_not(element.has_value()), logs
+
+        return tf.while_loop(cond, body, (tf.constant(1), tf.constant(False), logs))[2]
+
+    if not model.run_eagerly:
+        steps_on_iterator = tf.function(steps_on_iterator, reduce_retracing=True)
+
+    def train_function(iterator):
+        if isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+            return steps_on_iterator(iterator)
+        logs = None
+        for _, data in zip(range(model.steps_per_execution), iterator):
+            logs = one_step(data)
+        if logs is None:
+            raise StopIteration
+        return logs
+
+    return train_function

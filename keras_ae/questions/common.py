@@ -120,9 +120,9 @@ def _option_value(argv: list[str], option: str):
 def _preset_defaults(parser: argparse.ArgumentParser, presets: dict, name) -> dict:
     """The defaults of preset ``name`` (none for an unknown name: the parser's choices refuse it)."""
     # restore every default a preset may have changed, so one parser parses several command lines alike
-    base = parser.__dict__.setdefault("_base_defaults", {
-        key: parser.get_default(key) for values in presets.values() for key in values})
-    values = dict(base)
+    if parser.preset_base_defaults is None:  # the defaults before any preset (add_preset_argument)
+        parser.preset_base_defaults = {key: parser.get_default(key) for values in presets.values() for key in values}
+    values = dict(parser.preset_base_defaults)
     if name in presets:
         values.update(presets[name])
     return values
@@ -134,10 +134,12 @@ def add_preset_argument(parser: QuestionParser, presets: dict[str, dict], help: 
     ``{dest: value}`` of the parser's options (``output_dir`` included, so a preset writes to its own
     folder). Call it after every option a preset sets is added. ``args.preset`` is the chosen name,
     None without one."""
-    unknown = sorted({key for values in presets.values() for key in values} - {a.dest for a in parser._actions})
+    options = vars(parser.parse_known_args([])[0])  # every option's dest (presets not set yet: plain defaults)
+    unknown = sorted({key for values in presets.values() for key in values} - set(options))
     if unknown:
         raise ValueError(f"preset values for unknown options: {', '.join(unknown)}")
     parser.presets = dict(presets)
+    parser.preset_base_defaults = None  # filled at the first parse (_preset_defaults)
     parser.add_argument("--preset", default=None, choices=sorted(presets), help=help)
     return parser
 
@@ -275,15 +277,17 @@ def question_main(build_parser, run, argv=None) -> int:
     """
     import sys
 
+    from keras_ae._quiet import quiet_tensorflow
     from keras_ae.errors import KerasAEError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)  # a bad option value: one line and SystemExit(2) (QuestionParser)
-    try:
-        run(args)
-    except KerasAEError as exc:  # ConfigError, DataError, ...: values that pass the parser but cannot work
-        print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+    with quiet_tensorflow():  # a command: TensorFlow's start-up lines hidden (keras_ae/_quiet.py)
+        parser = build_parser()
+        args = parser.parse_args(argv)  # a bad option value: one line and SystemExit(2) (QuestionParser)
+        try:
+            run(args)
+        except KerasAEError as exc:  # ConfigError, DataError, ...: values that pass the parser but cannot work
+            print(f"{parser.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
     return 0
 
 
