@@ -24,56 +24,42 @@ def _per_example_sum(values):
     return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=-1)
 
 
-def sigmoid_logits(y_pred):
-    """The logits behind ``y_pred`` if it is the output of Keras' sigmoid activation, else None.
-
-    ``keras.activations.sigmoid`` (a ``Dense(..., activation="sigmoid")`` layer, an
-    ``Activation("sigmoid")`` layer) records its input on the output tensor as
-    ``_keras_logits``; the record survives functional sub-models, ``tf.function`` and XLA, and is
-    what Keras' own ``binary_crossentropy`` reads.
-    """
-    return getattr(y_pred, "_keras_logits", None)
-
-
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BernoulliCrossEntropy(keras.losses.Loss):
     """Cross-entropy of the sheet, summed over features, averaged over the batch.
 
-    The value is the sheets' ``-sum[x log z + (1 - x) log(1 - z)]`` with ``z = sigmoid(l)``, but it
-    is computed from the output layer's logits ``l`` in the log-sigmoid form
-    ``sum[softplus(l) - x l]``, whose gradient with respect to ``l`` is ``z - x`` everywhere: a
-    saturated output unit that is wrong (``l = -30``, ``x = 1``) gets the full gradient -1, where
-    clipping ``z`` before the log would give it none.
+    The value is the sheets' ``-sum[x log z + (1 - x) log(1 - z)]`` with ``z = sigmoid(l)``,
+    computed per pixel by ``keras.ops.binary_crossentropy``. Given the output of Keras' sigmoid
+    activation (a ``Dense(..., activation="sigmoid")`` or ``Activation("sigmoid")`` layer, in
+    eager, ``tf.function`` or XLA code), Keras computes it from the logits ``l`` behind that output
+    (``sigmoid_cross_entropy_with_logits``), whose gradient with respect to ``l`` is ``z - x``
+    everywhere: a saturated output unit that is wrong (``l = -30``, ``x = 1``) gets the full
+    gradient -1, where clipping ``z`` before the log would give it none. With ``from_logits=True``
+    ``y_pred`` are the logits themselves.
 
-    ``y_pred`` is a model's sigmoid output (its logits are read from it, see
-    :func:`sigmoid_logits`), or logits themselves with ``from_logits=True``. Probabilities that
-    carry no logits (a numpy array of predictions, Keras' shape-inference placeholders) are
-    turned into logits after clipping to ``[epsilon, 1 - epsilon]``: right as a value, but without
-    the gradient of saturated units, so train only models whose output is a sigmoid activation
-    (every keras_ae model trained with this loss is; the tests check the gradient through them).
+    Probabilities that come from no sigmoid activation (a numpy array of predictions) are clipped
+    by Keras to ``[epsilon, 1 - epsilon]`` (``keras.config.epsilon()``, 1e-7): right as a value,
+    but without the gradient of saturated units, so train only models whose output is a sigmoid
+    activation (every keras_ae model trained with this loss is; the tests check the gradient
+    through them).
     """
 
-    def __init__(self, epsilon: float = EPSILON, from_logits: bool = False, name: str = "cross_entropy", **kwargs):
+    def __init__(self, *, from_logits: bool = False, name: str = "cross_entropy", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.epsilon = epsilon
         self.from_logits = bool(from_logits)
 
-    def logits(self, y_pred):
-        if self.from_logits:
-            return y_pred
-        logits = sigmoid_logits(y_pred)
-        if logits is not None:
-            return logits
-        z = ops.clip(y_pred, self.epsilon, 1.0 - self.epsilon)
-        return ops.log(z) - ops.log1p(-z)
-
     def call(self, y_true, y_pred):
-        logits = self.logits(y_pred)
-        y_true = ops.cast(y_true, logits.dtype)
-        return _per_example_sum(ops.softplus(logits) - y_true * logits)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        return _per_example_sum(ops.binary_crossentropy(y_true, y_pred, from_logits=self.from_logits))
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon, "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("epsilon", None)  # saved before this loss used Keras' clipping bound (both 1e-7)
+        return super().from_config(config)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")

@@ -86,7 +86,12 @@ def test_cross_entropy_matches_a_hand_computation():
         get_loss("hinge")
     # saturated outputs stay finite thanks to clipping
     assert math.isfinite(float(BernoulliCrossEntropy()(np.ones((1, 3)), np.zeros((1, 3)))))
-    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(BernoulliCrossEntropy(1e-6))).epsilon == 1e-6
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        BernoulliCrossEntropy(from_logits=True)))
+    assert isinstance(again, BernoulliCrossEntropy) and again.from_logits and again.name == "cross_entropy"
+    # a loss saved when it had its own clipping bound (1e-7, now Keras' epsilon) still loads
+    old = {**BernoulliCrossEntropy().get_config(), "epsilon": 1e-7}
+    assert float(BernoulliCrossEntropy.from_config(old)(x, z)) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.fixture(scope="module")

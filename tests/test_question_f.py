@@ -80,8 +80,8 @@ def test_discriminator_error_and_generator_objectives_match_hand_computation():
     rng = np.random.default_rng(1)
     real = rng.random((6, 12)).astype("float32")
     fake = rng.random((6, 12)).astype("float32")
-    d_real = np.asarray(gan.discriminator(real))[:, 0].astype(np.float64)
-    d_fake = np.asarray(gan.discriminator(fake))[:, 0].astype(np.float64)
+    d_real = np.asarray(gan.discriminate(real))[:, 0].astype(np.float64)
+    d_fake = np.asarray(gan.discriminate(fake))[:, 0].astype(np.float64)
     error, p_real, p_fake = gan.discriminator_error(real, fake)
     # the slides' E = -(1/p) sum [ln D(x) + ln(1 - D(G(z)))], real = 1
     assert float(error) == pytest.approx(-np.mean(np.log(d_real) + np.log(1 - d_fake)), rel=1e-5)
@@ -94,6 +94,32 @@ def test_discriminator_error_and_generator_objectives_match_hand_computation():
         GAN(gan.generator, gan.discriminator, d_steps=0)
     with pytest.raises(ValueError):
         GAN(gan.generator, gan.discriminator, generator_loss="wasserstein")
+
+
+def test_discriminator_outputs_logits_and_discriminate_applies_the_sigmoid():
+    """D's network ends in a linear unit (a logit, unbounded); ``discriminate`` and the exported
+    ``discriminate`` endpoint give sigmoid(logit) in [0, 1]; a discriminator ending in a sigmoid
+    (as GANs were saved before) is refused, not taken for logits."""
+    import keras
+
+    from keras_ae.errors import ConfigError
+    from keras_ae.models.gan import GAN, build_maxout_discriminator
+
+    gan = tiny_gan()
+    dense = gan.discriminator.layers[-1]
+    dense.bias.assign([4.0])  # logits well above 1
+    x = np.random.default_rng(3).random((7, 12)).astype("float32")
+    logits = np.asarray(gan.discriminator(x), np.float64)
+    assert gan.discriminator.layers[-1].name == "logit" and logits.max() > 1.0
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    np.testing.assert_allclose(np.asarray(gan.discriminate(x)), probabilities, rtol=1e-5)
+    endpoint, _ = gan.export_endpoints()["discriminate"]
+    np.testing.assert_allclose(np.asarray(endpoint(x)["probabilities"]), probabilities, rtol=1e-5)
+    maxout = build_maxout_discriminator(12, (4,), 2, seed=0)
+    assert maxout.layers[-1].name == "logit" and maxout.layers[-1].activation.__name__ == "linear"
+    old_style = keras.Sequential([keras.Input((12,)), keras.layers.Dense(1), keras.layers.Activation("sigmoid")])
+    with pytest.raises(ConfigError, match="ends in a sigmoid"):
+        GAN(gan.generator, old_style)
 
 
 @pytest.mark.parametrize("k,generator_loss", [(1, "minimax"), (3, "minimax"), (2, "non_saturating")])

@@ -148,11 +148,11 @@ def test_preset_options_reach_the_model():
     # sigmoid(bias) is every pixel's mean over the training images, clipped to [1e-7, 1 - 1e-7]
     np.testing.assert_allclose(1.0 / (1.0 + np.exp(-bias)), np.clip(images.mean(axis=0), 1e-7, 1 - 1e-7), rtol=1e-5)
     assert bias[0] == pytest.approx(math.log(1e-7 / (1 - 1e-7)), rel=1e-5)
-    # D: dropout 0.2 on the input, two maxout layers of 240 units x 5 pieces each followed by dropout 0.5
+    # D: dropout 0.2 on the input, two maxout layers of 240 units x 5 pieces each followed by dropout 0.5, a logit
     layers = gan.discriminator.layers[1:]
     kinds = [(type(layer).__name__, getattr(layer, "rate", None) or getattr(layer, "units", None)) for layer in layers]
     assert kinds == [("Dropout", 0.2), ("Maxout", 240), ("Dropout", 0.5), ("Maxout", 240), ("Dropout", 0.5),
-                     ("Dense", 1), ("Activation", None)]
+                     ("Dense", 1)]
     maxouts = [layer for layer in layers if isinstance(layer, Maxout)]
     assert [m.pieces for m in maxouts] == [5, 5] and maxouts[0].kernel.shape == (784, 1200)
     assert all(np.abs(m.kernel.numpy()).max() <= 0.005 for m in maxouts)
@@ -197,8 +197,8 @@ def test_simultaneous_updates_take_both_gradients_at_the_same_weights(updates):
     z = gan.sample_noise(5)  # the z the step will draw
     gan.seed_generator.state.assign(state)
     with tf.GradientTape(persistent=True) as tape:
-        l_fake = gan._d_logit(gan.generator(z))
-        l_real = gan._d_logit(x)
+        l_fake = gan.discriminator(gan.generator(z))
+        l_real = gan.discriminator(x)
         d_error = tf.reduce_mean(tf.nn.softplus(-l_real)) + tf.reduce_mean(tf.nn.softplus(l_fake))
         g_objective = tf.reduce_mean(tf.nn.softplus(-l_fake))
     d_expected = [w - 0.5 * g.numpy() for w, g in zip(d0, tape.gradient(d_error, gan.discriminator.trainable_variables))]

@@ -40,14 +40,10 @@ from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.dense import build_mlp, layer_seed
 from keras_ae.models.distribute import (ReplicaSeedGenerator, scale_loss_for_replicas,
                                          unscale_loss_for_replicas)
+from keras_ae.models.gan import discriminator_loss
 from keras_ae.models.random_streams import EvaluationNoise
 
 GENERATOR_LOSSES = ("saturating", "non_saturating")
-
-
-def discriminator_loss(real_logits, fake_logits):
-    """-E[log D(z_real)] - E[log(1 - D(z_fake))] from the discriminator's logits."""
-    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
 
 
 def generator_loss(fake_logits, mode: str = "saturating"):

@@ -23,9 +23,11 @@ real images it has not seen in this iteration. The noise comes from a
 ``evaluate`` (:mod:`keras_ae.models.random_streams`): validation does not change the noise training
 sees, and every evaluation scores the same z. ``generate(n, seed)`` draws its z from ``seed`` alone.
 
-The discriminator network ends in a Dense layer named ``logit`` followed by a sigmoid layer; the
-losses are computed from the logit (``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the
-same values without the ``log(0)`` of a saturated sigmoid.
+The discriminator network ends in a Dense layer named ``logit`` without activation: its output is
+the logit ``l`` of ``D(x) = sigmoid(l)``, which :meth:`GAN.discriminate` (and the exported
+``discriminate`` endpoint) returns. The losses are the sigmoid cross-entropies of the logits
+(``ln D = -softplus(-l)``, ``ln(1 - D) = -softplus(l)``), the same values without the ``log(0)``
+of a saturated sigmoid.
 
 ``updates="simultaneous"`` (with ``k = 1``) trains as Goodfellow et al.'s published pylearn2 code
 does instead (``AdversaryCost2`` under pylearn2's plain ``SGD``): one minibatch of ``m`` real images
@@ -68,8 +70,13 @@ from keras_ae.models.random_streams import EvaluationNoise
 GENERATOR_LOSSES = ("minimax", "non_saturating")
 NOISES = ("normal", "uniform")
 UPDATES = ("alternating", "simultaneous")
-LOGIT_LAYER = "logit"
 UNIFORM_NOISE_LIMIT = float(np.sqrt(3.0))  # U(-sqrt 3, sqrt 3) has variance 1, as pylearn2's "uniform" noise
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """``-mean ln D(real) - mean ln(1 - D(fake))`` (real labelled 1, fake 0) from the discriminator's
+    logits ``l``, ``D = sigmoid(l)``: the sigmoid cross-entropies ``softplus(-l)`` and ``softplus(l)``."""
+    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
 
 
 def draw_noise(rng: np.random.Generator, n: int, latent_dim: int, noise: str = "normal") -> np.ndarray:
@@ -103,7 +110,8 @@ def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 102
 
 def build_discriminator(input_dim: int = 784, units: Sequence[int] = (1024, 512, 256), activation: str = "leaky_relu",
                         dropout: float = 0.3, seed: int | None = None, name: str = "discriminator") -> keras.Model:
-    """Functional MLP ``x -> D(x)`` in [0, 1]: hidden ``units`` (with dropout), a ``logit`` unit, a sigmoid."""
+    """Functional MLP ``x -> l(x)``, the logit of D(x) = sigmoid(l(x)): hidden ``units`` (with dropout),
+    then one linear unit named ``logit``."""
     x = keras.Input(shape=(input_dim,), name="x")
     h = x
     for i, n in enumerate(units):
@@ -112,9 +120,8 @@ def build_discriminator(input_dim: int = 784, units: Sequence[int] = (1024, 512,
         if dropout:
             h = keras.layers.Dropout(dropout, seed=None if seed is None else layer_seed(seed, f"{name}_dropout_{i}"),
                                      name=f"{name}_dropout_{i}")(h)
-    logit = keras.layers.Dense(1, kernel_initializer=_glorot(seed, f"{name}_{LOGIT_LAYER}"), name=LOGIT_LAYER)(h)
-    p = keras.layers.Activation("sigmoid", name="probability")(logit)
-    return keras.Model(x, p, name=name)
+    logit = keras.layers.Dense(1, kernel_initializer=_glorot(seed, f"{name}_logit"), name="logit")(h)
+    return keras.Model(x, logit, name=name)
 
 
 def _glorot(seed: int | None, layer_name: str):
@@ -177,9 +184,10 @@ def uniform_initializer(init_range: float, seed: int | None, layer_name: str):
 def build_maxout_discriminator(input_dim: int = 784, units: Sequence[int] = (240, 240), pieces: int = 5,
                                input_dropout: float = 0.2, dropout: float = 0.5, init_range: float | None = 0.005,
                                seed: int | None = None, name: str = "discriminator") -> keras.Model:
-    """Functional ``x -> D(x)`` in [0, 1] of maxout layers (Goodfellow et al. 2014's MNIST discriminator:
-    two layers of 240 units x 5 pieces): dropout of ``input_dropout`` on the input, then per entry of
-    ``units`` a :class:`Maxout` layer followed by dropout of ``dropout``, a ``logit`` unit, a sigmoid.
+    """Functional ``x -> l(x)``, the logit of D(x) = sigmoid(l(x)), of maxout layers (Goodfellow et al.
+    2014's MNIST discriminator: two layers of 240 units x 5 pieces): dropout of ``input_dropout`` on the
+    input, then per entry of ``units`` a :class:`Maxout` layer followed by dropout of ``dropout``, then
+    one linear unit named ``logit``.
 
     Keras' ``Dropout(rate)`` keeps a unit with probability 1 - rate and scales it by 1 / (1 - rate):
     pylearn2's include probability p with input scale 1 / p (0.8 and 1.25 on the input, 0.5 and 2
@@ -200,9 +208,8 @@ def build_maxout_discriminator(input_dim: int = 784, units: Sequence[int] = (240
         h = Maxout(n, pieces, kernel_initializer=kernel(f"{name}_maxout_{i}"), name=f"{name}_maxout_{i}")(h)
         if dropout:
             h = drop(dropout, f"{name}_dropout_{i}")(h)
-    logit = keras.layers.Dense(1, kernel_initializer=kernel(f"{name}_{LOGIT_LAYER}"), name=LOGIT_LAYER)(h)
-    p = keras.layers.Activation("sigmoid", name="probability")(logit)
-    return keras.Model(x, p, name=name)
+    logit = keras.layers.Dense(1, kernel_initializer=kernel(f"{name}_logit"), name="logit")(h)
+    return keras.Model(x, logit, name=name)
 
 
 def build_uniform_generator(latent_dim: int = 100, units: Sequence[int] = (1200, 1200), output_dim: int = 784,
@@ -275,6 +282,9 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
             raise ConfigError(f"unknown updates {updates!r}; choose one of {', '.join(UPDATES)}")
         if updates == "simultaneous" and int(d_steps) != 1:
             raise ConfigError(f"simultaneous updates need k = 1 (one D and one G update per minibatch), got k = {d_steps}")
+        if getattr(getattr(discriminator.layers[-1], "activation", None), "__name__", None) == "sigmoid":
+            raise ConfigError(f"the discriminator {discriminator.name!r} ends in a sigmoid; it must output the logit "
+                              "of D(x) (a GAN saved by an older keras_ae: build and train it again)")
         self.noise, self.updates = noise, updates
         self.generator = generator
         self.discriminator = discriminator
@@ -282,9 +292,6 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         self.generator_loss = generator_loss
         self.seed = seed
         self.latent_dim = int(generator.inputs[0].shape[-1])
-        # Same layers (weights shared): D's input -> the logit before the sigmoid, for stable logs.
-        self._d_logit = keras.Model(discriminator.inputs[0], discriminator.get_layer(LOGIT_LAYER).output,
-                                    name=f"{discriminator.name}_logit")
         self.seed_generator = ReplicaSeedGenerator(seed)
         self._init_evaluation_noise(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -338,17 +345,16 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
 
     def discriminator_error(self, real, fake, training=False):
         """The slides' E = -(1/m) sum [ln D(x) + ln(1 - D(G(z)))], plus mean D(x) and D(G(z))."""
-        return self._error_from_logits(self._d_logit(real, training=training), self._d_logit(fake, training=training))
+        return self._error_from_logits(self.discriminator(real, training=training),
+                                       self.discriminator(fake, training=training))
 
     @staticmethod
     def _error_from_logits(l_real, l_fake):
-        # ln D(x) = -softplus(-l), ln(1 - D(x)) = -softplus(l)
-        error = ops.mean(ops.softplus(-l_real)) + ops.mean(ops.softplus(l_fake))
-        return error, ops.mean(ops.sigmoid(l_real)), ops.mean(ops.sigmoid(l_fake))
+        return discriminator_loss(l_real, l_fake), ops.mean(ops.sigmoid(l_real)), ops.mean(ops.sigmoid(l_fake))
 
     def generator_objective(self, fake, training=False):
         """What the generator minimises: mean ln(1 - D(G(z))) (minimax) or -mean ln D(G(z))."""
-        return self._objective_from_logits(self._d_logit(fake, training=training))
+        return self._objective_from_logits(self.discriminator(fake, training=training))
 
     def _objective_from_logits(self, l_fake):
         if self.generator_loss == "minimax":
@@ -391,8 +397,8 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         g_vars = self.generator.trainable_variables
         z = self.sample_noise(ops.shape(real)[0])
         with tf.GradientTape(persistent=True) as tape:
-            l_fake = self._d_logit(self.generator(z, training=True), training=True)
-            d_error, p_real, p_fake = self._error_from_logits(self._d_logit(real, training=True), l_fake)
+            l_fake = self.discriminator(self.generator(z, training=True), training=True)
+            d_error, p_real, p_fake = self._error_from_logits(self.discriminator(real, training=True), l_fake)
             g_objective = self._objective_from_logits(l_fake)  # the same samples and dropout masks
             d_scaled, g_scaled = scale_loss_for_replicas(d_error), scale_loss_for_replicas(g_objective)
         d_grads, g_grads = tape.gradient(d_scaled, d_vars), tape.gradient(g_scaled, g_vars)
@@ -426,6 +432,10 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         z = draw_noise(np.random.default_rng(seed), n, self.latent_dim, self.noise)
         return self.generator.predict(z, batch_size=batch_size, verbose=0)
 
+    def discriminate(self, x):
+        """D(x) = sigmoid(discriminator(x)): the probability that ``x`` is a real training image."""
+        return ops.sigmoid(self.discriminator(x, training=False))
+
     def export_endpoints(self) -> dict:
         """``generate`` (z -> ``images`` G(z)) and ``discriminate`` (x -> ``probabilities`` D(x) of "real")
         for :func:`keras_ae.export.export_model`."""
@@ -433,7 +443,7 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         x_spec = [tf.TensorSpec((None, *self.discriminator.inputs[0].shape[1:]), tf.float32, name="x")]
         return {
             "generate": (lambda z: {"images": self.generator(z, training=False)}, z_spec),
-            "discriminate": (lambda x: {"probabilities": self.discriminator(x, training=False)}, x_spec),
+            "discriminate": (lambda x: {"probabilities": self.discriminate(x)}, x_spec),
         }
 
     def get_config(self):
