@@ -259,11 +259,42 @@ def distribution_strategy(name: str = "none"):
             devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
             _STRATEGIES[name] = tf.distribute.MirroredStrategy([d.name for d in devices])
         else:
-            _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()
+            _STRATEGIES[name] = _multiworker_strategy_class()()
     return _STRATEGIES[name]
 
 
 _STRATEGIES: dict = {}
+
+
+def _multiworker_strategy_class():
+    """``tf.distribute.MultiWorkerMirroredStrategy`` with a ``reduce`` that Keras' ``fit`` can use.
+
+    Keras 3.15's ``fit`` (TensorFlow backend) fails across several workers in two places
+    (tensorflow/tensorflow#72388), both fixed by this ``reduce``:
+
+    - before the first epoch it reduces its first ``(x, y)`` batch with one
+      ``strategy.reduce("MEAN", (x, y), axis=None)``: ``MirroredStrategy`` maps a reduction over
+      such a structure, ``MultiWorkerMirroredStrategy`` tries to make it one tensor ("Attempt to
+      convert a value (PerReplica: ...) with an unsupported type"). Here each value is reduced on
+      its own.
+    - after every step it reduces each logged metric (a scalar per replica) with
+      ``strategy.reduce("MEAN", value, axis=0)``, and a scalar has no axis 0 ("Invalid reduction
+      dimension 0 for input with 0 dimensions"). Here a scalar is averaged over the replicas, as
+      Keras does under ``MirroredStrategy``.
+    """
+    import tensorflow as tf
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            reduce_one = super().reduce
+
+            def reduce_value(v):
+                scalar = all(tf.TensorShape(t.shape).rank == 0 for t in self.experimental_local_results(v))
+                return reduce_one(reduce_op, v, None if scalar else axis)
+
+            return tf.nest.map_structure(reduce_value, value)
+
+    return MultiWorkerMirroredStrategy
 
 
 def question_main(build_parser, run, argv=None) -> int:
