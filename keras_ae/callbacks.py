@@ -18,6 +18,9 @@ import numpy as np
 from keras_ae.errors import ModelLoadError, TrainingDivergedError
 from keras_ae.plots import plot_image_grid
 
+__all__ = ["BestValidationScore", "EpochOrder", "MomentumSchedule", "NaNGuard", "PeriodicEvaluation",
+           "ReconstructionFigure", "TrainingBackup", "discard_backups", "resumed_seconds", "standard_callbacks"]
+
 
 def _due(epoch: int, every: int, last_epoch: int | None) -> bool:
     """Epochs are 0-based in Keras: fire after epochs every, 2*every, ... (1-based) and the last."""
@@ -86,7 +89,9 @@ class PeriodicEvaluation(keras.callbacks.Callback):
 
 
 class BestValidationScore(keras.callbacks.Callback):
-    """Scores the model every ``every`` epochs (and after the last epoch) with ``score(model)``, keeps
+    """Early stopping on a periodic validation score, keeping the best epoch's weights.
+
+    Scores the model every ``every`` epochs (and after the last epoch) with ``score(model)``, keeps
     the best epoch (highest score), optionally its weights, and stops the fit when ``patience``
     epochs have passed since it.
 
@@ -251,7 +256,9 @@ class ReconstructionFigure(keras.callbacks.Callback):
 
 
 class MomentumSchedule(keras.callbacks.Callback):
-    """Sets the momentum of ``model.optimizer`` (``keras.optimizers.SGD``) to ``schedule(epoch)``
+    """Sets the SGD momentum each epoch from a schedule.
+
+    Sets the momentum of ``model.optimizer`` (``keras.optimizers.SGD``) to ``schedule(epoch)``
     (0-based epoch) when each epoch begins, as ``LearningRateScheduler`` does for the learning rate.
 
     Keras' SGD reads its momentum, a Python number, when the training step is traced; so a new
@@ -523,14 +530,18 @@ class TrainingBackup(EpochOrder):
 
 
 def discard_backups(*run_dirs: str) -> None:
-    """Delete the backups (``run_dir/backup``, finished ones included) of fits that a question no
+    """Delete the backups of a question's fits once it has completed.
+
+    Delete the backups (``run_dir/backup``, finished ones included) of fits that a question no
     longer needs to resume: call it when the question has completed."""
     for run_dir in run_dirs:
         shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
 
 
 def resumed_seconds(callbacks: Sequence) -> float:
-    """The seconds that earlier, interrupted attempts of the last ``fit`` with ``callbacks`` spent
+    """The training seconds of the earlier, interrupted attempts of a resumed ``fit``.
+
+    The seconds that earlier, interrupted attempts of the last ``fit`` with ``callbacks`` spent
     training before the epoch it resumed from (0 when it did not resume): add it to the time of
     the resumed ``fit`` to report the whole training time."""
     return sum(cb.resumed_seconds for cb in callbacks if isinstance(cb, TrainingBackup))
@@ -538,7 +549,9 @@ def resumed_seconds(callbacks: Sequence) -> float:
 
 def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None,
                        companions: Sequence = (), keep_finished: bool = False) -> list:
-    """The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
+    """The callbacks of every question's ``fit``: data order, NaN guard, CSV log, optional backup.
+
+    The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
     (``history.csv``), optional TensorBoard logs and checkpoints, and, with ``backup`` (the run's
     settings: a question's parsed options or a dict), a :class:`TrainingBackup` in
     ``run_dir/backup`` that a run with the same settings resumes from. A question's

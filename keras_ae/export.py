@@ -35,6 +35,8 @@ import numpy as np
 from keras_ae.errors import DataError, ModelLoadError
 from keras_ae.io import read_json, write_json
 
+__all__ = ["InferenceModel", "export_model", "load_keras_model", "read_metadata"]
+
 METADATA_FILE = "metadata.json"
 KERAS_FILE = "model.keras"
 
@@ -267,8 +269,9 @@ class InferenceModel:
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """An export's ``metadata.json`` as a dict ({} if it has none); a corrupt one is a
-    :class:`ModelLoadError` of one line naming the file."""
+    """An export's ``metadata.json`` as a dict ({} if it has none).
+
+    A corrupt one is a :class:`ModelLoadError` of one line naming the file."""
     meta_path = Path(path) / METADATA_FILE
     try:
         meta = read_json(meta_path, "model metadata", missing_ok=True)

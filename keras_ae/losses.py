@@ -17,6 +17,9 @@ from keras import ops
 
 from keras_ae.errors import ConfigError
 
+__all__ = ["BernoulliCrossEntropy", "SquaredError", "cross_entropy_per_image", "get_loss", "mse_per_pixel",
+           "squared_error_per_image"]
+
 EPSILON = 1e-7
 
 

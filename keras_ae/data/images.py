@@ -45,7 +45,9 @@ def bsds500_photo_names(data_dir: str | os.PathLike | None = None) -> list[str]:
 
 
 def resolve_image(source: str | int | os.PathLike, data_dir: str | os.PathLike | None = None) -> Path:
-    """Where ``source`` lives: an existing image file, a BSDS500 file name (``"122048.jpg"`` or
+    """The path of an image named by file, BSDS500 name or index.
+
+    Where ``source`` lives: an existing image file, a BSDS500 file name (``"122048.jpg"`` or
     ``"122048"``) or an index into the sorted BSDS500 photographs (an int, or a string of at most
     three digits: the photos' own names are longer)."""
     from keras_ae.data.mnist_m import bsds500_dir

@@ -165,7 +165,9 @@ def release_next_epoch() -> None:
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The order of the ``n`` rows in epoch ``epoch`` (0-based) of a pipeline seeded with ``seed``:
+    """The order of the rows in one epoch of a seeded :func:`make_dataset` pipeline.
+
+    The order of the ``n`` rows in epoch ``epoch`` (0-based) of a pipeline seeded with ``seed``:
     a function of ``(seed, epoch)`` alone (numpy's ``Generator`` seeded with ``[seed, epoch]``)."""
     return np.random.default_rng([int(seed), int(epoch)]).permutation(int(n))
 

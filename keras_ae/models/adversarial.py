@@ -258,7 +258,9 @@ def build_adversarial_autoencoder(input_dim: int = 784, code_dim: int = 100,
                                   minibatch_size: int | None = None, dropout: float = 0.0,
                                   discriminator_dropout: float = 0.0,
                                   init_stddev: float | None = None) -> AdversarialAutoencoder:
-    """Three MLPs: encoder input_dim -> hidden_units -> code_dim (linear code), decoder
+    """The adversarial autoencoder of question E: an MLP encoder, decoder and code discriminator.
+
+    Three MLPs: encoder input_dim -> hidden_units -> code_dim (linear code), decoder
     code_dim -> reversed(hidden_units) -> input_dim (``output_activation``), discriminator
     code_dim -> discriminator_units -> 1 logit. Defaults: Makhzani et al.'s MNIST networks
     (two hidden layers of 1000 ReLU units in each). ``minibatch_size``: fused steps

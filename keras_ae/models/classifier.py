@@ -81,7 +81,9 @@ def build_encoder_classifier(encoder: keras.Model, num_classes: int = 10, hidden
                              freeze_encoder: bool = False, copy: bool = True, seed: int | None = None,
                              head_init: str = "glorot", name: str = "classifier",
                              minibatch_size: int | None = None) -> EncoderClassifier:
-    """The encoder (copied by default, so the given one is never changed) under a head of
+    """A classifier: an encoder under a new softmax head (question I).
+
+    The encoder (copied by default, so the given one is never changed) under a head of
     ``hidden_units`` ReLU layers and a ``num_classes`` softmax layer. ``freeze_encoder`` keeps
     the encoder's weights fixed in training (a probe of the code). ``head_init``: Glorot-uniform
     kernels, or ``"zeros"`` (every class equally likely at the start, and no gradient reaches

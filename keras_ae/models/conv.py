@@ -14,7 +14,9 @@ from keras_ae.models.autoencoder import Autoencoder
 def build_conv_encoder(input_shape: Sequence[int] = (28, 28, 3), filters: Sequence[int] = (32, 64),
                        code_channels: int = 16, kernel_size: int = 3, activation: str = "relu",
                        name: str = "encoder") -> keras.Model:
-    """``Conv2D`` layers of stride 2 (each halves height and width; "same" padding), then a
+    """A convolutional encoder: images to a code of feature maps.
+
+    ``Conv2D`` layers of stride 2 (each halves height and width; "same" padding), then a
     stride-1 ``Conv2D`` to ``code_channels`` feature maps with a linear activation: the code.
 
     28x28x3 with ``filters=(32, 64)`` and 16 code channels gives a 7x7x16 code (784 values, a
@@ -38,7 +40,9 @@ def build_conv_encoder(input_shape: Sequence[int] = (28, 28, 3), filters: Sequen
 def build_conv_decoder(code_shape: Sequence[int], output_channels: int = 3, filters: Sequence[int] = (64, 32),
                        kernel_size: int = 3, activation: str = "relu", output_activation: str = "sigmoid",
                        name: str = "decoder") -> keras.Model:
-    """``Conv2DTranspose`` layers of stride 2 (each doubles height and width), then a stride-1
+    """A convolutional decoder: a code of feature maps back to images.
+
+    ``Conv2DTranspose`` layers of stride 2 (each doubles height and width), then a stride-1
     ``Conv2DTranspose`` to ``output_channels`` with ``output_activation`` (sigmoid for [0, 1]
     images). The mirror image of :func:`build_conv_encoder`."""
     inputs = keras.Input(shape=tuple(code_shape), name="z")

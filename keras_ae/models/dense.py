@@ -93,7 +93,9 @@ def build_dense_autoencoder(
     model_class: type[Autoencoder] = Autoencoder,
     **model_kwargs,
 ) -> Autoencoder:
-    """An MLP autoencoder: ``encoder_units`` ending in the code, then ``decoder_units`` hidden
+    """A fully-connected (MLP) :class:`Autoencoder`.
+
+    An MLP autoencoder: ``encoder_units`` ending in the code, then ``decoder_units`` hidden
     layers and an output layer of ``input_dim`` units.
 
     ``code_activation="same"`` uses ``activation`` on the code layer too; ``None`` makes it

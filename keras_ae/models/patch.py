@@ -78,7 +78,9 @@ class PatchAutoencoder(Autoencoder):
 def build_patch_autoencoder(patch_size: int = 8, code_units: int = 16, image_shape=(256, 256),
                             activation: str = "tanh", output_activation: str | None = "same", hidden_units=(),
                             seed: int | None = None, name: str = "patch_autoencoder") -> PatchAutoencoder:
-    """MLP ``p*p - [hidden] - code_units - [hidden reversed] - p*p``, ``activation`` on every layer
+    """An MLP autoencoder of an image's square patches (question G).
+
+    MLP ``p*p - [hidden] - code_units - [hidden reversed] - p*p``, ``activation`` on every layer
     (tanh: codes and outputs in [-1, 1]) except the output layer when ``output_activation`` is
     not ``"same"`` (``"linear"`` or ``None``: a linear output); Glorot-uniform weights, zero biases."""
     dim = patch_size ** 2

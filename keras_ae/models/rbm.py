@@ -236,8 +236,10 @@ def rbm_momentum(epoch: int) -> float:
 
 
 def compile_rbm(rbm: RBM, learning_rate: float | None = None, jit_compile: bool = False) -> RBM:
-    """Compile ``rbm`` with ``keras.optimizers.SGD`` at the published learning rate of its hidden type
-    (0.1 Bernoulli, 0.001 Gaussian) unless ``learning_rate`` is given, momentum 0.5 (train with
+    """Compile an RBM for CD-1 with SGD at the published learning rate of its hidden type.
+
+    ``keras.optimizers.SGD`` at 0.1 (Bernoulli hidden units) or 0.001 (Gaussian) unless
+    ``learning_rate`` is given, momentum 0.5 (train with
     :func:`rbm_callbacks` for the switch to 0.9)."""
     rate = LEARNING_RATES[rbm.hidden_type] if learning_rate is None else float(learning_rate)
     rbm.compile(optimizer=keras.optimizers.SGD(learning_rate=rate, momentum=INITIAL_MOMENTUM), jit_compile=jit_compile)
@@ -255,7 +257,9 @@ def rbm_callbacks() -> list:
 
 def build_rbm_stack(input_dim: int, units: Sequence[int], code_dim: int, seed: int | None = None,
                     minibatch_size: int | None = None, name: str = "rbm") -> list[RBM]:
-    """RBMs ``input_dim-units[0]``, ``units[0]-units[1]``, ..., ``units[-1]-code_dim``: Bernoulli hidden
+    """The stack of RBMs that pretrains a deep autoencoder layer by layer (question H).
+
+    RBMs ``input_dim-units[0]``, ``units[0]-units[1]``, ..., ``units[-1]-code_dim``: Bernoulli hidden
     units except the last RBM's, which are linear (Gaussian), as in the paper. Each is seeded with a
     seed derived from ``seed`` and its position, named ``<name>_1``, ``<name>_2``, ..."""
     sizes = [int(input_dim), *map(int, units), int(code_dim)]
