@@ -1,9 +1,10 @@
-"""Callbacks for ``fit``: NaN guard, periodic test loss, reconstruction figures, the data order of
-each epoch, a per-epoch training backup to resume from, early stopping on a periodic validation
-score with the best epoch's weights kept, and the standard set."""
+"""Callbacks for ``fit``: NaN guard, periodic test loss, reconstruction figures, a per-epoch
+training backup to resume from, early stopping on a periodic validation score with the best
+epoch's weights kept, and the standard set."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -18,7 +19,7 @@ import numpy as np
 from keras_ae.errors import ModelLoadError, TrainingDivergedError
 from keras_ae.plots import plot_image_grid
 
-__all__ = ["BestValidationScore", "EpochOrder", "MomentumSchedule", "NaNGuard", "PeriodicEvaluation",
+__all__ = ["BestValidationScore", "MomentumSchedule", "NaNGuard", "PeriodicEvaluation",
            "ReconstructionFigure", "TrainingBackup", "discard_backups", "resumed_seconds", "standard_callbacks"]
 
 
@@ -284,36 +285,14 @@ class MomentumSchedule(keras.callbacks.Callback):
         self.model.make_train_function(force=True)
 
 
-class EpochOrder(keras.callbacks.Callback):
-    """Makes epoch ``e`` of ``fit`` see :func:`keras_ae.data.make_dataset`'s order of epoch ``e``.
-
-    When ``fit`` begins its first epoch (epoch 0, or the epoch a resumed run starts at), it calls
-    :func:`keras_ae.data.transforms.set_next_epoch`: every shuffled ``make_dataset`` pipeline then
-    counts its passes from that epoch, so the minibatches of epoch ``e`` are a function of the
-    pipeline's seed and ``e`` alone. When ``fit`` ends, pipelines made later start at epoch 0
-    again. Part of :func:`standard_callbacks`.
-    """
-
-    def on_train_begin(self, logs=None):
-        self._started = False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not getattr(self, "_started", False):  # before the first training pass of this fit
-            from keras_ae.data.transforms import set_next_epoch
-
-            set_next_epoch(epoch)
-            self._started = True
-
-    def on_train_end(self, logs=None):
-        from keras_ae.data.transforms import release_next_epoch
-
-        release_next_epoch()
-
-
 def model_optimizers(model) -> dict:
-    """Every optimizer held by ``model``: ``model.optimizer`` and those a ``compile`` override keeps
-    as attributes (E's three, F's two), by attribute name."""
-    return {name: value for name, value in vars(model).items() if isinstance(value, keras.optimizers.Optimizer)}
+    """Every optimizer that trains ``model``, by name: ``model.named_optimizers()`` for a model whose
+    ``compile`` takes several (E's adversarial autoencoder: three, F's GAN: two), else
+    ``{"optimizer": model.optimizer}`` (nothing before ``compile``)."""
+    if hasattr(model, "named_optimizers"):
+        return dict(model.named_optimizers())
+    optimizer = getattr(model, "optimizer", None)
+    return {"optimizer": optimizer} if isinstance(optimizer, keras.optimizers.Optimizer) else {}
 
 
 def random_state_variables(model) -> list:
@@ -338,28 +317,39 @@ def _plain(value):
     return json.loads(json.dumps(value, default=str))
 
 
-class TrainingBackup(EpochOrder):
+class TrainingBackup(keras.callbacks.Callback):
     """The training state after every finished epoch, kept in ``backup_dir`` to resume from.
 
-    A ``fit`` that finds a backup made with the same ``settings`` (and a model of the same
-    layout) resumes after its last finished epoch and reaches the same final weights as a run
-    that was never interrupted; a backup made with other settings is deleted and training starts
-    at epoch 1. When ``fit`` ends, the backup is deleted. Each backup holds:
+    Resuming is three visible steps, before and in ``fit``::
+
+        start = backup.restore(model, epochs)  # the model built and compiled; 0: no backup
+        history = model.fit(make_dataset(x, ..., first_epoch=start), initial_epoch=start,
+                            epochs=epochs, callbacks=[backup, ..., backup.history])
+
+    (:func:`resume_from` finds the backup among ``fit``'s callbacks; :func:`standard_callbacks`
+    puts ``backup.history`` in them). :meth:`restore` finds a backup made with the same
+    ``settings``, ``epochs`` and a model of the same layout and loads it; ``fit`` then trains the
+    epochs after it and reaches the final weights of a run that was never interrupted. A backup
+    made otherwise is deleted and training starts at epoch 1. When ``fit`` ends, the backup is
+    deleted. Each backup holds:
 
     - ``model.weights.h5`` (``model.save_weights``): the weights and the state of **every**
-      optimizer the model holds as an attribute (``model.optimizer`` and, e.g., the three of the
-      adversarial autoencoder's ``compile``);
+      optimizer the model holds (:func:`model_optimizers`: ``model.optimizer``, or the
+      ``named_optimizers()`` of a model with several, e.g. the adversarial autoencoder's three);
     - ``random_state.npz``: the states of the model's ``SeedGenerator`` s (training noise, prior
       samples, Dropout masks), which ``save_weights`` leaves out;
-    - ``state.json``: the number of finished epochs, the ``settings``, the Keras ``History`` so far
-      (restored into ``fit``'s return value, so that loss curves cover every epoch), the model's
-      layout and the seconds spent in ``fit`` up to that epoch, over all earlier attempts
-      (``resumed_seconds`` after a resume: add it to a timing of the resumed ``fit`` for the
-      whole training time, see :func:`resumed_seconds`); and a copy of ``csv_log`` (the
-      ``CSVLogger`` file), written back on resume.
+    - ``state.json``: the number of finished epochs, the ``settings``, ``epochs`` and steps per
+      epoch, the Keras ``History`` so far, the model's layout and the seconds spent in ``fit`` up
+      to that epoch, over all earlier attempts (``resumed_seconds`` after a resume: add it to a
+      timing of the resumed ``fit`` for the whole training time, see :func:`resumed_seconds`);
+      and a copy of ``csv_log`` (the ``CSVLogger`` file), written back on resume.
 
-    The data order comes from :class:`EpochOrder` (inherited): with
-    :func:`keras_ae.data.make_dataset` epoch ``e`` sees the same minibatches after a resume.
+    ``history`` is the ``keras.callbacks.History`` that ``fit`` must use (list it among the
+    callbacks, after any that add to the epoch's logs; ``fit`` returns it): :meth:`restore` puts
+    the epochs before the resume into it, so that ``fit(...).history`` covers every epoch.
+
+    The data order is the pipeline's: with :func:`keras_ae.data.make_dataset` ``(...,
+    first_epoch=start)`` epoch ``e`` sees the same minibatches after a resume.
 
     Unlike ``keras.callbacks.BackupAndRestore``, which saves the weights file (optimizers
     included) and the epoch, each backup is written to a temporary folder and renamed into place
@@ -367,6 +357,11 @@ class TrainingBackup(EpochOrder):
     and the log come back too. The backup is taken when the next epoch begins, after every
     callback has finished the epoch (figures written, history and log updated). List this
     callback before the ``CSVLogger`` of ``csv_log``, which must append (``append=True``).
+
+    ``fit`` checks the steps: a fit with other steps per epoch than the backup's (other data) stops
+    with :class:`keras_ae.errors.ModelLoadError`; one with other ``epochs`` than :meth:`restore`
+    was given, or not starting at the epoch it returned, or without :meth:`restore` before it, with
+    ``ValueError``.
 
     ``companions``: other callbacks whose state must survive a resume (e.g.
     :class:`BestValidationScore`'s best epoch and weights). Each has ``backup_state()`` ->
@@ -376,11 +371,12 @@ class TrainingBackup(EpochOrder):
     companion as it is.
 
     ``keep_finished``: when the fit completes, keep its final state as a *finished* backup instead
-    of deleting the backup; the same fit started again (same settings, model and epochs, e.g. in a
-    run that was killed in a later stage) then trains no epoch and ends with the restored weights,
-    history, log and companions' state (also after an early stop). For questions of several long
-    fits (H's preset: four RBMs, fine-tuning, a comparison network); the question removes the
-    finished backups when it completes (:func:`discard_backups`).
+    of deleting the backup; :meth:`restore` of the same fit (same settings, model and epochs, e.g.
+    in a run that was killed in a later stage) then returns ``epochs``, so that ``fit`` trains no
+    epoch and ends with the restored weights, history, log and companions' state (also after an
+    early stop). For questions of several long fits (H's preset: four RBMs, fine-tuning, a
+    comparison network); the question removes the finished backups when it completes
+    (:func:`discard_backups`).
 
     ``TrainingBackup.seconds_resumed_in_process`` adds up the ``resumed_seconds`` of every fit
     resumed in this process (``keras-ae run all`` adds a question's share to its run time).
@@ -393,9 +389,11 @@ class TrainingBackup(EpochOrder):
         super().__init__()
         self.backup_dir, self.settings, self.csv_log, self.verbose = backup_dir, _plain(settings), csv_log, verbose
         self.companions, self.keep_finished = list(companions), bool(keep_finished)
-        self.restored_finished = False  # the last fit found a finished backup and trained no epoch
-        self.resumed_epoch = 0  # epochs restored from a backup at the start of the last fit (0: none)
+        self.history = keras.callbacks.History()  # fit's History, holding the epochs before a resume
+        self.restored_finished = False  # the last restore found a finished backup: fit trains no epoch
+        self.resumed_epoch = 0  # epochs restored by the last restore (0: none)
         self.resumed_seconds = 0.0  # seconds spent in fit before that epoch, by earlier (killed) attempts
+        self._restored = None  # (model, epochs, start epoch, the backup's steps) of restore, until fit begins
         self._fit_start = time.perf_counter()
 
     # ---- files
@@ -408,10 +406,6 @@ class TrainingBackup(EpochOrder):
         if self.verbose:
             print(f"[backup] {text}", flush=True)
 
-    def _fingerprint(self) -> dict:
-        return {"settings": self.settings, "epochs": self.params.get("epochs"), "steps": self.params.get("steps"),
-                "model": _signature(self.model)}
-
     def _save(self, epoch: int, finished: bool = False) -> None:
         """Everything needed to resume at ``epoch`` (the number of finished epochs); ``finished``:
         the fit ended there (after its last epoch or an early stop)."""
@@ -422,10 +416,11 @@ class TrainingBackup(EpochOrder):
         self.model.save_weights(os.path.join(partial, "model.weights.h5"))
         np.savez(os.path.join(partial, "random_state.npz"),
                  *[np.asarray(keras.ops.convert_to_numpy(v)) for v in random_state_variables(self.model)])
-        history = getattr(self.model, "history", None)
-        state = {"epoch": epoch, "finished": finished, **self._fingerprint(),
+        state = {"epoch": epoch, "finished": finished, "settings": self.settings,
+                 "epochs": self.params.get("epochs"), "steps": self.params.get("steps"),
+                 "model": _signature(self.model),
                  "fit_seconds": self.resumed_seconds + time.perf_counter() - self._fit_start,
-                 "history": _plain({k: [float(x) for x in v] for k, v in getattr(history, "history", {}).items()})}
+                 "history": _plain({k: [float(x) for x in v] for k, v in self.history.history.items()})}
         with open(os.path.join(partial, "state.json"), "w") as fh:
             json.dump(state, fh)
         if self.csv_log and os.path.isfile(self.csv_log):
@@ -441,19 +436,23 @@ class TrainingBackup(EpochOrder):
             if name != os.path.basename(final):
                 shutil.rmtree(os.path.join(self.backup_dir, name), ignore_errors=True)
 
-    def _restore(self, path: str) -> int:
+    def _load(self, model, epochs: int, path: str) -> dict | None:
+        """Load the backup in ``path`` into ``model`` and the companions; its state, or None when it
+        was made with other settings, epochs or model layout (nothing loaded then)."""
         with open(os.path.join(path, "state.json")) as fh:
             state = json.load(fh)
-        model = self.model
         saved = state.get("model", {}).get("optimizers", {}).get("optimizer") or []
-        if model.optimizer is not None and not model.optimizer.built and len(saved) > len(model.optimizer.variables):
+        optimizer = model_optimizers(model).get("optimizer")
+        if optimizer is not None and not optimizer.built and len(saved) > len(optimizer.variables):
             # Keras builds ``model.optimizer`` in the first step; its saved variables need it now
-            model.optimizer.build(model.trainable_variables)
-        fingerprint = self._fingerprint()
-        for key in ("settings", "epochs", "steps", "model"):
-            if state.get(key) != fingerprint[key]:
+            strategy = getattr(model, "distribute_strategy", None)  # its scope, as fit's build would use
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                optimizer.build(model.trainable_variables)
+        fingerprint = {"settings": self.settings, "epochs": int(epochs), "model": _signature(model)}
+        for key, value in fingerprint.items():
+            if state.get(key) != value:
                 self._say(f"the backup in {self.backup_dir} was made with other {key}; starting from epoch 1")
-                return 0
+                return None
         try:
             model.load_weights(os.path.join(path, "model.weights.h5"))
             with np.load(os.path.join(path, "random_state.npz")) as saved:
@@ -471,59 +470,84 @@ class TrainingBackup(EpochOrder):
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot resume from the backup in {path} ({exc}); delete {self.backup_dir} "
                                  "(or pass --no-backup) to start over") from None
-        history = getattr(model, "history", None)
-        if history is not None:  # fit's History (set before on_train_begin): the epochs before the resume
-            history.history = {k: list(v) for k, v in state["history"].items()}
         if self.csv_log:
             if os.path.isfile(os.path.join(path, "log.csv")):
                 shutil.copyfile(os.path.join(path, "log.csv"), self.csv_log)
             elif os.path.exists(self.csv_log):
                 os.remove(self.csv_log)
-        self.resumed_seconds = float(state.get("fit_seconds", 0.0))
-        TrainingBackup.seconds_resumed_in_process += self.resumed_seconds
-        self.restored_finished = bool(state.get("finished", False))
-        return int(state["epoch"])
+        return state
 
-    # ---- fit hooks
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._fit_start, self.resumed_seconds, self.restored_finished = time.perf_counter(), 0.0, False
+    def restore(self, model, epochs: int) -> int:
+        """Before ``fit(..., epochs=epochs)`` of ``model`` (built and compiled): load the last backup
+        into it and return the epoch to start at, ``fit``'s ``initial_epoch`` and
+        ``make_dataset``'s ``first_epoch``: the backup's finished epochs, ``epochs`` for a finished
+        backup (``keep_finished``: ``fit`` then trains nothing), 0 when there is no backup or it was
+        made with other settings, ``epochs`` or model layout (it is deleted, and so is the CSV log).
+
+        Restores the weights, every optimizer's state, the random states, the companions' states,
+        the CSV log and, into :attr:`history`, the history of the epochs before; sets
+        ``resumed_epoch``, ``resumed_seconds`` and ``restored_finished``."""
+        epochs = int(epochs)
+        self.history.history = {}
+        self.resumed_epoch, self.resumed_seconds, self.restored_finished = 0, 0.0, False
         backups = self._complete_backups()
-        epoch = self._restore(os.path.join(self.backup_dir, backups[-1])) if backups else 0
-        if epoch and self.restored_finished:  # no epoch to train: fit only calls on_train_end
-            self.model._initial_epoch = self.params.get("epochs", epoch)
-            self._say(f"this fit finished earlier (epoch {epoch}): its trained state restored from {self.backup_dir}")
-        elif epoch:
-            self.model._initial_epoch = epoch  # how keras.callbacks.BackupAndRestore resumes fit
-            self._say(f"resuming after epoch {epoch} from {self.backup_dir}")
-        else:
+        state = self._load(model, epochs, os.path.join(self.backup_dir, backups[-1])) if backups else None
+        if state is None:
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             if self.csv_log and os.path.exists(self.csv_log):
                 os.remove(self.csv_log)  # a fresh log (its CSVLogger appends)
-        self.resumed_epoch = self._last_epoch = epoch
-        self._epochs_seen = 0
+            self._restored = (model, epochs, 0, None)
+            return 0
+        self.history.history = {k: list(v) for k, v in state["history"].items()}
+        self.resumed_epoch = int(state["epoch"])
+        self.resumed_seconds = float(state.get("fit_seconds", 0.0))
+        TrainingBackup.seconds_resumed_in_process += self.resumed_seconds
+        self.restored_finished = bool(state.get("finished", False))
+        if self.restored_finished:
+            self._say(f"this fit finished earlier (epoch {self.resumed_epoch}): its trained state restored from "
+                      f"{self.backup_dir}")
+        else:
+            self._say(f"resuming after epoch {self.resumed_epoch} from {self.backup_dir}")
+        start = epochs if self.restored_finished else self.resumed_epoch
+        self._restored = (model, epochs, start, state.get("steps"))
+        return start
+
+    # ---- fit hooks
+    def on_train_begin(self, logs=None):
+        if self._restored is None:
+            raise ValueError("call TrainingBackup.restore(model, epochs) before each fit, and fit with "
+                             "initial_epoch= the epoch it returns")
+        model, epochs, self._start, steps = self._restored
+        self._restored = None  # one fit per restore
+        if model is not self.model:
+            raise ValueError("TrainingBackup.restore was given another model than the one fit trains")
+        if self.params.get("epochs") != epochs:
+            raise ValueError(f"fit(epochs={self.params.get('epochs')}) differs from the {epochs} epochs given to "
+                             "TrainingBackup.restore")
+        if getattr(self.model, "history", None) is not self.history:
+            raise ValueError("list TrainingBackup.history among fit's callbacks (standard_callbacks does): it "
+                             "holds the epochs before a resume")
+        if steps is not None and self.params.get("steps") != steps:
+            raise ModelLoadError(f"the backup in {self.backup_dir} was made with {steps} steps per epoch, this fit "
+                                 f"has {self.params.get('steps')} (other data?); delete {self.backup_dir} (or pass "
+                                 "--no-backup) to start over")
+        self._fit_start, self._last_epoch, self._epochs_seen = time.perf_counter(), self.resumed_epoch, 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        if self._epochs_seen == 0 and self.resumed_epoch:
-            history = getattr(self.model, "history", None)
-            if history is not None:  # History.on_train_begin, after ours, emptied its list of epochs
-                history.epoch = list(range(self.resumed_epoch)) + list(getattr(history, "epoch", []))
-        elif self._epochs_seen:
+        if self._epochs_seen == 0 and epoch != self._start:
+            raise ValueError(f"fit starts at epoch {epoch} (0-based), but TrainingBackup.restore returned "
+                             f"{self._start}: pass initial_epoch={self._start}")
+        if self._epochs_seen:
             self._save(epoch)  # every callback has finished epoch - 1: figures, history, log
         self._epochs_seen += 1
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
         self._last_epoch = epoch + 1
 
     def on_train_end(self, logs=None):
-        super().on_train_end(logs)
-        self.model._initial_epoch = None  # Keras never resets it: a later fit would start there
-        history = getattr(self.model, "history", None)
-        if self.restored_finished and history is not None:
-            history.epoch = list(range(self.resumed_epoch))
-        elif self.keep_finished:
+        if self.restored_finished:
+            return  # trained nothing: the finished backup stays as it was
+        if self.keep_finished:
             self._save(self._last_epoch, finished=True)  # before the companions' own on_train_end
         else:
             shutil.rmtree(self.backup_dir, ignore_errors=True)
@@ -538,6 +562,14 @@ def discard_backups(*run_dirs: str) -> None:
         shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
 
 
+def resume_from(callbacks: Sequence, model, epochs: int) -> int:
+    """``TrainingBackup.restore(model, epochs)`` of the backup among ``callbacks`` (e.g. those of
+    :func:`standard_callbacks`): the epoch to start at, for ``make_dataset(..., first_epoch=)`` and
+    ``fit(..., initial_epoch=)``; 0 when ``callbacks`` hold no backup (``--no-backup``)."""
+    backups = [cb for cb in callbacks if isinstance(cb, TrainingBackup)]
+    return backups[0].restore(model, epochs) if backups else 0
+
+
 def resumed_seconds(callbacks: Sequence) -> float:
     """The training seconds of the earlier, interrupted attempts of a resumed ``fit``.
 
@@ -549,12 +581,14 @@ def resumed_seconds(callbacks: Sequence) -> float:
 
 def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool = False, backup=None,
                        companions: Sequence = (), keep_finished: bool = False) -> list:
-    """The callbacks of every question's ``fit``: data order, NaN guard, CSV log, optional backup.
+    """The callbacks of every question's ``fit``: NaN guard, CSV log, optional backup.
 
-    The epoch order (:class:`EpochOrder`), the NaN guard, a per-epoch CSV log
-    (``history.csv``), optional TensorBoard logs and checkpoints, and, with ``backup`` (the run's
-    settings: a question's parsed options or a dict), a :class:`TrainingBackup` in
-    ``run_dir/backup`` that a run with the same settings resumes from. A question's
+    The NaN guard, a per-epoch CSV log (``history.csv``), optional TensorBoard logs and
+    checkpoints, and, with ``backup`` (the run's settings: a question's parsed options or a dict),
+    a :class:`TrainingBackup` in ``run_dir/backup`` (first) with its ``history`` (last of these),
+    that a run with the same settings resumes from: ``start = resume_from(callbacks, model,
+    epochs)`` before ``fit``, then ``make_dataset(..., first_epoch=start)`` and
+    ``fit(..., initial_epoch=start)``. A question's
     ``--no-backup`` (``backup.no_backup``) turns the backup off; options that do not change the
     training (verbosity, TensorBoard, export) are not part of the settings compared.
     ``companions`` (callbacks with state, e.g. :class:`BestValidationScore`) come before the NaN
@@ -567,11 +601,11 @@ def standard_callbacks(run_dir: str, tensorboard: bool = False, checkpoint: bool
     settings = backup if backup is None or isinstance(backup, dict) else vars(backup)
     if settings is not None and not settings.get("no_backup", False):
         settings = {k: v for k, v in settings.items() if k not in NOT_TRAINING_SETTINGS}
-        callbacks = [TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions,
-                                    keep_finished=keep_finished),
-                     *companions, NaNGuard(), keras.callbacks.CSVLogger(log, append=True)]
+        backup = TrainingBackup(os.path.join(run_dir, "backup"), settings, csv_log=log, companions=companions,
+                                keep_finished=keep_finished)
+        callbacks = [backup, *companions, NaNGuard(), keras.callbacks.CSVLogger(log, append=True), backup.history]
     else:
-        callbacks = [EpochOrder(), *companions, NaNGuard(), keras.callbacks.CSVLogger(log)]
+        callbacks = [*companions, NaNGuard(), keras.callbacks.CSVLogger(log)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if checkpoint:

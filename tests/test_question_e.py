@@ -513,7 +513,7 @@ def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
 
     import keras
 
-    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
 
     x = mnist_small[0][:256]
@@ -527,9 +527,10 @@ def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
         keras.utils.set_random_seed(0)
         model = _small_aae()
         curve = _parzen_curve(x[:30], x[30:60], num_samples=40, every=1)
-        return model.fit(make_dataset(x[60:], batch_size=64, seed=1), epochs=3, verbose=0, shuffle=False,
-                         callbacks=[*standard_callbacks(str(run_dir), backup={"run": "curve"}, companions=[curve]),
-                                    *extra]).history
+        callbacks = standard_callbacks(str(run_dir), backup={"run": "curve"}, companions=[curve])
+        start = resume_from(callbacks, model, 3)
+        return model.fit(make_dataset(x[60:], batch_size=64, seed=1, first_epoch=start), initial_epoch=start,
+                         epochs=3, verbose=0, shuffle=False, callbacks=[*callbacks, *extra]).history
 
     straight = fit(tmp_path / "straight")["val_parzen_ll"]
     with pytest.raises(KeyboardInterrupt):

@@ -289,7 +289,7 @@ def test_best_validation_score_state_survives_a_resume(tmp_path):
     count, history and final (best) weights as a fit never interrupted."""
     import keras
 
-    from keras_ae.callbacks import BestValidationScore, standard_callbacks
+    from keras_ae.callbacks import BestValidationScore, resume_from, standard_callbacks
 
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
     y = np.random.default_rng(1).normal(size=(32, 2)).astype("float32")
@@ -309,7 +309,9 @@ def test_best_validation_score_state_survives_a_resume(tmp_path):
         score = score or _FakeScore(values)
         tracker = BestValidationScore(score, every=1, patience=3, verbose=False)
         callbacks = standard_callbacks(str(run_dir), backup={"run": "x"}, companions=[tracker]) + list(extra)
-        history = model.fit(x, y, epochs=10, batch_size=8, verbose=0, callbacks=callbacks, shuffle=False)
+        start = resume_from(callbacks, model, 10)
+        history = model.fit(x, y, initial_epoch=start, epochs=10, batch_size=8, verbose=0, callbacks=callbacks,
+                            shuffle=False)
         return model, tracker, history, score
 
     straight, straight_tracker, straight_history, _ = fit(tmp_path / "straight")

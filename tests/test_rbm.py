@@ -230,7 +230,7 @@ def test_fit_resumed_from_its_backup_after_the_momentum_switch_matches_an_uninte
     uninterrupted fit ends."""
     import keras
 
-    from keras_ae.callbacks import MomentumSchedule, standard_callbacks
+    from keras_ae.callbacks import MomentumSchedule, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.models.rbm import RBM, compile_rbm
 
@@ -252,8 +252,9 @@ def test_fit_resumed_from_its_backup_after_the_momentum_switch_matches_an_uninte
         rbm = compile_rbm(RBM(784, 16, seed=4))
         switch = MomentumSchedule(lambda epoch: 0.5 if epoch < 1 else 0.9)
         callbacks = standard_callbacks(str(run_dir), backup={"rbm": 1}) + [switch]
-        history = rbm.fit(make_dataset(x, batch_size=100, seed=0), epochs=4, shuffle=False, verbose=0,
-                          callbacks=callbacks + ([kill] if kill else []))
+        start = resume_from(callbacks, rbm, 4)
+        history = rbm.fit(make_dataset(x, batch_size=100, seed=0, first_epoch=start), initial_epoch=start, epochs=4,
+                          shuffle=False, verbose=0, callbacks=callbacks + ([kill] if kill else []))
         return rbm, history.history, callbacks[0]
 
     straight, straight_history, _ = fit(tmp_path / "straight")

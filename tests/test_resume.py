@@ -1,6 +1,8 @@
-"""Resuming: a fit interrupted mid-epoch and resumed from its backup, with a fresh model built the
-same way, ends with the weights, optimizer states, random states, history and log of a fit that
-was never interrupted; ``keras-ae run all --resume`` skips the questions already completed."""
+"""Resuming: a fit interrupted mid-epoch and resumed from its backup (``start = backup.restore(model,
+epochs)``, ``make_dataset(..., first_epoch=start)``, ``fit(initial_epoch=start)``), with a fresh
+model built the same way, ends with the weights, optimizer states, random states, history and log
+of a fit that was never interrupted; ``keras-ae run all --resume`` skips the questions already
+completed."""
 
 from __future__ import annotations
 
@@ -82,15 +84,17 @@ def _fit(build, x, run_dir, interrupt=None):
                                   rows=lambda m, xs: [("x", xs), ("first weights", np.resize(
                                       keras.ops.convert_to_numpy(m.trainable_weights[0]), (4, 784)))])
     callbacks = standard_callbacks(str(run_dir), backup={"model": build.__name__}, companions=[figure])
+    start = callbacks[0].restore(model, EPOCHS)
     timer = Timer(callbacks)
     with timer:
-        history = model.fit(make_dataset(x, batch_size=64, seed=5), epochs=EPOCHS, shuffle=False, verbose=0,
+        history = model.fit(make_dataset(x, batch_size=64, seed=5, first_epoch=start), initial_epoch=start,
+                            epochs=EPOCHS, shuffle=False, verbose=0,
                             callbacks=callbacks + ([interrupt] if interrupt else []))
     numpy = keras.ops.convert_to_numpy
     state = {"weights": model.get_weights(),
              "optimizers": {name: [numpy(v) for v in opt.variables] for name, opt in model_optimizers(model).items()},
              "random": [numpy(v) for v in random_state_variables(model)],
-             "figures": ([os.path.basename(p) for p in figure.paths], figure.drawn), "timer": timer}
+             "figures": ([os.path.basename(p) for p in figure.paths], figure.drawn), "timer": timer, "start": start}
     return state, history.history, callbacks[0]
 
 
@@ -117,7 +121,7 @@ def test_fit_resumed_mid_epoch_matches_an_uninterrupted_fit(build, mnist_small, 
         _fit(build, x, run_dir, _interrupt_in_epoch(1, 1))
     assert os.listdir(run_dir / "backup") == ["epoch_00001"]
     resumed, resumed_history, backup = _fit(build, x, run_dir)
-    assert backup.resumed_epoch == 1
+    assert backup.resumed_epoch == resumed["start"] == 1 and straight["start"] == 0
 
     _assert_same_state(resumed, straight)
     # the figure companion lists (and holds the rows of) every epoch's figure, those before the kill too
@@ -148,29 +152,45 @@ def test_fit_resumed_mid_epoch_matches_an_uninterrupted_fit(build, mnist_small, 
 def test_a_backup_of_other_settings_or_a_finished_fit_is_not_resumed(mnist_small, tmp_path):
     import keras
 
-    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
+    from keras_ae.errors import ModelLoadError
 
     x = mnist_small[0][:200]
 
-    def fit(settings, interrupt=None, epochs=2):
+    def fit(settings, interrupt=None, epochs=2, rows=200):
         keras.utils.set_random_seed(0)
         model = _autoencoder()
         callbacks = standard_callbacks(str(tmp_path), backup=settings)
-        model.fit(make_dataset(x, batch_size=64, seed=0), epochs=epochs, verbose=0, shuffle=False,
-                  callbacks=callbacks + ([interrupt] if interrupt else []))
-        return callbacks[0], model
+        start = resume_from(callbacks, model, epochs)
+        model.fit(make_dataset(x[:rows], batch_size=64, seed=0, first_epoch=start), initial_epoch=start,
+                  epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks + ([interrupt] if interrupt else []))
+        return callbacks[0], model, start
 
     with pytest.raises(Interrupted):
         fit({"learning_rate": 1e-3}, _interrupt_in_epoch(1, 0))
-    backup, model = fit({"learning_rate": 2e-3})  # other settings: from epoch 1, the old backup deleted
-    assert backup.resumed_epoch == 0 and int(model.optimizer.iterations.numpy()) == 2 * 4
-    backup, model = fit({"learning_rate": 2e-3})  # a finished fit left no backup behind
-    assert backup.resumed_epoch == 0 and not (tmp_path / "backup").exists()
-    assert model._initial_epoch is None  # and Keras' resume epoch does not stick to the model
+    backup, model, start = fit({"learning_rate": 2e-3})  # other settings: from epoch 1, the old backup deleted
+    assert start == backup.resumed_epoch == 0 and int(model.optimizer.iterations.numpy()) == 2 * 4
+    backup, model, start = fit({"learning_rate": 2e-3})  # a finished fit left no backup behind
+    assert start == backup.resumed_epoch == 0 and not (tmp_path / "backup").exists()
+    with pytest.raises(Interrupted):
+        fit({"learning_rate": 2e-3}, _interrupt_in_epoch(1, 0), epochs=3)
+    backup, model, start = fit({"learning_rate": 2e-3})  # other epochs: from epoch 1
+    assert start == backup.resumed_epoch == 0 and int(model.optimizer.iterations.numpy()) == 2 * 4
     with pytest.raises(Interrupted):
         fit({"learning_rate": 2e-3, "no_backup": True}, _interrupt_in_epoch(1, 0))
     assert not (tmp_path / "backup").exists()  # --no-backup: no backup kept
+    with pytest.raises(Interrupted):
+        fit({"learning_rate": 2e-3}, _interrupt_in_epoch(1, 0))
+    with pytest.raises(ModelLoadError, match="made with 4 steps per epoch, this fit has 2"):  # other data
+        fit({"learning_rate": 2e-3}, rows=100)
+    callbacks = standard_callbacks(str(tmp_path / "misused"), backup={"run": 1})
+    model = _autoencoder()
+    with pytest.raises(ValueError, match="restore"):  # fit without restore before it
+        model.fit(make_dataset(x, batch_size=64), epochs=2, verbose=0, shuffle=False, callbacks=callbacks)
+    resume_from(callbacks, model, 2)
+    with pytest.raises(ValueError, match="differs from the 2 epochs"):
+        model.fit(make_dataset(x, batch_size=64), epochs=3, verbose=0, shuffle=False, callbacks=callbacks)
 
 
 def test_a_finished_fit_kept_by_keep_finished_trains_no_epoch_when_run_again(mnist_small, tmp_path):
@@ -178,7 +198,7 @@ def test_a_finished_fit_kept_by_keep_finished_trains_no_epoch_when_run_again(mni
     stage does not train it again: the same fit then runs no step and ends in the same state."""
     import keras
 
-    from keras_ae.callbacks import ReconstructionFigure, discard_backups, standard_callbacks
+    from keras_ae.callbacks import ReconstructionFigure, discard_backups, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
 
     x = mnist_small[0][:200]
@@ -198,16 +218,19 @@ def test_a_finished_fit_kept_by_keep_finished_trains_no_epoch_when_run_again(mni
         model = _autoencoder()
         figure = ReconstructionFigure(x[:2], str(tmp_path / "figure_{epoch}.png"), "outputs", every=1)
         callbacks = standard_callbacks(str(tmp_path), backup={"run": 1}, companions=[figure], keep_finished=True)
-        history = model.fit(make_dataset(x, batch_size=64, seed=0), epochs=3, verbose=0, shuffle=False,
-                            callbacks=callbacks + [Steps()])
-        return model, history.history, callbacks[0], figure
+        start = resume_from(callbacks, model, 3)
+        history = model.fit(make_dataset(x, batch_size=64, seed=0, first_epoch=start), initial_epoch=start, epochs=3,
+                            verbose=0, shuffle=False, callbacks=callbacks + [Steps()])
+        return model, history.history, callbacks[0], figure, start
 
-    model, history, backup, figure = fit()
+    model, history, backup, figure, start = fit()
     assert Steps.count == 2 * 4 and not backup.restored_finished and os.listdir(tmp_path / "backup") == ["epoch_00002"]
+    assert start == 0
     log = (tmp_path / "history.csv").read_text()
     Steps.count = 0
-    again, history_again, backup_again, figure_again = fit()
+    again, history_again, backup_again, figure_again, start = fit()
     assert Steps.count == 0 and backup_again.restored_finished and backup_again.resumed_epoch == 2
+    assert start == 3  # fit(initial_epoch=epochs): no epoch left to train
     for a, b in zip(again.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert history_again == history and len(history["loss"]) == 2
@@ -220,16 +243,18 @@ def test_a_finished_fit_kept_by_keep_finished_trains_no_epoch_when_run_again(mni
 def test_a_backup_made_before_a_companion_existed_resumes_without_its_state(mnist_small, tmp_path, capsys):
     import keras
 
-    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import ReconstructionFigure, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
 
     x = mnist_small[0][:200]
 
     def fit(companions, interrupt=None):
         keras.utils.set_random_seed(0)
+        model = _autoencoder()
         callbacks = standard_callbacks(str(tmp_path), backup={"run": 1}, companions=companions)
-        _autoencoder().fit(make_dataset(x, batch_size=64, seed=0), epochs=2, verbose=0, shuffle=False,
-                           callbacks=callbacks + ([interrupt] if interrupt else []))
+        start = resume_from(callbacks, model, 2)
+        model.fit(make_dataset(x, batch_size=64, seed=0, first_epoch=start), initial_epoch=start, epochs=2,
+                  verbose=0, shuffle=False, callbacks=callbacks + ([interrupt] if interrupt else []))
         return callbacks[0]
 
     with pytest.raises(Interrupted):
@@ -241,7 +266,10 @@ def test_a_backup_made_before_a_companion_existed_resumes_without_its_state(mnis
 
 
 def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
-    from keras_ae.callbacks import EpochOrder
+    """Pass p of make_dataset(..., first_epoch=e) is epoch e + p: its first pass is the uninterrupted
+    pipeline's pass e; and in fit, epoch e (initial_epoch=e or not) trains on that order."""
+    import keras
+
     from keras_ae.data import make_dataset
     from keras_ae.data.transforms import epoch_permutation
 
@@ -252,17 +280,43 @@ def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
 
     ds = make_dataset(x, batch_size=8, seed=3)
     assert ds.cardinality().numpy() == 7
-    np.testing.assert_array_equal(order(ds), epoch_permutation(50, 3, 0))
-    np.testing.assert_array_equal(order(ds), epoch_permutation(50, 3, 1))
-    fit = EpochOrder()  # what a fit resumed at epoch 5 does: a new pipeline's first pass is epoch 5
-    fit.on_train_begin()
-    fit.on_epoch_begin(5)
-    fresh = make_dataset(x, batch_size=8, seed=3)
-    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 5))
-    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 6))
-    fit.on_train_end()  # later pipelines start at epoch 0; the fit's own keeps counting
-    np.testing.assert_array_equal(order(make_dataset(x, batch_size=8, seed=3)), epoch_permutation(50, 3, 0))
-    np.testing.assert_array_equal(order(fresh), epoch_permutation(50, 3, 7))
+    uninterrupted = [order(ds) for _ in range(7)]
+    for epoch, seen in enumerate(uninterrupted):
+        np.testing.assert_array_equal(seen, epoch_permutation(50, 3, epoch))
+    fresh = make_dataset(x, batch_size=8, seed=3, first_epoch=5)  # what a fit resumed at epoch 5 is fed
+    np.testing.assert_array_equal(order(fresh), uninterrupted[5])
+    np.testing.assert_array_equal(order(fresh), uninterrupted[6])
+    repeated = make_dataset(x, batch_size=8, seed=3, first_epoch=5, repeat=True).take(14)  # two epochs in one pass
+    np.testing.assert_array_equal(order(repeated), np.concatenate(uninterrupted[5:7]))
+    with pytest.raises(ValueError, match="first_epoch"):
+        make_dataset(x, first_epoch=-1)
+
+    class Recorder(keras.Model):  # the rows each epoch of fit trains on (eager steps)
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+            self.rows, self.epoch_rows = [], []
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            self.rows.extend(np.asarray(data[0])[:, 0].astype(int))
+            return {"rows": len(self.rows)}
+
+    class EndOfEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.epoch_rows.append(np.array(self.model.rows))
+            self.model.rows.clear()
+
+    for start in (0, 2):
+        model = Recorder()
+        model.compile(run_eagerly=True)
+        model.fit(make_dataset(x, batch_size=8, seed=3, first_epoch=start), initial_epoch=start, epochs=4, verbose=0,
+                  shuffle=False, callbacks=[EndOfEpoch()])
+        assert len(model.epoch_rows) == 4 - start
+        for epoch, seen in enumerate(model.epoch_rows, start=start):
+            np.testing.assert_array_equal(seen, uninterrupted[epoch], err_msg=f"start {start}, epoch {epoch}")
 
 
 # ---- keras-ae run all --resume ------------------------------------------------------------------

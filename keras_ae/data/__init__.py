@@ -26,7 +26,6 @@ from keras_ae.data.transforms import (
     patches_to_image,
     random_patches,
     scale,
-    set_next_epoch,
     to_display,
     to_signed,
     to_unit,
@@ -37,5 +36,5 @@ __all__ = [
     "Split", "add_gaussian_noise", "batches_per_epoch", "bsds500_photo_names", "build_mnist_m", "cache_dir", "epoch_permutation",
     "flatten", "from_signed", "image_to_patches", "load_dataset", "load_gray_image", "load_mnist_m", "load_user_array",
     "make_dataset", "patches_to_image", "random_patches", "read_idx", "read_image", "resolve_data_dir", "resolve_image",
-    "scale", "set_next_epoch", "to_display", "to_signed", "to_unit", "write_idx",
+    "scale", "to_display", "to_signed", "to_unit", "write_idx",
 ]

@@ -137,33 +137,6 @@ def random_patches(image: np.ndarray, count: int, size: int = 8, seed=None) -> n
     return image[rows, cols].reshape(count, size * size)
 
 
-class _EpochCount:
-    """Which epoch the next pass of a shuffled :func:`make_dataset` pipeline is (see :func:`set_next_epoch`)."""
-
-    generation = 0  # bumped by every set_next_epoch call
-    first = 0  # the epoch of the first pass of a pipeline in this generation
-
-
-def set_next_epoch(epoch: int) -> None:
-    """Make the next pass of every shuffled :func:`make_dataset` pipeline epoch ``epoch``'s.
-
-    Each pipeline counts its own passes from here: its next pass is shuffled as epoch ``epoch``,
-    the pass after it as ``epoch + 1``, and so on. :class:`keras_ae.callbacks.EpochOrder` (in
-    every question's callbacks) calls this when ``fit`` begins its first epoch, so epoch ``e`` of a
-    ``fit`` sees the order :func:`epoch_permutation` ``(n, seed, e)`` whether the ``fit`` started
-    at epoch 0 or resumed at ``e`` from a backup in a new process.
-    """
-    _EpochCount.generation += 1
-    _EpochCount.first = int(epoch)
-
-
-def release_next_epoch() -> None:
-    """Undo :func:`set_next_epoch` for pipelines not iterated since: their next pass is epoch 0
-    again (:class:`keras_ae.callbacks.EpochOrder` calls it when ``fit`` ends, so that a resumed
-    ``fit`` leaves no trace on the pipelines of later ones); the others keep counting."""
-    _EpochCount.first = 0
-
-
 def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     """The order of the rows in one epoch of a seeded :func:`make_dataset` pipeline.
 
@@ -172,22 +145,19 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([int(seed), int(epoch)]).permutation(int(n))
 
 
-def _epoch_orders(n: int, seed: int):
+def _epoch_orders(n: int, seed: int, first_epoch: int = 0):
     """A one-element dataset that holds, at each pass, that pass's :func:`epoch_permutation`.
 
-    The pass's epoch is the pipeline's pass count since the last :func:`set_next_epoch`, plus the
-    epoch given there (0 before any call): the order never depends on how often this pipeline or
-    any other was iterated before, so a resumed ``fit`` replays an uninterrupted one's batches.
+    Pass ``p`` of the pipeline (the ``p``-th iterator made of it, or the ``p``-th repetition
+    under ``repeat()``) is epoch ``first_epoch + p``: the count lives in this pipeline alone.
     """
     import tensorflow as tf
 
-    passes = {"generation": None, "first": 0, "count": 0}
+    passes = {"next": int(first_epoch)}
 
     def next_order():
-        if passes["generation"] != _EpochCount.generation:
-            passes.update(generation=_EpochCount.generation, first=_EpochCount.first, count=0)
-        epoch = passes["first"] + passes["count"]
-        passes["count"] += 1
+        epoch = passes["next"]
+        passes["next"] += 1
         return epoch_permutation(n, seed, epoch).astype(np.int64)
 
     order = tf.data.Dataset.range(1).map(lambda _: tf.numpy_function(next_order, [], tf.int64, stateful=True))
@@ -195,7 +165,7 @@ def _epoch_orders(n: int, seed: int):
 
 
 def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int | None = 0,
-                 drop_remainder: bool = False, steps_per_batch: int = 1, repeat: bool = False):
+                 drop_remainder: bool = False, steps_per_batch: int = 1, repeat: bool = False, first_epoch: int = 0):
     """An in-memory ``tf.data`` pipeline: shuffle (seeded, a new order each epoch), batch, prefetch.
 
     With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets. The arrays
@@ -204,10 +174,14 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     N samples through a shuffle buffer. The order of epoch ``e`` is :func:`epoch_permutation`
     ``(len(x), seed, e)``: it depends only on ``seed``, ``e`` and ``len(x)``, never on the batch
     size (a batch of ``k * b`` rows holds exactly the next ``k`` batches of ``b`` rows) nor on how
-    the run got to epoch ``e`` (a ``fit`` resumed at epoch ``e`` sees the batches of an
-    uninterrupted one; see :func:`set_next_epoch`). Outside ``fit``, pass ``p`` of the pipeline is
-    epoch ``p``. ``seed=None`` draws a seed from Python's ``random`` (seeded by
-    ``keras.utils.set_random_seed``).
+    the run got to epoch ``e``. Pass ``p`` of the pipeline (``fit``'s ``p``-th epoch on it) is epoch
+    ``first_epoch + p``: a ``fit`` resumed at epoch ``s`` from a backup
+    (``start = backup.restore(model, epochs)``, :class:`keras_ae.callbacks.TrainingBackup`) is fed
+    ``make_dataset(..., first_epoch=start)`` and ``fit(..., initial_epoch=start)``, and sees the
+    batches of an uninterrupted run. Under a ``tf.distribute`` strategy Keras reads one batch
+    before the first epoch to build the model, and that pass counts: epoch ``e`` then sees the
+    order of epoch ``e + 1``, in a resumed run as in an uninterrupted one. ``seed=None`` draws a
+    seed from Python's ``random`` (seeded by ``keras.utils.set_random_seed``).
 
     ``steps_per_batch=k`` is the feed of a model with fused steps (``minibatch_size=batch_size``,
     :mod:`keras_ae.models.fused`): each element holds the next ``k`` batches of ``batch_size``
@@ -229,9 +203,11 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     if targets is not None and targets.shape[0] != x.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but y has {targets.shape[0]}")
     n = int(x.shape[0])
+    if int(first_epoch) < 0:
+        raise ValueError(f"first_epoch must be 0 or more, got {first_epoch}")
     if shuffle:
         seed = random.randint(0, 2**31 - 1) if seed is None else seed
-        ds = _epoch_orders(n, seed).unbatch().apply(tf.data.experimental.assert_cardinality(n))
+        ds = _epoch_orders(n, seed, first_epoch).unbatch().apply(tf.data.experimental.assert_cardinality(n))
     else:
         ds = tf.data.Dataset.range(n)
     if steps_per_batch > 1 and drop_remainder:  # whole minibatches only, then k of them per element

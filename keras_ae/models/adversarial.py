@@ -115,6 +115,14 @@ class AdversarialAutoencoder(EvaluationNoise, Autoencoder):
             "generator_loss": self.generator_loss_mode,
         }
 
+    def named_optimizers(self) -> dict:
+        """The three phases' optimizers by attribute name (``model.optimizer`` is None): what a
+        :class:`keras_ae.callbacks.TrainingBackup` saves and restores. A method, not a property:
+        Keras' weights file walks the model's attributes, and a dict of them would move where
+        they are saved."""
+        names = ("reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer")
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}  # none before compile
+
     def compile_from_config(self, config):
         config = dict(config)
         for key in ("reconstruction_optimizer", "discriminator_optimizer", "generator_optimizer"):

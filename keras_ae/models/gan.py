@@ -329,6 +329,12 @@ class GAN(FusedSteps, EvaluationNoise, keras.Model):
         return {"d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
                 "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer)}
 
+    def named_optimizers(self) -> dict:
+        """D's and G's optimizers by attribute name (``model.optimizer``, Keras' default of
+        ``compile``, trains nothing): what a :class:`keras_ae.callbacks.TrainingBackup` saves and
+        restores. A method, not a property: Keras' weights file walks the model's attributes."""
+        return {name: getattr(self, name) for name in ("d_optimizer", "g_optimizer") if hasattr(self, name)}
+
     def compile_from_config(self, config):
         self.compile(d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
                      g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]))  # builds them

@@ -82,7 +82,7 @@ def compile_model(model, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
     from keras_ae.losses import mse_per_pixel, squared_error_per_image
@@ -102,11 +102,13 @@ def run(args: argparse.Namespace) -> RunResult:
     print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
           f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
+    start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args)),
+                                         steps_per_batch=steps_per_call(args), first_epoch=start),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            epochs=args.epochs, shuffle=False, callbacks=callbacks, verbose=verbosity(args))
+                            initial_epoch=start, epochs=args.epochs, shuffle=False, callbacks=callbacks,
+                            verbose=verbosity(args))
     hist = history.history
     epochs = list(range(1, len(hist["loss"]) + 1))
     loss_label = "squared error per image" if args.loss == "squared_error" else "MSE per value"

@@ -430,7 +430,7 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
 
 def run(args: argparse.Namespace) -> RunResult:
     from keras_ae.analysis import tsne_2d
-    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
     from keras_ae.generative_metrics import (mmd_test, parzen_log_likelihood, parzen_score, prior_statistics,
@@ -474,11 +474,13 @@ def run(args: argparse.Namespace) -> RunResult:
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     # the figures' list is a companion of the backup too: a resumed fit lists every epoch's figure
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args, companions=curve + [figure_cb])
+    start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args)),
+                                         steps_per_batch=steps_per_call(args), first_epoch=start),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            epochs=args.epochs, shuffle=False, callbacks=callbacks, verbose=verbosity(args))
+                            initial_epoch=start, epochs=args.epochs, shuffle=False, callbacks=callbacks,
+                            verbose=verbosity(args))
     hist = history.history
     best_epoch = curve[0].best_epoch if args.keep_best and curve and curve[0].best_weights is not None else None
     if best_epoch is not None:

@@ -353,7 +353,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, resume_from, standard_callbacks
     from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
     from keras_ae.errors import ConfigError
     from keras_ae.export import export_model
@@ -417,11 +417,12 @@ def run(args: argparse.Namespace) -> RunResult:
     # the sample grids are a companion of the backup too: a resumed fit still draws every epoch's
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
                                    companions=([tracker] if tracker else []) + [grid])
+    start = resume_from(callbacks, model, args.epochs)
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,
-                                         steps_per_batch=steps_per_call(args)),
-                            epochs=args.epochs,
+                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+                            initial_epoch=start, epochs=args.epochs,
                             validation_data=make_dataset(s_val, batch_size=EVALUATION_BATCH_SIZE, shuffle=False),
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     minutes = timer.seconds / 60.0

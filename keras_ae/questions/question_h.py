@@ -149,7 +149,7 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     """The deep autoencoder from Glorot weights, trained by Adam with the cross-entropy (the plain
     question's network); returns ``(model, history, seconds)``. The run's seed is set first, so
     the same options give the same network wherever it is trained."""
-    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
 
     seed_everything(args.seed)
@@ -158,9 +158,11 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
         model = compile_model(build_model(args.units, args.code_dim, args.hidden_activation, minibatch),
                               learning_rate, jit_compile(args))
     callbacks = standard_callbacks(run_dir, args.tensorboard, backup=backup, keep_finished=keep_finished)
+    start = resume_from(callbacks, model, epochs)
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args)), epochs=epochs,
+                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+                            initial_epoch=start, epochs=epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     return model, history, timer.seconds
@@ -280,7 +282,7 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
     probabilities of the one below for the training rows, each fit with its own per-epoch backup
     in ``out/rbm_<k>``; returns the RBMs, a summary of each and the seconds that interrupted attempts
     spent before a resume (already in the summaries' ``seconds``)."""
-    from keras_ae.callbacks import standard_callbacks
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.models.rbm import (BATCH_SIZE, LEARNING_RATES, build_rbm_stack, compile_rbm, hidden_probabilities,
                                      rbm_callbacks)
@@ -302,9 +304,11 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
         # a finished RBM is kept (keep_finished): a run killed in a later stage does not train it again
         callbacks = standard_callbacks(os.path.join(out, f"rbm_{k}"), args.tensorboard,
                                        backup={**vars(args), "stage": f"rbm_{k}"}, keep_finished=True) + rbm_callbacks()
+        start = resume_from(callbacks, rbm, args.pretrain_epochs)
         with Timer(callbacks) as timer:
             history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, seed=args.seed,
-                                           steps_per_batch=steps_per_call(args)), epochs=args.pretrain_epochs,
+                                           steps_per_batch=steps_per_call(args), first_epoch=start),
+                              initial_epoch=start, epochs=args.pretrain_epochs,
                               callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         error, energy = history.history["reconstruction_error"][-1], history.history["free_energy"][-1]
         print(f"[question H] RBM {k}: reconstruction error {error:.2f} per row, free energy {energy:.1f} in the last "
@@ -324,7 +328,7 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
     without pretraining and PCA (``pca``: its test reconstructions and errors) beside it. Each
     stage's fit keeps its finished backup until the end, so a run killed in a later stage resumes
     there without training the finished stages again."""
-    from keras_ae.callbacks import discard_backups, standard_callbacks
+    from keras_ae.callbacks import discard_backups, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.export import export_model
     from keras_ae.losses import cross_entropy_per_image
@@ -355,9 +359,11 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
           f"{args.epochs} epochs", flush=True)
     callbacks = standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
                                    backup={**vars(args), "stage": "fine_tuning"}, keep_finished=True)
+    start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as fine_tuning:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args)), epochs=args.epochs,
+                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+                            initial_epoch=start, epochs=args.epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     ae_test, ae_error, ae_train_error = errors(model)

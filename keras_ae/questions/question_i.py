@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _pretrain(args, x_train, x_test, seed: int, out: str):
     import keras
 
-    from keras_ae.callbacks import ReconstructionFigure, standard_callbacks
+    from keras_ae.callbacks import ReconstructionFigure, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
     from keras_ae.losses import get_loss
 
@@ -270,9 +270,11 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     recon = ReconstructionFigure(x_test[: args.num_images], os.path.join(run_dir, "reconstructions.png"),
                                  "Question I: pretraining autoencoder, test digits over reconstructions")
     callbacks = standard_callbacks(run_dir, backup=args) + [recon]
+    start = resume_from(callbacks, ae, args.epochs)
     with Timer(callbacks) as timer:
         history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed,
-                                      steps_per_batch=steps_per_call(args)), epochs=args.epochs,
+                                      steps_per_batch=steps_per_call(args), first_epoch=start),
+                         initial_epoch=start, epochs=args.epochs,
                          validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE, shuffle=False,
                          callbacks=callbacks, verbose=verbosity(args))
     return ae, history.history, timer.seconds, recon.paths[-1]

@@ -113,13 +113,16 @@ def build_model(args, latent_dim: int, minibatch_size: int | None = None):
 
 
 def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=()):
+    from keras_ae.callbacks import resume_from
     from keras_ae.data import make_dataset
 
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():
         model = build_model(args, latent_dim, fused_minibatch_size(args))
+    start = resume_from(callbacks, model, epochs)
     history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                     steps_per_batch=steps_per_call(args)), epochs=epochs,
+                                     steps_per_batch=steps_per_call(args), first_epoch=start),
+                        initial_epoch=start, epochs=epochs,
                         validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                         callbacks=list(callbacks), shuffle=False,
                         verbose=verbosity(args))
