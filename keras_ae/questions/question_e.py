@@ -212,6 +212,8 @@ def load_data(args: argparse.Namespace) -> dict:
     With ``--data`` and the Parzen score on its own rows, ``--test-size`` rows (10% by default)
     drawn at random by ``--seed`` are held out first (``test_rows``: their indices in the file,
     sorted); the validation split is the last ``--validation-size`` of the remaining rows.
+    ``parzen_points`` and ``parzen_on``: the points the Parzen log-likelihood is scored on and
+    what they are (:func:`load_parzen_points`; None with ``--parzen-test none``).
     """
     from keras_ae.data import MNIST_CLASSES, flatten, load_dataset, load_user_array, to_unit
     from keras_ae.errors import DataError
@@ -237,13 +239,15 @@ def load_data(args: argparse.Namespace) -> dict:
                         f"of {val} (--validation-size)")
     split = len(x) - val
     train_rows = slice(0, split if args.train_limit is None else min(split, args.train_limit))
-    return {
+    data = {
         "x_train": x[train_rows], "x_val": x[split:],
         "y_train": None if labels is None else labels[train_rows],
         "y_val": None if labels is None else labels[split:],
         "x_test": x_test, "test_rows": test_rows,
         "classes": classes, "source": source,
     }
+    data["parzen_points"], data["parzen_on"] = load_parzen_points(args, data)
+    return data
 
 
 def load_parzen_points(args: argparse.Namespace, data: dict):
@@ -749,7 +753,6 @@ def run(args: argparse.Namespace) -> RunResult:
     """Load the data, train, evaluate, write the outputs."""
     check_options(args)
     data = load_data(args)
-    data["parzen_points"], data["parzen_on"] = load_parzen_points(args, data)
     os.makedirs(args.output_dir, exist_ok=True)
     held = f", {len(data['x_test'])} held-out test rows" if data["x_test"] is not None else ""
     print(f"[question E] data {data['source']}: {len(data['x_train'])} training rows, {len(data['x_val'])} "
