@@ -199,9 +199,29 @@ def test_user_data_holds_out_its_own_test_rows_by_seed(tmp_path, mnist_small):
     assert "MNIST test set" in question_e.load_parzen_points(args, data)[1]
 
 
-def test_user_data_run_scores_the_held_out_rows_and_says_so(tmp_path, mnist_small, monkeypatch, capsys):
-    """sigma is chosen on the validation split (held-out training rows), the log-likelihood is
-    scored on the held-out test rows, and the log, the Parzen table and the summary say so."""
+# ---------------------------------------------------------------- the evaluation stage, without training
+
+TINY = ["--hidden-units", "16", "--discriminator-units", "8", "--code-dim", "4", "--tsne-points", "40",
+        "--mmd-points", "30", "--permutations", "5", "--parzen-samples", "100", "--verbose", "0"]
+
+
+def _untrained(argv):
+    """Parsed ``TINY + argv`` and a compiled, untrained small AAE as the train stage hands it on."""
+    import keras
+
+    from keras_ae.questions import question_e
+
+    args = question_e.build_parser().parse_args(TINY + list(argv))
+    keras.utils.set_random_seed(0)
+    model = question_e.compile_model(question_e.build_model(args), args)
+    history = {k: [1.0] for k in ("reconstruction_loss", "discriminator_loss", "generator_loss")}
+    return args, question_e.Trained(model, history, seconds=0.0, sample_figures=[])
+
+
+def test_user_data_is_scored_on_its_held_out_rows_and_says_so(tmp_path, mnist_small, monkeypatch, capsys):
+    """With --data, sigma is chosen on the validation split (held-out training rows), the
+    log-likelihood is scored on the held-out test rows, and the log, the Parzen table and the
+    summary say so."""
     from keras_ae import generative_metrics
     from keras_ae.questions import question_e
 
@@ -217,23 +237,55 @@ def test_user_data_run_scores_the_held_out_rows_and_says_so(tmp_path, mnist_smal
 
     monkeypatch.setattr(generative_metrics, "select_parzen_sigma", spy("sigma_on", select))
     monkeypatch.setattr(generative_metrics, "parzen_log_likelihood", spy("scored", score))
-    args = question_e.build_parser().parse_args([
-        "--data", str(tmp_path / "data.npy"), "--epochs", "1", "--batch-size", "64", "--hidden-units", "32",
-        "--discriminator-units", "32", "--code-dim", "8", "--tsne-points", "60", "--mmd-points", "50",
-        "--permutations", "5", "--parzen-samples", "100", "--figure-every", "5", "--no-export", "--verbose", "0",
-        "--output-dir", str(tmp_path / "out")])
-    result = question_e.run(args)
+    args, trained = _untrained(["--data", str(tmp_path / "data.npy"), "--output-dir", str(tmp_path / "out")])
     data = question_e.load_data(args)
+    evaluation = question_e.evaluate(trained, data, args)
     np.testing.assert_array_equal(seen["sigma_on"], data["x_val"])
     np.testing.assert_array_equal(seen["scored"], data["x_test"])
     name = f"40 rows of {tmp_path / 'data.npy'} held out at random (seed 0)"
-    assert result["summary"]["parzen_scored_on"].startswith(name)
-    assert result["parzen"]["test_points_from"].startswith(name)
+    assert evaluation.summary["parzen_scored_on"].startswith(name)
+    assert evaluation.parzen["test_points_from"].startswith(name)
     assert f"nats on {name}" in capsys.readouterr().out
+    (tmp_path / "out").mkdir()
+    question_e.write_tables(args, data, trained, evaluation)
     table = (tmp_path / "out" / "parzen.md").read_text()
     assert name in table and "Makhzani" not in table.split("\n\n", 1)[1]  # no MNIST rows beside another set's
     assert name in (tmp_path / "out" / "summary.md").read_text()
 
+
+def test_report_options_leave_the_other_draws_and_the_parzen_number_alone(mnist_small):
+    """Each purpose draws from its own stream: --mmd-points and --tsne-points change their own
+    statistics only, never the prior samples, the walks, the reference draws or the Parzen number."""
+    from keras_ae.questions import question_e
+
+    (x, y), (x_test, _) = (mnist_small[0], mnist_small[1]), mnist_small[2:]
+    data = {"x_train": x[:300], "y_train": y[:300], "x_val": x[300:400], "y_val": y[300:400],
+            "classes": None, "parzen_points": x_test[:100], "parzen_on": "100 test digits"}
+    args, trained = _untrained([])
+    base = question_e.evaluate(trained, data, args)
+    for option, value in (("--mmd-points", "60"), ("--tsne-points", "80")):
+        args = question_e.build_parser().parse_args(TINY + [option, value])
+        other = question_e.evaluate(trained, data, args)
+        assert (other.mmd["points"], len(other.tsne["pick"])) != (base.mmd["points"], len(base.tsne["pick"]))
+        for key in ("mean", "std_error", "sigma", "validation_ll"):
+            assert other.parzen[key] == base.parzen[key], (option, key)
+        assert other.summary["parzen_ll"] == base.summary["parzen_ll"]
+        assert other.summary["reference_kl"] == base.summary["reference_kl"]
+        np.testing.assert_array_equal(other.prior_grid, base.prior_grid)
+        for (label_a, a), (label_b, b) in zip(other.walks, base.walks):
+            assert label_a == label_b
+            np.testing.assert_array_equal(a, b)
+
+
+def test_random_streams_differ_by_purpose_and_follow_the_seed():
+    from keras_ae.questions.question_e import STREAMS, random_stream
+
+    first = {purpose: random_stream(0, purpose).random() for purpose in STREAMS}
+    assert len(set(first.values())) == len(STREAMS)
+    assert random_stream(0, "parzen").random() == first["parzen"] != random_stream(1, "parzen").random()
+
+
+# ---------------------------------------------------------------- one short run, shared
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory, data_dir):
@@ -244,40 +296,61 @@ def short_run(tmp_path_factory, data_dir):
         "--epochs", "2", "--batch-size", "64", "--train-limit", "512", "--validation-size", "200",
         "--test-limit", "200", "--hidden-units", "64", "--discriminator-units", "64", "--tsne-points", "200",
         "--mmd-points", "100", "--permutations", "20", "--parzen-samples", "300", "--figure-every", "1",
+        "--parzen-every", "1", "--parzen-every-samples", "100", "--parzen-every-points", "50",
         "--output-dir", str(out / "results"), "--saved-models-dir", str(out / "saved_models"), "--verbose", "0",
     ])
     return question_e.run(args), out
 
 
 def test_short_run_writes_every_figure_and_table(short_run):
+    import csv
+
+    from keras_ae.questions.question_e import QUESTION
+
     result, out = short_run
-    figures = result["figures"]
-    assert set(figures) == {"samples_during_training", "losses", "tsne", "prior_samples", "walks", "codes_vs_prior"}
-    paths = [figures[k] for k in figures if k != "samples_during_training"] + figures["samples_during_training"]
-    assert len(figures["samples_during_training"]) == 2  # --figure-every 1, 2 epochs
-    for path in paths:
+    assert set(result.figures) == {"samples_epoch001", "samples_epoch002", "losses", "tsne_codes", "prior_samples",
+                                   "latent_walks", "codes_vs_prior", "parzen_curve"}  # --figure-every 1, 2 epochs
+    for path in result.figures.values():
         with open(path, "rb") as fh:
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n", path
-    hist = result["history"]
+    assert list(result.tables) == ["posterior_vs_prior", "parzen", "parzen_validation", "summary"]
+    for name in result.tables:
+        assert (out / "results" / f"{name}.md").read_text().startswith("Question E")
+    hist = result.details["history"]
     for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
         assert len(hist[key]) == len(hist["val_" + key]) == 2
-    parzen = result["parzen"]
+    parzen, summary = result.details["parzen"], result.details["summary"]
     assert parzen["num_samples"] == 300 and parzen["num_points"] == 200 and np.isfinite(parzen["mean"])
-    codes_row, ref_row = result["posterior_vs_prior"]
+    assert "weights_of_epoch" not in summary  # only with --keep-best
+    codes_row, ref_row = result.details["posterior_vs_prior"]
     assert ref_row["gaussian_kl_to_prior"] < codes_row["gaussian_kl_to_prior"]
-    for name in ("parzen", "posterior_vs_prior", "summary"):
-        assert (out / "results" / f"{name}.md").read_text().startswith("Question E")
+    # the headline numbers come from the tables written
+    assert set(QUESTION.readme_metrics) <= set(result.metrics)
+    assert result.metrics["parzen_log_likelihood"] == pytest.approx(parzen["mean"])
+    assert result.metrics["val_squared_error"] == pytest.approx(summary["val_squared_error"])
+    models = [row["model"] for row in result.rows("parzen")]
+    assert models[0] == "this AAE" and any("Makhzani" in m for m in models[1:])  # MNIST's test set: published rows
+    # the validation Parzen curve: in the history, the CSV log and the parzen_validation table
+    curve = hist["val_parzen_ll"]
+    assert len(curve) == 2 and all(np.isfinite(curve))
+    with open(out / "results" / "history.csv") as fh:
+        np.testing.assert_allclose([float(row["val_parzen_ll"]) for row in csv.DictReader(fh)], curve)
+    rows = result.rows("parzen_validation")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    np.testing.assert_allclose([float(r["val_parzen_ll"]) for r in rows], curve)
 
 
 def test_export_has_generate_and_matches_in_a_fresh_process(short_run, tmp_path):
     result, _ = short_run
-    path = result["saved_model"]
-    model = result["model"]
+    path = result.models["adversarial_autoencoder"]
+    model = result.details["model"]
+    assert path.endswith("question_e_adversarial_autoencoder")
     meta = json.loads(open(f"{path}/metadata.json").read())
     assert set(meta["endpoints"]) == {"encode", "decode", "reconstruct", "generate"}
+    assert meta["parzen_log_likelihood"] == result.details["parzen"]["mean"] and "weights_of_epoch" not in meta
     rng = np.random.default_rng(0)
     x = rng.random((5, 784)).astype("float32")
-    noise = rng.standard_normal((5, 100)).astype("float32")
+    noise = rng.standard_normal((5, model.code_dim)).astype("float32")
     z = np.asarray(model.encoder(x))
     expected = {"encode": z, "decode": np.asarray(model.decoder(z)), "reconstruct": np.asarray(model(x)),
                 "generate": np.asarray(model.generate(noise))}
@@ -427,13 +500,18 @@ def test_learning_rate_drops_after_the_given_epochs_on_the_fused_path(mnist_smal
         question_e.check_options(question_e.build_parser().parse_args(["--learning-rate-drops", "5", "5"]))
 
 
-def test_drops_out_of_order_end_in_one_line_before_anything_is_written(tmp_path, capsys):
+@pytest.mark.parametrize("options, message", [
+    (["--learning-rate-drops", "5", "3"], "--learning-rate-drops must be increasing"),
+    (["--keep-best"], "--keep-best needs the validation score"),
+])
+def test_options_that_do_not_fit_together_end_in_one_line_before_anything_is_written(tmp_path, capsys, options,
+                                                                                      message):
     from keras_ae.questions import question_e
 
-    code = question_e.main(["--learning-rate-drops", "5", "3", "--epochs", "1", "--train-limit", "64",
+    code = question_e.main([*options, "--epochs", "1", "--train-limit", "64",
                             "--output-dir", str(tmp_path / "out"), "--saved-models-dir", str(tmp_path / "models")])
     err = capsys.readouterr().err.splitlines()
-    assert code == 2 and len(err) == 1 and "--learning-rate-drops" in err[0]
+    assert code == 2 and len(err) == 1 and message in err[0]
     assert not (tmp_path / "out").exists() and not (tmp_path / "models").exists()
 
 
@@ -542,76 +620,52 @@ def test_parzen_curve_survives_a_resume(mnist_small, tmp_path):
     np.testing.assert_allclose(logged, straight, rtol=1e-6)
 
 
-def test_makhzani2015_preset_runs_end_to_end_on_a_slice(tmp_path):
-    """The preset with explicit small options: metadata.json holds the Parzen result under its keys
-    and the published number; the Parzen curve is in the history, the CSV log and its figure."""
+def test_makhzani2015_preset_with_keep_best_evaluates_and_exports_the_best_epoch(tmp_path, monkeypatch):
+    """The preset with small explicit options and --keep-best: the held-out score (scripted here)
+    peaks at epoch 2 of 3, so the exported weights are those of epoch 2, not the last; metadata.json
+    holds the Parzen result under its keys, the published number and the epoch; the curve is in
+    the history, the CSV log, its table and its figure."""
     import csv
 
-    from keras_ae.questions import question_e
-
-    args = question_e.build_parser().parse_args([
-        "--preset", "makhzani2015", "--epochs", "2", "--train-limit", "300", "--validation-size", "200",
-        "--test-limit", "200", "--hidden-units", "32", "--discriminator-units", "16", "--tsne-points", "60",
-        "--mmd-points", "50", "--permutations", "5", "--parzen-samples", "200", "--parzen-every", "1",
-        "--parzen-every-samples", "100", "--parzen-every-points", "50", "--verbose", "0",
-        "--output-dir", str(tmp_path / "results"), "--saved-models-dir", str(tmp_path / "saved_models")])
-    result = question_e.run(args)
-    assert result["saved_model"].endswith("question_e_makhzani2015_adversarial_autoencoder")
-    meta = json.loads(open(f"{result['saved_model']}/metadata.json").read())
-    parzen = result["parzen"]
-    assert meta["preset"] == "makhzani2015" and np.isfinite(meta["parzen_log_likelihood"])
-    assert (meta["parzen_log_likelihood"], meta["parzen_std_error"], meta["parzen_sigma"]) == (
-        parzen["mean"], parzen["std_error"], parzen["sigma"])
-    assert meta["parzen_scored_on"].startswith("the MNIST test set (200 digits)")
-    assert meta["published_parzen"]["mean"] == 340.0 and meta["published_parzen"]["std_error"] == 2.0
-    assert meta["training"]["optimizer"] == "momentum" and meta["training"]["code_dim"] == 8
-    assert meta["training"]["discriminator_dropout"] == 0.5 and meta["training"]["init_stddev"] == 0.01
-    curve = result["history"]["val_parzen_ll"]
-    assert len(curve) == 2 and all(np.isfinite(curve))
-    with open(tmp_path / "results" / "history.csv") as fh:
-        np.testing.assert_allclose([float(row["val_parzen_ll"]) for row in csv.DictReader(fh)], curve)
-    with open(result["figures"]["parzen_curve"], "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    from keras_ae.report import _tables  # the curve is a table of the run: report.json and docs/results.md carry it
-    from keras_ae.results import read_tables
-
-    rows = read_tables(_tables(result))["parzen_validation"]
-    assert [int(r["epoch"]) for r in rows] == [1, 2]
-    np.testing.assert_allclose([float(r["val_parzen_ll"]) for r in rows], curve)
-    for key in ("reconstruction_loss", "discriminator_loss", "generator_loss"):
-        assert all(np.isfinite(result["history"][key]))
-
-
-def test_keep_best_evaluates_and_exports_the_best_epochs_weights(tmp_path, monkeypatch, capsys):
-    """--keep-best: the held-out score peaks at epoch 2 of 3, so the exported model is the one a
-    2-epoch run reaches (same seed, same minibatches), and the summary and metadata say so."""
     from keras_ae import generative_metrics
     from keras_ae.export import load_keras_model
     from keras_ae.questions import question_e
 
-    scores = iter([5.0, 9.0, 1.0])  # the validation score of epochs 1, 2, 3: epoch 2 is the best
-    monkeypatch.setattr(generative_metrics, "parzen_score",
-                        lambda *args, **kwargs: (lambda model: (next(scores), {"sigma": 0.2})))
-    small = ["--train-limit", "300", "--validation-size", "200", "--test-limit", "100", "--hidden-units", "32",
-             "--discriminator-units", "16", "--code-dim", "4", "--tsne-points", "60", "--mmd-points", "50",
-             "--permutations", "5", "--parzen-test", "none", "--verbose", "0", "--no-backup"]
+    scores, weights = iter([5.0, 9.0, 1.0]), []  # the validation score of epochs 1, 2, 3: epoch 2 is the best
 
-    def run(name, *extra):
-        args = question_e.build_parser().parse_args(
-            small + ["--output-dir", str(tmp_path / name), "--saved-models-dir", str(tmp_path / f"{name}_models"),
-                     *extra])
-        return question_e.run(args)
+    def scripted_score(*args, **kwargs):
+        def score(model):
+            weights.append([np.array(w) for w in model.get_weights()])  # the weights each epoch ended with
+            return next(scores), {"sigma": 0.2}
+        return score
 
-    best = run("best", "--epochs", "3", "--parzen-every", "1", "--keep-best")
-    plain = run("plain", "--epochs", "2")
-    assert best["summary"]["weights_of_epoch"] == 2
-    meta = json.loads(open(f"{best['saved_model']}/metadata.json").read())
-    assert meta["weights_of_epoch"] == 2 and meta["training"]["keep_best"] is True
-    a, b = load_keras_model(best["saved_model"]), load_keras_model(plain["saved_model"])
-    for x, y in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
-    assert "weights_of_epoch" not in plain["summary"]
-    capsys.readouterr()
-    assert question_e.main(small + ["--keep-best", "--output-dir", str(tmp_path / "bad")]) == 2
-    assert "--keep-best needs the validation score" in capsys.readouterr().err
-    assert not (tmp_path / "bad").exists()
+    monkeypatch.setattr(generative_metrics, "parzen_score", scripted_score)
+    result = question_e.run(question_e.build_parser().parse_args([
+        "--preset", "makhzani2015", "--epochs", "3", "--train-limit", "300", "--validation-size", "200",
+        "--test-limit", "100", "--hidden-units", "32", "--discriminator-units", "16", "--tsne-points", "60",
+        "--mmd-points", "50", "--permutations", "5", "--parzen-samples", "200", "--parzen-every", "1",
+        "--keep-best", "--no-backup", "--verbose", "0",
+        "--output-dir", str(tmp_path / "results"), "--saved-models-dir", str(tmp_path / "saved_models")]))
+    path = result.models["adversarial_autoencoder"]
+    assert path.endswith("question_e_makhzani2015_adversarial_autoencoder")
+    exported = load_keras_model(path).get_weights()
+    assert len(weights) == 3 and not all(np.allclose(a, b) for a, b in zip(exported, weights[2]))
+    for a, b in zip(exported, weights[1]):
+        np.testing.assert_array_equal(a, b)
+    meta = json.loads(open(f"{path}/metadata.json").read())
+    parzen = result.details["parzen"]
+    assert meta["weights_of_epoch"] == result.details["summary"]["weights_of_epoch"] == 2
+    assert int(result.rows("summary")[0]["weights_of_epoch"]) == 2
+    assert meta["preset"] == "makhzani2015" and meta["training"]["keep_best"] is True
+    assert (meta["parzen_log_likelihood"], meta["parzen_std_error"], meta["parzen_sigma"]) == (
+        parzen["mean"], parzen["std_error"], parzen["sigma"])
+    assert meta["parzen_scored_on"].startswith("the MNIST test set (100 digits)")
+    assert meta["published_parzen"]["mean"] == 340.0 and meta["published_parzen"]["std_error"] == 2.0
+    assert meta["training"]["optimizer"] == "momentum" and meta["training"]["code_dim"] == 8
+    assert meta["training"]["discriminator_dropout"] == 0.5 and meta["training"]["init_stddev"] == 0.01
+    assert result.details["history"]["val_parzen_ll"] == [5.0, 9.0, 1.0]
+    with open(tmp_path / "results" / "history.csv") as fh:
+        assert [float(row["val_parzen_ll"]) for row in csv.DictReader(fh)] == [5.0, 9.0, 1.0]
+    assert [float(r["val_parzen_ll"]) for r in result.rows("parzen_validation")] == [5.0, 9.0, 1.0]
+    with open(result.figures["parzen_curve"], "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -36,6 +36,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +85,19 @@ PRESETS = {
 }
 # The published number each preset is held against, on MNIST's test set.
 PRESET_REFERENCES = {"makhzani2015": AAE_PARZEN}
+
+# One numpy stream per purpose (random_stream): the draws of one never depend on how many another
+# made, so --tsne-points or --mmd-points leave the walks, the prior samples and the Parzen samples
+# (and so the Parzen log-likelihood) as they are. (The held-out rows of --data are drawn by
+# load_data from numpy.random.default_rng(--seed), their own stream too.)
+STREAMS = {"figure_samples": 1, "parzen_curve": 2, "tsne": 3, "prior_grid": 4, "walks": 5, "mmd": 6,
+           "prior_reference": 7, "parzen": 8}
+
+
+def random_stream(seed: int, purpose: str) -> np.random.Generator:
+    """The numpy generator of ``purpose`` (a key of :data:`STREAMS`) in a run seeded with ``seed``:
+    ``numpy.random.default_rng([seed, STREAMS[purpose]])``."""
+    return np.random.default_rng([int(seed), STREAMS[purpose]])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +212,8 @@ def load_data(args: argparse.Namespace) -> dict:
     With ``--data`` and the Parzen score on its own rows, ``--test-size`` rows (10% by default)
     drawn at random by ``--seed`` are held out first (``test_rows``: their indices in the file,
     sorted); the validation split is the last ``--validation-size`` of the remaining rows.
+    ``parzen_points`` and ``parzen_on``: the points the Parzen log-likelihood is scored on and
+    what they are (:func:`load_parzen_points`; None with ``--parzen-test none``).
     """
     from keras_ae.data import MNIST_CLASSES, flatten, load_dataset, load_user_array, to_unit
     from keras_ae.errors import DataError
@@ -222,13 +239,15 @@ def load_data(args: argparse.Namespace) -> dict:
                         f"of {val} (--validation-size)")
     split = len(x) - val
     train_rows = slice(0, split if args.train_limit is None else min(split, args.train_limit))
-    return {
+    data = {
         "x_train": x[train_rows], "x_val": x[split:],
         "y_train": None if labels is None else labels[train_rows],
         "y_val": None if labels is None else labels[split:],
         "x_test": x_test, "test_rows": test_rows,
         "classes": classes, "source": source,
     }
+    data["parzen_points"], data["parzen_on"] = load_parzen_points(args, data)
+    return data
 
 
 def load_parzen_points(args: argparse.Namespace, data: dict):
@@ -372,11 +391,13 @@ def _plot_codes_vs_prior(codes: np.ndarray, prior_stddev: float, path: str, titl
     return save_figure(fig, path)
 
 
-def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | None) -> dict:
+def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | None,
+                    weights_of_epoch: int | None = None) -> dict:
     """What the SavedModel's metadata.json says about the run: the model, the training set-up and
     the Parzen result (in full under ``parzen``; its headline numbers under ``parzen_log_likelihood``,
     ``parzen_std_error``, ``parzen_sigma`` and ``parzen_scored_on``), the preset and, for a preset,
-    the published number it is held against (``published_parzen``)."""
+    the published number it is held against (``published_parzen``); with ``--keep-best``, the epoch
+    whose weights were exported (``weights_of_epoch``)."""
     meta = {"question": "E", "value_range": "unit",
             "input": "28x28 image flattened to 784 values in [0, 1]",
             "prior": f"N(0, {args.prior_stddev:g}^2 I), {args.code_dim} dimensions",
@@ -397,6 +418,8 @@ def export_metadata(args: argparse.Namespace, source: str, parzen_row: dict | No
         ref = PRESET_REFERENCES[args.preset]
         meta["published_parzen"] = {"source": ref.source, "mean": ref.value, "std_error": ref.std_error,
                                     "scored_on": "the MNIST test set (10,000 digits)"}
+    if weights_of_epoch is not None:
+        meta["weights_of_epoch"] = weights_of_epoch
     return meta
 
 
@@ -428,49 +451,78 @@ def _plot_parzen_curve(hist: dict, path: str, args: argparse.Namespace, final: d
     return save_figure(fig, path)
 
 
-def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.analysis import tsne_2d
-    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, resume_from, standard_callbacks
+@dataclass(frozen=True)
+class Trained:
+    """What training leaves: the model holding the weights to evaluate (the last epoch's; with
+    ``--keep-best`` the best validation epoch's), its Keras history, the training time, the sample
+    figures written during training and, with ``--keep-best``, the epoch of the weights
+    (``weights_of_epoch``; None without it)."""
+
+    model: Any
+    history: dict
+    seconds: float
+    sample_figures: list
+    weights_of_epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the evaluation of a trained model gives, before anything is written: the training
+    ``codes``, their t-SNE (:func:`tsne_of_codes`), 100 decoded prior samples (``prior_grid``), the
+    decoded walks (:func:`_walks`), the rows of the codes against the prior and their MMD test
+    (:func:`posterior_vs_prior`), the Parzen row and the sigmas' validation scores
+    (:func:`parzen_window`; None with ``--parzen-test none``) and the summary row
+    (:func:`summary_row`)."""
+
+    codes: np.ndarray
+    tsne: dict
+    prior_grid: np.ndarray
+    walks: list
+    posterior: list
+    mmd: dict
+    parzen: dict | None
+    sigma_scores: dict
+    summary: dict
+
+
+def _parzen_curve(args: argparse.Namespace, x_val: np.ndarray) -> list:
+    """With ``--parzen-every``: the callback of the validation Parzen curve (into the epoch's logs,
+    the history and the CSV log, as ``val_parzen_ll``), in a list; an empty list without it."""
+    from keras_ae.callbacks import BestValidationScore
+    from keras_ae.generative_metrics import parzen_score
+
+    if not args.parzen_every:
+        return []
+    half = min(args.parzen_every_points, len(x_val) // 2)
+    # the same prior samples at every point; sigma on half the rows, the score on the other
+    noise = random_stream(args.seed, "parzen_curve").standard_normal(
+        (args.parzen_every_samples, args.code_dim)).astype(np.float32)
+    return [BestValidationScore(
+        parzen_score(lambda m: m.generate(noise).numpy(), x_val[:half], x_val[half: 2 * half],
+                     batch_size=args.parzen_batch_size),
+        every=args.parzen_every, patience=0, restore_best=args.keep_best, name="val_parzen_ll", log_extras=("sigma",),
+        verbose=verbosity(args) != 0)]
+
+
+def train(args: argparse.Namespace, data: dict) -> Trained:
+    """Build, compile and fit the AAE on the training rows (validation loss on the validation
+    rows), writing the sample figures of ``--figure-every`` and, with ``--parzen-every``, the
+    validation Parzen curve into the history."""
+    from keras_ae.callbacks import ReconstructionFigure, resume_from, standard_callbacks
     from keras_ae.data import make_dataset
-    from keras_ae.export import export_model
-    from keras_ae.generative_metrics import (mmd_test, parzen_log_likelihood, parzen_score, prior_statistics,
-                                             select_parzen_sigma)
-    from keras_ae.losses import squared_error_per_image
-    from keras_ae.plots import plot_embedding, plot_image_grid
-    from keras_ae.reporting import write_table
 
-    check_options(args)
-    out = args.output_dir
-    data = load_data(args)
-    os.makedirs(out, exist_ok=True)
-    x_train, x_val, y_train = data["x_train"], data["x_val"], data["y_train"]
-    held = f", {len(data['x_test'])} held-out test rows" if data["x_test"] is not None else ""
-    print(f"[question E] data {data['source']}: {len(x_train)} training rows, {len(x_val)} validation rows{held}",
-          flush=True)
-
+    out, x_train, x_val = args.output_dir, data["x_train"], data["x_val"]
     seed_everything(args.seed)
     steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     with distribution_strategy(args.strategy).scope():
         model = compile_model(build_model(args, fused_minibatch_size(args)), args, steps_per_epoch)
-    rng = np.random.default_rng(args.seed)
-    fixed_noise = rng.standard_normal((10, args.code_dim)).astype(np.float32)
-    sample = x_val[:10]
+    fixed_noise = random_stream(args.seed, "figure_samples").standard_normal((10, args.code_dim)).astype(np.float32)
     figure_rows = lambda m, x: [("input", x), ("reconstruction", m.predict(x, verbose=0)),  # noqa: E731
                                 ("prior sample", m.generate(fixed_noise).numpy())]
-    figure_cb = ReconstructionFigure(sample, os.path.join(out, "samples_epoch{epoch:03d}.png"),
+    figure_cb = ReconstructionFigure(x_val[:10], os.path.join(out, "samples_epoch{epoch:03d}.png"),
                                      "Question E: validation inputs, reconstructions, decoded prior samples",
                                      every=args.figure_every, rows=figure_rows)
-    curve = []  # the Parzen curve: into the epoch's logs (history, CSV log) as val_parzen_ll
-    if args.parzen_every:
-        half = min(args.parzen_every_points, len(x_val) // 2)
-        # the same prior samples at every point (from --seed + 1); sigma on half the rows, the score on the other
-        curve_noise = np.random.default_rng(args.seed + 1).standard_normal(
-            (args.parzen_every_samples, args.code_dim)).astype(np.float32)
-        curve = [BestValidationScore(
-            parzen_score(lambda m: m.generate(curve_noise).numpy(), x_val[:half], x_val[half: 2 * half],
-                         batch_size=args.parzen_batch_size),
-            every=args.parzen_every, patience=0, restore_best=args.keep_best, name="val_parzen_ll", log_extras=("sigma",),
-            verbose=verbosity(args) != 0)]
+    curve = _parzen_curve(args, x_val)
     print(f"[question E] training the AAE ({args.generator_loss} generator loss), {args.epochs} epochs", flush=True)
     # the figures' list is a companion of the backup too: a resumed fit lists every epoch's figure
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args, companions=curve + [figure_cb])
@@ -485,131 +537,231 @@ def run(args: argparse.Namespace) -> RunResult:
     best_epoch = curve[0].best_epoch if args.keep_best and curve and curve[0].best_weights is not None else None
     if best_epoch is not None:
         print(f"[question E] evaluating the weights of epoch {best_epoch} (best validation Parzen score)", flush=True)
-    figures = {"samples_during_training": figure_cb.paths}
-    figures["losses"] = _plot_losses(hist, os.path.join(out, "losses.png"),
-                                     f"Question E: AAE losses over training ({args.generator_loss} generator loss)")
+    # the losses of the history are the last epoch's; codes, samples and scores come from these weights
+    weights_of_epoch = (best_epoch if best_epoch is not None else args.epochs) if args.keep_best else None
+    return Trained(model, history.history, timer.seconds, figure_cb.paths, weights_of_epoch)
 
-    # (a) t-SNE of training codes
-    print("[question E] encoding, t-SNE", flush=True)
-    codes = model.encoder.predict(x_train, batch_size=1024, verbose=0)
-    pick = np.sort(rng.choice(len(codes), size=min(args.tsne_points, len(codes)), replace=False))
-    with Timer() as tsne_timer:
-        coords = tsne_2d(codes[pick], perplexity=min(30.0, max(2.0, (len(pick) - 1) / 3.0)), seed=args.seed)
-    labels = y_train[pick] if y_train is not None else np.zeros(len(pick), int)
-    classes = data["classes"] or ("unlabelled data",)
-    figures["tsne"] = plot_embedding(coords, labels, classes, os.path.join(out, "tsne_codes.png"),
-                                     f"Question E: t-SNE of {len(pick)} training codes ({args.code_dim}-d, AAE)")
 
-    # (c) latent space: prior samples and walks
-    noise = rng.standard_normal((100, args.code_dim)).astype(np.float32)
-    grid = model.generate(noise).numpy()
-    figures["prior_samples"] = plot_image_grid(
-        [("", grid[10 * r: 10 * r + 10]) for r in range(10)], os.path.join(out, "prior_samples.png"),
-        f"Question E: decoder(z) for 100 samples z ~ N(0, {args.prior_stddev:g}^2 I), 28x28")
-    walk_rows = _walks(model, x_val, data["y_val"], steps=10, count=min(8, len(x_val) // 2 or 1), rng=rng)
-    figures["walks"] = plot_image_grid(walk_rows, os.path.join(out, "latent_walks.png"),
-                                       "Question E: decoded straight-line walks between the codes of two "
-                                       "validation images (left: first code, right: second)")
+def tsne_of_codes(codes: np.ndarray, points: int, seed: int) -> dict:
+    """The t-SNE of ``points`` codes drawn at random (the "tsne" stream): their indices ``pick``
+    (sorted), their 2-D ``coords`` and the ``seconds`` it took."""
+    from keras_ae.analysis import tsne_2d
 
-    # aggregated posterior vs prior
-    print("[question E] aggregated posterior vs prior", flush=True)
-    stats = prior_statistics(codes, 0.0, args.prior_stddev)
-    m = min(args.mmd_points, len(codes))
+    pick = np.sort(random_stream(seed, "tsne").choice(len(codes), size=min(points, len(codes)), replace=False))
+    with Timer() as timer:
+        coords = tsne_2d(codes[pick], perplexity=min(30.0, max(2.0, (len(pick) - 1) / 3.0)), seed=seed)
+    return {"pick": pick, "coords": coords, "seconds": timer.seconds}
+
+
+def posterior_vs_prior(codes: np.ndarray, prior_stddev: float, mmd_points: int, permutations: int,
+                       seed: int) -> tuple[list[dict], dict]:
+    """The aggregated posterior (``codes``) against the prior N(0, prior_stddev^2 I): the rows of
+    the posterior_vs_prior table (per-dimension moments, Gaussian KL, MMD^2 and its permutation
+    p-value; of the codes, and of prior draws as the reference: what a perfect match scores) and
+    the MMD test's ``points`` and ``bandwidth``. The MMD's draws come from the "mmd" stream, the
+    reference moments' from "prior_reference"."""
+    from keras_ae.generative_metrics import mmd_test, prior_statistics
+
+    rng = random_stream(seed, "mmd")
+    m = min(mmd_points, len(codes))
     code_pick = rng.choice(len(codes), size=m, replace=False)
-    prior_a = args.prior_stddev * rng.standard_normal((m, args.code_dim))
-    prior_b = args.prior_stddev * rng.standard_normal((m, args.code_dim))
-    mmd = mmd_test(codes[code_pick], prior_a, permutations=args.permutations, seed=args.seed)
-    mmd_ref = mmd_test(prior_b, prior_a, bandwidth=mmd["bandwidth"], permutations=args.permutations, seed=args.seed)
+    prior_a = prior_stddev * rng.standard_normal((m, codes.shape[1]))
+    prior_b = prior_stddev * rng.standard_normal((m, codes.shape[1]))
+    mmd = mmd_test(codes[code_pick], prior_a, permutations=permutations, seed=seed)
+    mmd_ref = mmd_test(prior_b, prior_a, bandwidth=mmd["bandwidth"], permutations=permutations, seed=seed)
     # Moments of as many prior draws as there are codes: the finite-sample floor of each statistic.
-    ref_stats = prior_statistics(args.prior_stddev * rng.standard_normal(codes.shape), 0.0, args.prior_stddev)
-    posterior_rows = [
-        {"sample": "AAE training codes", **stats, "mmd2": mmd["mmd2"], "mmd_p_value": mmd["p_value"]},
-        {"sample": "reference: prior draws", **ref_stats, "mmd2": mmd_ref["mmd2"], "mmd_p_value": mmd_ref["p_value"]},
+    reference = prior_stddev * random_stream(seed, "prior_reference").standard_normal(codes.shape)
+    rows = [
+        {"sample": "AAE training codes", **prior_statistics(codes, 0.0, prior_stddev),
+         "mmd2": mmd["mmd2"], "mmd_p_value": mmd["p_value"]},
+        {"sample": "reference: prior draws", **prior_statistics(reference, 0.0, prior_stddev),
+         "mmd2": mmd_ref["mmd2"], "mmd_p_value": mmd_ref["p_value"]},
     ]
-    figures["codes_vs_prior"] = _plot_codes_vs_prior(codes, args.prior_stddev, os.path.join(out, "codes_vs_prior.png"),
-                                                     "Question E: aggregated posterior q(z) vs prior p(z)")
-    tables = {"posterior_vs_prior": write_table(posterior_rows, os.path.join(out, "posterior_vs_prior"), caption=(
-        f"Question E: training codes against the prior N(0, {args.prior_stddev:g}^2 I). Moments are per "
-        "dimension (mean_abs_mean: average |mean|; mean_std: average standard deviation), "
-        "gaussian_kl_to_prior: KL(N(mu, Sigma) || prior) of the Gaussian with the codes' mean and "
-        f"covariance; mmd2: unbiased squared MMD (Gaussian kernel, bandwidth {mmd['bandwidth']:.3g} by "
-        f"the median heuristic) between {m} codes and {m} prior draws, p-value from {args.permutations} "
-        "permutations. The reference row is a second set of prior draws: what a perfect match scores."))[0]}
+    return rows, {"points": m, "bandwidth": mmd["bandwidth"]}
 
-    # Parzen window
-    parzen_row = None
-    test_points, test_name = load_parzen_points(args, data)
-    if test_points is not None:
-        print(f"[question E] Parzen window: {args.parzen_samples} samples, sigma on {len(x_val)} validation rows, "
-              f"log-likelihood on {test_name}", flush=True)
-        samples = model.generate(rng.standard_normal((args.parzen_samples, args.code_dim)).astype(np.float32)).numpy()
-        with Timer() as sel_timer:
-            sigma, scores = select_parzen_sigma(samples, x_val, batch_size=args.parzen_batch_size)
-        with Timer() as ll_timer:
-            parzen = parzen_log_likelihood(samples, test_points, sigma, batch_size=args.parzen_batch_size)
-        parzen_row = {**parzen.as_dict(), "test_points_from": test_name,
-                      "validation_ll": scores[sigma], "sigma_seconds": round(sel_timer.seconds, 1),
-                      "ll_seconds": round(ll_timer.seconds, 1)}
-        rows = [{"model": "this AAE", "log_likelihood": parzen.mean, "std_error": parzen.std_error,
-                 "sigma": sigma, "samples": parzen.num_samples, "test_points": parzen.num_points}]
-        on_mnist = parzen_test_set(args) == "mnist"
-        if on_mnist:  # the published numbers are on MNIST's test set: beside no other set's
-            rows += [{"model": ref.source, "log_likelihood": ref.value, "std_error": ref.std_error, "sigma": "",
-                      "samples": 10000, "test_points": 10000} for ref in PARZEN_TABLE]
-        tables["parzen"] = write_table(rows, os.path.join(out, "parzen"), caption=(
-            f"Question E: Gaussian Parzen-window log-likelihood (nats) of {test_name} under "
-            f"{parzen.num_samples} decoded prior samples; sigma = {sigma:.4g} chosen from "
-            f"{len(scores)} values (logspace(-1, 0)) on the validation split ({len(x_val)} held-out training "
-            "rows, not the scored ones). "
-            f"Cost: sigma selection {sel_timer.seconds:.1f} s, test log-likelihood {ll_timer.seconds:.1f} s."
-            + (" Published rows from Goodfellow et al. (2014) and Makhzani et al. (2015), Table 1." if on_mnist else
-               " The published numbers (on MNIST's test set) are not comparable and left out.")))[0]
-        print(f"[question E] Parzen log-likelihood {parzen.mean:.1f} +- {parzen.std_error:.1f} nats on {test_name} "
-              f"(sigma {sigma:.3g}; {sel_timer.seconds + ll_timer.seconds:.1f} s)", flush=True)
 
-    if args.parzen_every:
-        figures["parzen_curve"] = _plot_parzen_curve(hist, os.path.join(out, "parzen_curve.png"), args, parzen_row)
-        points = [{"epoch": epoch, "val_parzen_ll": value}
-                  for epoch, value in enumerate(hist.get("val_parzen_ll", []), 1) if np.isfinite(value)]
-        if points:
-            tables["parzen_validation"] = write_table(points, os.path.join(out, "parzen_validation"), caption=(
-                f"Question E: Parzen log-likelihood (nats) of validation rows under {args.parzen_every_samples} "
-                f"decoded prior samples every {args.parzen_every} epochs (the curve of parzen_curve.png)"))[0]
+def parzen_window(samples: np.ndarray, validation: np.ndarray, points: np.ndarray, scored_on: str,
+                  batch_size: int) -> tuple[dict, dict]:
+    """The Parzen-window log-likelihood of ``points`` under ``samples``, sigma chosen on the
+    ``validation`` rows (never on the scored points): the row (:class:`ParzenResult`'s fields,
+    ``test_points_from``: ``scored_on``, the chosen sigma's ``validation_ll`` and the seconds of
+    both steps) and the validation score of every sigma tried."""
+    from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
 
-    recon_val = model.predict(x_val, batch_size=1024, verbose=0)
+    with Timer() as sel_timer:
+        sigma, scores = select_parzen_sigma(samples, validation, batch_size=batch_size)
+    with Timer() as ll_timer:
+        parzen = parzen_log_likelihood(samples, points, sigma, batch_size=batch_size)
+    row = {**parzen.as_dict(), "test_points_from": scored_on, "validation_ll": scores[sigma],
+           "sigma_seconds": round(sel_timer.seconds, 1), "ll_seconds": round(ll_timer.seconds, 1)}
+    return row, scores
+
+
+def parzen_table_rows(parzen_row: dict, on_mnist: bool) -> list[dict]:
+    """The rows of the Parzen table: this AAE's and, when it is scored on MNIST's test set, the
+    published ones beside it (they are on that set: beside no other set's)."""
+    rows = [{"model": "this AAE", "log_likelihood": parzen_row["mean"], "std_error": parzen_row["std_error"],
+             "sigma": parzen_row["sigma"], "samples": parzen_row["num_samples"],
+             "test_points": parzen_row["num_points"]}]
+    if on_mnist:
+        rows += [{"model": ref.source, "log_likelihood": ref.value, "std_error": ref.std_error, "sigma": "",
+                  "samples": 10000, "test_points": 10000} for ref in PARZEN_TABLE]
+    return rows
+
+
+def summary_row(args: argparse.Namespace, trained: Trained, train_rows: int, posterior: list[dict],
+                parzen_row: dict | None, val_squared_error: float, tsne_seconds: float) -> dict:
+    """The summary table's row: the last epoch's losses, the validation squared error, the codes'
+    Gaussian KL (and the reference draws'), MMD, the Parzen result and the timings."""
+    codes_row, reference_row = posterior
+    hist = trained.history
     summary = {
-        "epochs": args.epochs, "train_rows": len(x_train), "generator_loss_form": args.generator_loss,
+        "epochs": args.epochs, "train_rows": train_rows, "generator_loss_form": args.generator_loss,
         "final_reconstruction_loss": float(hist["reconstruction_loss"][-1]),
         "final_discriminator_loss": float(hist["discriminator_loss"][-1]),
         "final_generator_loss": float(hist["generator_loss"][-1]),
-        "val_squared_error": squared_error_per_image(x_val, recon_val),
-        "gaussian_kl_to_prior": stats["gaussian_kl_to_prior"],
-        "reference_kl": ref_stats["gaussian_kl_to_prior"], "mmd2": mmd["mmd2"], "mmd_p_value": mmd["p_value"],
+        "val_squared_error": val_squared_error,
+        "gaussian_kl_to_prior": codes_row["gaussian_kl_to_prior"],
+        "reference_kl": reference_row["gaussian_kl_to_prior"], "mmd2": codes_row["mmd2"],
+        "mmd_p_value": codes_row["mmd_p_value"],
         "parzen_ll": parzen_row["mean"] if parzen_row else float("nan"),
         "parzen_std_error": parzen_row["std_error"] if parzen_row else float("nan"),
-        "parzen_scored_on": test_name or "not scored (--parzen-test none)",
-        "train_minutes": round(timer.seconds / 60.0, 2), "tsne_seconds": round(tsne_timer.seconds, 1),
+        "parzen_scored_on": parzen_row["test_points_from"] if parzen_row else "not scored (--parzen-test none)",
+        "train_minutes": round(trained.seconds / 60.0, 2), "tsne_seconds": round(tsne_seconds, 1),
     }
-    if args.keep_best:  # the losses above are the last epoch's; codes, samples and scores come from this epoch
-        summary["weights_of_epoch"] = best_epoch if best_epoch is not None else args.epochs
-    tables["summary"] = write_table([summary], os.path.join(out, "summary"), caption=(
-        f"Question E: AAE on {data['source']} after {args.epochs} epochs. Losses are the last epoch's "
-        "training means; val_squared_error: ||x - x_hat||^2 per validation image."))[0]
+    if trained.weights_of_epoch is not None:
+        summary["weights_of_epoch"] = trained.weights_of_epoch
+    return summary
 
+
+def evaluate(trained: Trained, data: dict, args: argparse.Namespace) -> Evaluation:
+    """Encode, decode and score the trained model (nothing is written): each draw from its own
+    stream (:func:`random_stream`)."""
+    from keras_ae.losses import squared_error_per_image
+
+    model, x_train, x_val = trained.model, data["x_train"], data["x_val"]
+    print("[question E] encoding, t-SNE", flush=True)
+    codes = model.encoder.predict(x_train, batch_size=1024, verbose=0)
+    tsne = tsne_of_codes(codes, args.tsne_points, args.seed)
+    noise = random_stream(args.seed, "prior_grid").standard_normal((100, args.code_dim)).astype(np.float32)
+    grid = model.generate(noise).numpy()
+    walks = _walks(model, x_val, data["y_val"], steps=10, count=min(8, len(x_val) // 2 or 1),
+                   rng=random_stream(args.seed, "walks"))
+    print("[question E] aggregated posterior vs prior", flush=True)
+    posterior, mmd = posterior_vs_prior(codes, args.prior_stddev, args.mmd_points, args.permutations, args.seed)
+    parzen_row, scores = None, {}
+    if data["parzen_points"] is not None:
+        print(f"[question E] Parzen window: {args.parzen_samples} samples, sigma on {len(x_val)} validation rows, "
+              f"log-likelihood on {data['parzen_on']}", flush=True)
+        noise = random_stream(args.seed, "parzen").standard_normal((args.parzen_samples, args.code_dim))
+        samples = model.generate(noise.astype(np.float32)).numpy()
+        parzen_row, scores = parzen_window(samples, x_val, data["parzen_points"], data["parzen_on"],
+                                           args.parzen_batch_size)
+        print(f"[question E] Parzen log-likelihood {parzen_row['mean']:.1f} +- {parzen_row['std_error']:.1f} nats on "
+              f"{data['parzen_on']} (sigma {parzen_row['sigma']:.3g}; "
+              f"{parzen_row['sigma_seconds'] + parzen_row['ll_seconds']:.1f} s)", flush=True)
+    val_squared_error = squared_error_per_image(x_val, model.predict(x_val, batch_size=1024, verbose=0))
+    summary = summary_row(args, trained, len(x_train), posterior, parzen_row, val_squared_error, tsne["seconds"])
+    return Evaluation(codes, tsne, grid, walks, posterior, mmd, parzen_row, scores, summary)
+
+
+def write_figures(args: argparse.Namespace, data: dict, trained: Trained, ev: Evaluation) -> list[str]:
+    """The figures of the run after training, in the report's order: the sample figures written
+    during training, (b) the losses, (a) the t-SNE, (c) prior samples and walks, the codes against
+    the prior and, with ``--parzen-every``, the Parzen curve."""
+    from keras_ae.plots import plot_embedding, plot_image_grid
+
+    out, pick = args.output_dir, ev.tsne["pick"]
+    labels = data["y_train"][pick] if data["y_train"] is not None else np.zeros(len(pick), int)
+    figures = list(trained.sample_figures) + [
+        _plot_losses(trained.history, os.path.join(out, "losses.png"),
+                     f"Question E: AAE losses over training ({args.generator_loss} generator loss)"),
+        plot_embedding(ev.tsne["coords"], labels, data["classes"] or ("unlabelled data",),
+                       os.path.join(out, "tsne_codes.png"),
+                       f"Question E: t-SNE of {len(pick)} training codes ({args.code_dim}-d, AAE)"),
+        plot_image_grid([("", ev.prior_grid[10 * r: 10 * r + 10]) for r in range(10)],
+                        os.path.join(out, "prior_samples.png"),
+                        f"Question E: decoder(z) for 100 samples z ~ N(0, {args.prior_stddev:g}^2 I), 28x28"),
+        plot_image_grid(ev.walks, os.path.join(out, "latent_walks.png"),
+                        "Question E: decoded straight-line walks between the codes of two "
+                        "validation images (left: first code, right: second)"),
+        _plot_codes_vs_prior(ev.codes, args.prior_stddev, os.path.join(out, "codes_vs_prior.png"),
+                             "Question E: aggregated posterior q(z) vs prior p(z)"),
+    ]
+    if args.parzen_every:
+        figures.append(_plot_parzen_curve(trained.history, os.path.join(out, "parzen_curve.png"), args, ev.parzen))
+    return figures
+
+
+def write_tables(args: argparse.Namespace, data: dict, trained: Trained, ev: Evaluation) -> list[str]:
+    """The tables of the run (Markdown with caption and CSV): posterior_vs_prior, parzen (unless
+    ``--parzen-test none``), parzen_validation (with ``--parzen-every``) and summary."""
+    from keras_ae.reporting import write_table
+
+    out, n_val = args.output_dir, len(data["x_val"])
+    tables = [write_table(ev.posterior, os.path.join(out, "posterior_vs_prior"), caption=(
+        f"Question E: training codes against the prior N(0, {args.prior_stddev:g}^2 I). Moments are per "
+        "dimension (mean_abs_mean: average |mean|; mean_std: average standard deviation), "
+        "gaussian_kl_to_prior: KL(N(mu, Sigma) || prior) of the Gaussian with the codes' mean and "
+        f"covariance; mmd2: unbiased squared MMD (Gaussian kernel, bandwidth {ev.mmd['bandwidth']:.3g} by "
+        f"the median heuristic) between {ev.mmd['points']} codes and {ev.mmd['points']} prior draws, p-value from "
+        f"{args.permutations} permutations. The reference row is a second set of prior draws: what a perfect match "
+        "scores."))[0]]
+    if ev.parzen is not None:
+        on_mnist = parzen_test_set(args) == "mnist"
+        tables.append(write_table(parzen_table_rows(ev.parzen, on_mnist), os.path.join(out, "parzen"), caption=(
+            f"Question E: Gaussian Parzen-window log-likelihood (nats) of {ev.parzen['test_points_from']} under "
+            f"{ev.parzen['num_samples']} decoded prior samples; sigma = {ev.parzen['sigma']:.4g} chosen from "
+            f"{len(ev.sigma_scores)} values (logspace(-1, 0)) on the validation split ({n_val} held-out training "
+            "rows, not the scored ones). "
+            f"Cost: sigma selection {ev.parzen['sigma_seconds']:.1f} s, test log-likelihood "
+            f"{ev.parzen['ll_seconds']:.1f} s."
+            + (" Published rows from Goodfellow et al. (2014) and Makhzani et al. (2015), Table 1." if on_mnist else
+               " The published numbers (on MNIST's test set) are not comparable and left out.")))[0])
+    points = [{"epoch": epoch, "val_parzen_ll": value}
+              for epoch, value in enumerate(trained.history.get("val_parzen_ll", []), 1) if np.isfinite(value)]
+    if args.parzen_every and points:
+        tables.append(write_table(points, os.path.join(out, "parzen_validation"), caption=(
+            f"Question E: Parzen log-likelihood (nats) of validation rows under {args.parzen_every_samples} "
+            f"decoded prior samples every {args.parzen_every} epochs (the curve of parzen_curve.png)"))[0])
+    tables.append(write_table([ev.summary], os.path.join(out, "summary"), caption=(
+        f"Question E: AAE on {data['source']} after {args.epochs} epochs. Losses are the last epoch's "
+        "training means; val_squared_error: ||x - x_hat||^2 per validation image."))[0])
+    return tables
+
+
+def write_outputs(args: argparse.Namespace, data: dict, trained: Trained, ev: Evaluation) -> RunResult:
+    """Figures, tables and the SavedModel export (unless ``--no-export``) of an evaluated run."""
+    from keras_ae.export import export_model
+
+    figures = write_figures(args, data, trained, ev)
+    tables = write_tables(args, data, trained, ev)
     exported = None
     if not args.no_export:
-        exported = str(export_model(model, os.path.join(args.saved_models_dir, saved_model_name(args)),
-                                    metadata={**export_metadata(args, data["source"], parzen_row),
-                                              **({"weights_of_epoch": summary["weights_of_epoch"]}
-                                                 if "weights_of_epoch" in summary else {})}))
+        exported = str(export_model(trained.model, os.path.join(args.saved_models_dir, saved_model_name(args)),
+                                    metadata=export_metadata(args, data["source"], ev.parzen,
+                                                             weights_of_epoch=trained.weights_of_epoch)))
+    summary = ev.summary
     print(f"[question E] reconstruction {summary['final_reconstruction_loss']:.2f}, discriminator "
           f"{summary['final_discriminator_loss']:.3f}, generator {summary['final_generator_loss']:.3f}; "
-          f"Gaussian KL to prior {stats['gaussian_kl_to_prior']:.2f}, MMD^2 {mmd['mmd2']:.2e} "
-          f"(p = {mmd['p_value']:.3f}); {timer.seconds / 60:.1f} min training", flush=True)
-    return RunResult.of(QUESTION, figures=figures.values(), tables=tables,
+          f"Gaussian KL to prior {summary['gaussian_kl_to_prior']:.2f}, MMD^2 {summary['mmd2']:.2e} "
+          f"(p = {summary['mmd_p_value']:.3f}); {trained.seconds / 60:.1f} min training", flush=True)
+    return RunResult.of(QUESTION, figures=figures, tables=tables,
                         models={"adversarial_autoencoder": exported} if exported else {},
-                        details={"summary": summary, "history": hist, "parzen": parzen_row,
-                                 "posterior_vs_prior": posterior_rows, "model": model})
+                        details={"summary": summary, "history": trained.history, "parzen": ev.parzen,
+                                 "posterior_vs_prior": ev.posterior, "model": trained.model})
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    """Load the data, train, evaluate, write the outputs."""
+    check_options(args)
+    data = load_data(args)
+    os.makedirs(args.output_dir, exist_ok=True)
+    held = f", {len(data['x_test'])} held-out test rows" if data["x_test"] is not None else ""
+    print(f"[question E] data {data['source']}: {len(data['x_train'])} training rows, {len(data['x_val'])} "
+          f"validation rows{held}", flush=True)
+    trained = train(args, data)
+    return write_outputs(args, data, trained, evaluate(trained, data, args))
 
 
 def headline(tables) -> dict:
