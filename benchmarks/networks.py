@@ -64,16 +64,16 @@ def _keras_a(args, minibatch_size=None):
 # MSE, Adam with decoupled weight decay 1e-5
 
 def _parser_b():
-    from keras_ae.questions import question_bc
+    from keras_ae.questions import question_b
 
-    return question_bc.build_parser("B")
+    return question_b.build_parser()
 
 
 def _keras_b(args, minibatch_size=None):
-    from keras_ae.questions import question_bc as q
+    from keras_ae.questions import question_b, question_bc
 
-    model = q.build_model("B", args.encoder_units, args.decoder_units, minibatch_size=minibatch_size)
-    return q.compile_model(model, args.learning_rate, args.weight_decay)
+    model = question_b.build_model(args.encoder_units, args.decoder_units, minibatch_size=minibatch_size)
+    return question_bc.compile_model(model, args.learning_rate, args.weight_decay)
 
 
 # --- D: question D's convolutional autoencoder on MNIST-M (28x28x3)

@@ -179,16 +179,16 @@ def test_corrupt_metadata_is_one_line_naming_the_file_and_exit_2(tmp_path, capsy
 
 def test_corrupt_summary_of_question_b_is_one_line_naming_the_file(tmp_path):
     from keras_ae.errors import DataError
-    from keras_ae.questions import question_bc
+    from keras_ae.questions import question_b, question_c
 
-    args = question_bc.build_parser("C").parse_args(
+    args = question_c.build_parser().parse_args(
         ["--baseline", "load", "--saved-models-dir", str(tmp_path / "sm"),
          "--baseline-output-dir", str(tmp_path / "b"), "--output-dir", str(tmp_path / "c")])
-    _tiny_export(tmp_path / "sm" / question_bc.MODEL_NAMES["B"], seed=0,
+    _tiny_export(tmp_path / "sm" / question_b.MODEL_NAME, seed=0,
                  metadata={"question": "B", "value_range": "signed"})
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "summary.json").write_text('{"settings": {"epochs": 2')  # cut off by a kill
     with pytest.raises(DataError) as info:
-        question_bc._load_baseline(args, train_rows=100)
+        question_c.load_baseline(args, train_rows=100)
     message = str(info.value)
     assert "\n" not in message and str(tmp_path / "b" / "summary.json") in message and "corrupt" in message

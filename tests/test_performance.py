@@ -268,7 +268,7 @@ from keras_ae.models import GAN, build_adversarial_autoencoder, build_discrimina
 from keras_ae.models.distribute import ReplicaSeedGenerator
 from keras_ae.models.variational import build_vae
 from keras_ae.questions.common import distribution_strategy
-from keras_ae.questions.question_bc import build_model as build_bc
+from keras_ae.questions.question_c import build_model as build_c
 
 # every replica draws different noise (checked here with the real keras.random.normal) ...
 mirrored = distribution_strategy("mirrored")
@@ -286,7 +286,7 @@ def sgd(learning_rate):
 
 def make(case):
     if case == "C":
-        model = build_bc("C", (32, 8), (32,), noise_stddev=0.5, seed=0)
+        model = build_c((32, 8), (32,), noise_stddev=0.5, seed=0)
         model.compile(optimizer=sgd(0.05), loss="mse")
     elif case == "E":
         model = build_adversarial_autoencoder(784, 8, (32,), (16,), seed=0)

@@ -1,6 +1,7 @@
-"""Questions B and C: the denoising train/test steps, the periodic test loss, t-SNE on exactly 500
-images, class names, the analysis functions, and a short run of both questions that writes every
-figure and SavedModel."""
+"""Questions B and C: the denoising train/test steps, the periodic test loss (on a stub model),
+C's losses on canned arrays, t-SNE on exactly 500 images, class names, the analysis functions,
+how C gets B's model, and one short run of both questions (reused by several tests) that writes
+every figure, table and SavedModel."""
 
 from __future__ import annotations
 
@@ -163,8 +164,8 @@ def test_sheet_architecture_and_training_defaults():
     import keras
 
     from keras_ae.models import Autoencoder, DenoisingAutoencoder
-    from keras_ae.questions import get_question
-    from keras_ae.questions.question_bc import build_model, compile_model
+    from keras_ae.questions import get_question, question_b, question_c
+    from keras_ae.questions.question_bc import compile_model
 
     b = get_question("B").build_parser().parse_args([])
     c = get_question("c").build_parser().parse_args([])
@@ -173,9 +174,11 @@ def test_sheet_architecture_and_training_defaults():
         assert (args.test_every, args.num_images, args.tsne_size) == (10, 10, 500)
     assert c.noise_stddev == 0.5 and not c.noise_clip and c.baseline == "auto"
     assert not hasattr(b, "noise_stddev")
+    assert b.output_dir == os.path.join("results", "question_b")
+    assert c.output_dir == os.path.join("results", "question_c")
 
-    model = compile_model(build_model("B"), 1e-3, 1e-5)
-    assert type(model) is Autoencoder
+    model = compile_model(question_b.build_model(), 1e-3, 1e-5)
+    assert type(model) is Autoencoder and model.name == "question_b_autoencoder"
     def layers(net):
         return [(l.units, l.activation.__name__) for l in net.layers if isinstance(l, keras.layers.Dense)]
     assert layers(model.encoder) == [(128, "relu"), (64, "relu"), (32, "relu"), (16, "relu"), (8, "relu")]
@@ -185,8 +188,9 @@ def test_sheet_architecture_and_training_defaults():
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
     # Keras' defaults: zero biases (not the N(0, 1) biases of question A's 'glorot')
     assert all(np.all(l.bias.numpy() == 0) for l in model.encoder.layers if isinstance(l, keras.layers.Dense))
-    dae = build_model("C", noise_stddev=0.4)
+    dae = question_c.build_model(noise_stddev=0.4)
     assert isinstance(dae, DenoisingAutoencoder) and dae.noise_stddev == 0.4 and dae.clip is None
+    assert dae.name == "question_c_denoising_autoencoder" and layers(dae.decoder) == layers(model.decoder)
 
 
 def test_class_names_map_to_the_right_labels(data_dir):
@@ -265,59 +269,156 @@ def test_analysis_functions_on_known_cases():
         analysis.knn_cv_accuracy(np.full((20, 2), np.nan), np.arange(20) % 2)
 
 
+def _canned_data(n=40):
+    from keras_ae.data import FASHION_MNIST_CLASSES
+    from keras_ae.questions.question_bc import FashionData
+
+    x = np.random.default_rng(0).uniform(-1, 1, (n, 784)).astype("float32")
+    return FashionData(x, np.arange(n) % 10, x, np.arange(n) % 10, np.arange(n), FASHION_MNIST_CLASSES)
+
+
+def test_c_reconstruction_losses_on_canned_arrays():
+    """C scores every model on the clean test images and on one seeded noisy copy of them, not
+    the figures' copy: an identity 'model' reconstructs the clean ones perfectly and the noisy ones
+    as badly as the noise itself (sd^2)."""
+    from keras_ae.questions import question_c
+
+    args = question_c.build_parser().parse_args(["--seed", "3"])
+    data = _canned_data(400)
+    losses = question_c.reconstruction_losses(lambda x: x, data, args)
+    assert list(losses) == ["test_mse_clean", "test_mse_noisy", "noisy_input_mse"]
+    assert losses["test_mse_clean"] == 0.0
+    assert losses["test_mse_noisy"] == losses["noisy_input_mse"] == pytest.approx(SIGMA ** 2, rel=0.02)
+    assert losses == question_c.reconstruction_losses(lambda x: x, data, args)  # the same noise every call
+    halved = question_c.reconstruction_losses(lambda x: x / 2, data, args)  # not the figures' noise
+    figure_noise = question_c.fixed_noise(data.x_test, args)
+    assert halved["test_mse_noisy"] != pytest.approx(float(np.mean((figure_noise / 2 - data.x_test) ** 2)), rel=1e-6)
+
+
 # ---------------------------------------------------------------- the periodic test loss
 
 
-def _args(question, tmp_path, *extra):
-    from keras_ae.questions.question_bc import build_parser
+class _StubModel:
+    """Stands in for the network in the schedule test: evaluating is counted, reconstructing
+    returns the input."""
 
-    return build_parser(question).parse_args([
-        "--output-dir", str(tmp_path / f"q{question.lower()}"), "--saved-models-dir", str(tmp_path / "sm"),
-        "--verbose", "0", *extra])
+    def __init__(self):
+        self.evaluations = 0
+
+    def evaluate(self, x, y=None, **kwargs):
+        self.evaluations += 1
+        return {"loss": 0.1 * self.evaluations}
+
+    def predict(self, x, **kwargs):
+        return x
 
 
-def test_test_loss_and_figures_fire_every_10_epochs_of_50(tmp_path, data_dir, monkeypatch):
-    """The sheet's schedule: training loss every epoch, test loss (and a figure) after epochs
-    10, 20, 30, 40 and 50, on a tiny network and a 64-image slice."""
+def test_test_loss_and_figures_fire_every_10_epochs_of_50(tmp_path):
+    """The sheet's schedule with B's default options, on the callbacks B's and C's fit use: after
+    each of the 50 epochs the callback is asked, and the test loss and a figure come after epochs
+    10, 20, 30, 40 and 50 only (a stale test_loss.csv is replaced); with 25 epochs also after the last."""
     import csv
 
-    from keras_ae.questions.question_bc import FashionData, load_data, train
+    from keras_ae.questions import question_b
+    from keras_ae.questions import question_bc as bc
 
-    args = _args("B", tmp_path, "--batch-size", "64", "--encoder-units", "8", "4", "--decoder-units", "8",
-                 "--num-images", "3", "--train-limit", "64", "--test-limit", "500")
-    full = load_data(args)
-    data = FashionData(full.x_train, full.y_train, full.x_test[:40], full.y_test[:40], full.subset[:3],
-                       full.class_names)
-    from keras_ae.callbacks import PeriodicEvaluation
+    data = _canned_data()
+    for epochs, expected in ((50, [10, 20, 30, 40, 50]), (25, [10, 20, 25])):
+        out = tmp_path / str(epochs)
+        out.mkdir()
+        (out / "test_loss.csv").write_text("epoch,test_loss\n99,1.0\n")  # from an earlier run
+        args = question_b.build_parser().parse_args(["--output-dir", str(out), "--num-images", "3"])
+        assert args.test_every == 10
+        figure = bc.reconstruction_figure(args, data, "t")
+        evaluation = bc.periodic_evaluation(args, data, figure)
+        evaluation.verbose = False
+        model = _StubModel()
+        evaluation.set_model(model)
+        evaluation.set_params({"epochs": epochs})
+        for epoch in range(epochs):
+            evaluation.on_epoch_end(epoch, {"loss": 1.0})
+        assert model.evaluations == len(expected)
+        assert [e["epoch"] for e in evaluation.history] == expected
+        with open(out / "test_loss.csv") as fh:
+            assert [int(r["epoch"]) for r in csv.DictReader(fh)] == expected
+        assert [os.path.basename(p) for p in figure.paths] == [f"reconstructions_epoch{e:03d}.png" for e in expected]
+        assert all(os.path.isfile(p) for p in figure.paths)
 
-    calls, original = [], PeriodicEvaluation.on_epoch_end
 
-    def spy(self, epoch, logs=None):
-        calls.append(epoch + 1)
-        return original(self, epoch, logs)
+# ---------------------------------------------------------------- question B's model for C
 
-    monkeypatch.setattr(PeriodicEvaluation, "on_epoch_end", spy)
-    result = train(args, data)
-    assert calls == list(range(1, 51))  # asked every epoch ...
-    assert [e["epoch"] for e in result["evaluations"]] == [10, 20, 30, 40, 50]  # ... evaluates every 10th
-    with open(tmp_path / "qb" / "test_loss.csv") as fh:
-        assert [int(r["epoch"]) for r in csv.DictReader(fh)] == [10, 20, 30, 40, 50]
-    with open(tmp_path / "qb" / "history.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == 50 and all(np.isfinite(float(r["loss"])) for r in rows)
-    assert [os.path.basename(p) for p in result["figures"]] == [
-        f"reconstructions_epoch{e:03d}.png" for e in (10, 20, 30, 40, 50)]
+
+def test_settings_differences_name_each_mismatch():
+    from keras_ae.questions.question_bc import settings_differences
+
+    wanted = {"train_rows": 60000, "epochs": 50, "encoder_units": (128, 8), "learning_rate": 1e-3}
+    recorded = {"train_rows": 5000, "epochs": 50, "encoder_units": [128, 8], "learning_rate": 0.001}
+    assert settings_differences(recorded, wanted) == ["train_rows 5000 (this run: 60000)"]
+    assert settings_differences({**recorded, "train_rows": 60000}, wanted) == []
+    assert settings_differences({"epochs": 50}, {"epochs": 50, "seed": 0}) == ["seed not recorded (this run: 0)"]
+
+
+def test_when_c_trains_b_itself():
+    from keras_ae.questions.question_c import why_train_baseline
+
+    differ = ["train_rows 512 (this run: 256)"]
+    assert why_train_baseline("train", "sm/b", True, []) == "--baseline train"
+    assert why_train_baseline("auto", "sm/b", False, None) == "there is no SavedModel at sm/b"
+    assert why_train_baseline("auto", "sm/b", True, []) is None  # same settings: loaded
+    assert why_train_baseline("auto", "sm/b", True, differ) == (
+        "the SavedModel at sm/b was trained with other settings: train_rows 512 (this run: 256)")
+    assert why_train_baseline("load", "sm/b", True, differ) is None  # loaded whatever its settings
+
+
+def test_b_options_of_a_c_run_come_from_b_parser(tmp_path):
+    """C runs B with B's own parser's options: every one of them with C's value (B's defaults
+    never leak in), none of C's own, and B's results in --baseline-output-dir."""
+    from keras_ae.questions import question_b, question_c
+
+    c_args = question_c.build_parser().parse_args([
+        "--epochs", "3", "--train-limit", "256", "--encoder-units", "16", "8", "--weight-decay", "0",
+        "--seed", "7", "--no-xla", "--fused-steps", "1", "--no-pixel-reference", "--knn-k", "3",
+        "--output-dir", str(tmp_path / "c"), "--baseline-output-dir", str(tmp_path / "b"), "--noise-stddev", "1"])
+    b_args = question_c.baseline_args(c_args)
+    b_dests = set(vars(question_b.build_parser().parse_args([])))
+    assert set(vars(b_args)) == b_dests and not {"noise_stddev", "noise_clip", "baseline"} & b_dests
+    assert b_args.output_dir == str(tmp_path / "b")
+    assert {k: v for k, v in vars(b_args).items() if k != "output_dir"} == {k: getattr(c_args, k) for k in b_dests
+                                                                          if k != "output_dir"}
+    assert (b_args.epochs, b_args.encoder_units, b_args.weight_decay, b_args.xla) == (3, [16, 8], 0.0, False)
+
+
+def test_c_refuses_a_missing_baseline_before_training(tmp_path, capsys):
+    from keras_ae.questions.question_c import main
+
+    code = main(["--baseline", "load", "--saved-models-dir", str(tmp_path / "empty"), "--output-dir",
+                 str(tmp_path / "out"), "--epochs", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no question B SavedModel" in err and "--baseline train" in err
+    assert not (tmp_path / "out" / "history.csv").exists()
 
 
 # ---------------------------------------------------------------- a short run of B, then C
 
 
+def _args(question, tmp_path, *extra):
+    from keras_ae.questions import get_question
+
+    return get_question(question).build_parser().parse_args([
+        "--output-dir", str(tmp_path / f"q{question.lower()}"), "--saved-models-dir", str(tmp_path / "sm"),
+        "--verbose", "0", *extra])
+
+
 @pytest.fixture(scope="module")
 def short_runs(tmp_path_factory, data_dir):
-    """B for 2 epochs on 512 training images, then C loading B's SavedModel; every t-SNE input and
-    every subset recorded."""
+    """B for 2 epochs on 512 training images, then C with --baseline auto, which loads B's
+    SavedModel (same settings); every t-SNE input and every subset recorded, and C's log."""
+    import contextlib
+    import io
+
     from keras_ae import analysis
-    from keras_ae.questions.question_bc import run
+    from keras_ae.questions import question_b, question_c
 
     tmp = tmp_path_factory.mktemp("bc")
     common = ["--epochs", "2", "--test-every", "1", "--train-limit", "512", "--test-limit", "600"]
@@ -332,13 +433,15 @@ def short_runs(tmp_path_factory, data_dir):
         subsets.append(original_subset(*a, **k))
         return subsets[-1]
 
+    log = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(analysis, "tsne_2d", tsne_spy)
         mp.setattr(analysis, "select_subset", subset_spy)
-        b = run(_args("B", tmp, *common))
-        c = run(_args("C", tmp, *common, "--baseline", "load", "--baseline-output-dir", str(tmp / "qb"),
-                      "--no-pixel-reference"))
-    return {"tmp": tmp, "b": b, "c": c, "tsne_inputs": tsne_inputs, "subsets": subsets}
+        b = question_b.run(_args("B", tmp, *common))
+        with contextlib.redirect_stdout(log):
+            c = question_c.run(_args("C", tmp, *common, "--baseline-output-dir", str(tmp / "qb"),
+                                     "--no-pixel-reference"))
+    return {"tmp": tmp, "b": b, "c": c, "tsne_inputs": tsne_inputs, "subsets": subsets, "c_log": log.getvalue()}
 
 
 def test_tsne_gets_exactly_500_images_the_same_for_b_and_c(short_runs):
@@ -347,7 +450,7 @@ def test_tsne_gets_exactly_500_images_the_same_for_b_and_c(short_runs):
     shapes = [x.shape for x in short_runs["tsne_inputs"]]
     # B: its codes, then the raw-pixel reference; C: its codes, then B's codes of the same images
     assert shapes == [(500, 8), (500, 784), (500, 8), (500, 8)]
-    assert short_runs["b"]["tsne_input_shape"] == short_runs["c"]["tsne_input_shape"] == (500, 8)
+    assert short_runs["b"].details["tsne_input_shape"] == short_runs["c"].details["tsne_input_shape"] == (500, 8)
     sub_b, sub_c = short_runs["subsets"]
     np.testing.assert_array_equal(sub_b, sub_c)
     labels = load_dataset("fashion_mnist", "test").labels[:600]
@@ -373,10 +476,14 @@ def test_short_run_writes_every_figure_table_and_model(short_runs):
             assert path.is_file() and path.stat().st_size > (1000 if name.endswith(".png") else 20), path
             if name.endswith(".png"):
                 assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for key in ("b", "c"):
-        assert all(os.path.isfile(p) for p in short_runs[key]["figures"])
-    assert sorted(os.path.basename(p) for p in short_runs["c"]["figures"]) == sorted(
-        n for n in expected["qc"] if n.endswith(".png"))
+    for key, folder in (("b", "qb"), ("c", "qc")):
+        result = short_runs[key]
+        assert list(result.figures.values()) == [str(tmp / folder / n) for n in expected[folder] if n.endswith(".png")]
+        assert result.tables == {"code_quality" if key == "b" else "comparison":
+                                 str(tmp / folder / ("code_quality.csv" if key == "b" else "comparison.csv"))}
+        assert [int(e["epoch"]) for e in result.details["evaluations"]] == [1, 2]  # --test-every 1
+        assert len(result.details["history"]["loss"]) == 2
+    assert [r["model"] for r in short_runs["b"].rows("code_quality")] == ["B: autoencoder", "raw pixels (no model)"]
 
     table = (tmp / "qc" / "comparison.md").read_text()
     assert "| B: autoencoder |" in table and "| C: denoising autoencoder |" in table
@@ -387,6 +494,36 @@ def test_short_run_writes_every_figure_table_and_model(short_runs):
     with open(tmp / "qc" / "test_loss.csv") as fh:
         header = fh.readline().strip().split(",")
     assert set(header) == {"epoch", "test_clean_loss", "test_loss", "test_noisy_input_loss"}
+
+
+def test_headline_metrics_are_read_from_the_tables(short_runs):
+    """Every README metric of B and C is found in the table it is read from, with that table's number."""
+    from keras_ae.questions import question_b, question_c
+
+    b, c = short_runs["b"], short_runs["c"]
+    assert set(question_b.QUESTION.readme_metrics) <= set(b.metrics)
+    assert set(question_c.QUESTION.readme_metrics) <= set(c.metrics)
+    assert set(b.metrics) == {"test_mse", "knn_test_accuracy", "trustworthiness", "silhouette_tsne"}
+    assert set(c.metrics) == {"test_mse_clean", "test_mse_noisy", "noisy_input_mse", "knn_test_accuracy",
+                              "baseline_test_mse_noisy"}
+    b_row, c_row = b.details["rows"][0], c.details["rows"][1]
+    assert b.metrics["test_mse"] == pytest.approx(b_row["test_mse_clean"], rel=1e-6)
+    assert c.metrics["test_mse_noisy"] == pytest.approx(c_row["test_mse_noisy"], rel=1e-6)
+    assert c.metrics["baseline_test_mse_noisy"] == pytest.approx(c.details["rows"][0]["test_mse_noisy"], rel=1e-6)
+
+
+def test_c_loads_b_when_its_settings_match(short_runs):
+    """C's run in short_runs has B's settings (2 epochs, 512 training images): B's SavedModel is
+    loaded, not trained again, and B's own summary.json (same settings) supplies its row's numbers."""
+    summary = json.loads((short_runs["tmp"] / "qc" / "summary.json").read_text())
+    assert summary["baseline"]["action"] == "loaded"
+    assert summary["baseline"]["reason"] == "its recorded settings match this run's"
+    log = short_runs["c_log"]
+    assert "question B's model: loaded" in log and "settings match" in log and "training it" not in log
+    b_row = short_runs["c"].details["rows"][0]
+    assert b_row["epochs"] == 2 and b_row["final_train_loss"] == short_runs["b"].details["summary"]["final_train_loss"]
+    # the loaded B gives the numbers of the B that was trained
+    assert b_row["test_mse_clean"] == pytest.approx(short_runs["b"].details["rows"][0]["test_mse_clean"], rel=1e-5)
 
 
 def test_exported_models_encode_decode_and_denoise(short_runs):
@@ -400,8 +537,9 @@ def test_exported_models_encode_decode_and_denoise(short_runs):
     x = flatten(to_signed(load_dataset("fashion_mnist", "test").images[:16]))
     noisy = add_gaussian_noise(x, SIGMA, seed=5)
     for key, name in (("b", "question_b_autoencoder"), ("c", "question_c_denoising_autoencoder")):
+        assert short_runs[key].models == {name: str(sm / name)}
         loaded = tf.saved_model.load(str(sm / name))
-        model = short_runs[key]["model"]
+        model = short_runs[key].details["model"]
         z = loaded.encode(noisy)["codes"].numpy()
         assert z.shape == (16, 8)
         recon = loaded.reconstruct(noisy)["reconstruction"].numpy()
@@ -414,74 +552,32 @@ def test_exported_models_encode_decode_and_denoise(short_runs):
     assert meta["noise_stddev"] == 0.5 and meta["class"] == "DenoisingAutoencoder"
 
 
-def test_c_trains_b_first_when_there_is_no_b_model(tmp_path, data_dir):
-    """--baseline auto without B's SavedModel (and --no-export): B is trained in the same run, its
-    results go to --baseline-output-dir, and C's table and text compare the two."""
-    from keras_ae.questions.question_bc import run
-
-    result = run(_args("C", tmp_path, "--epochs", "1", "--train-limit", "256", "--test-limit", "200",
-                       "--tsne-size", "100", "--tsne-perplexity", "10", "--num-images", "4",
-                       "--baseline-output-dir", str(tmp_path / "qb"), "--no-pixel-reference", "--no-export",
-                       "--encoder-units", "16", "8", "--decoder-units", "16"))
-    assert (tmp_path / "qb" / "tsne_codes.png").is_file() and (tmp_path / "qb" / "summary.json").is_file()
-    assert not (tmp_path / "sm").exists()
-    assert [r["model"] for r in result["rows"]] == ["B: autoencoder", "C: denoising autoencoder"]
-    assert result["comparison"]["baseline_source"] == "trained in this run"
-    assert result["rows"][0]["epochs"] == 1 and result["rows"][0]["final_train_loss"] > 0
-    text = (tmp_path / "qc" / "description.md").read_text()
-    assert "C vs B on the same 100 test images" in text and "Question B (autoencoder)" in text
-
-
-def test_settings_differences_name_each_mismatch():
-    from keras_ae.questions.question_bc import settings_differences
-
-    wanted = {"train_rows": 60000, "epochs": 50, "encoder_units": (128, 8), "learning_rate": 1e-3}
-    recorded = {"train_rows": 5000, "epochs": 50, "encoder_units": [128, 8], "learning_rate": 0.001}
-    assert settings_differences(recorded, wanted) == ["train_rows 5000 (this run: 60000)"]
-    assert settings_differences({**recorded, "train_rows": 60000}, wanted) == []
-    assert settings_differences({"epochs": 50}, {"epochs": 50, "seed": 0}) == ["seed not recorded (this run: 0)"]
-
-
-def test_c_auto_baseline_reuses_b_only_when_its_settings_match(short_runs, tmp_path, capsys):
-    """B's SavedModel from short_runs (2 epochs, 512 training images) is loaded by a C run with the
-    same settings, and retrained by one on another slice (as after a --quick run of B), and the
-    log and C's summary.json say which happened and why."""
-    from keras_ae.questions.question_bc import run
+def test_c_trains_b_first_when_the_saved_b_was_trained_otherwise(short_runs, tmp_path, capsys):
+    """B's SavedModel from short_runs (512 training images) does not fit a C run on 256: C trains B
+    itself (results in --baseline-output-dir, no export with --no-export), and its table, text,
+    summary.json and log say so."""
+    from keras_ae.questions import question_c
 
     runs = short_runs["tmp"]
     meta = json.loads((runs / "sm" / "question_b_autoencoder" / "metadata.json").read_text())
     assert meta["train_rows"] == 512 and meta["epochs"] == 2 and meta["seed"] == 0
-    small = ["--epochs", "2", "--test-limit", "200", "--tsne-size", "100", "--tsne-perplexity", "10",
-             "--num-images", "4", "--no-pixel-reference", "--no-export", "--saved-models-dir", str(runs / "sm")]
-
-    same = run(_args("C", tmp_path / "same", "--train-limit", "512", "--baseline-output-dir", str(runs / "qb"),
-                     *small))
+    result = question_c.run(_args("C", tmp_path, "--epochs", "1", "--train-limit", "256", "--test-limit", "200",
+                                  "--tsne-size", "100", "--tsne-perplexity", "10", "--num-images", "4",
+                                  "--no-pixel-reference", "--no-export", "--saved-models-dir", str(runs / "sm"),
+                                  "--baseline-output-dir", str(tmp_path / "qb"),
+                                  "--encoder-units", "16", "8", "--decoder-units", "16"))
     log = capsys.readouterr().out
-    baseline = json.loads((tmp_path / "same" / "qc" / "summary.json").read_text())["baseline"]
-    assert baseline["action"] == "loaded" and baseline["reason"] == "its recorded settings match this run's"
-    assert "question B's model: loaded" in log and "settings match" in log
-    assert same["rows"][0]["epochs"] == 2  # B's own summary.json belongs to that model: its numbers are used
-
-    other = run(_args("C", tmp_path / "other", "--train-limit", "256", "--baseline-output-dir",
-                      str(tmp_path / "qb"), *small))
-    log = capsys.readouterr().out
-    baseline = json.loads((tmp_path / "other" / "qc" / "summary.json").read_text())["baseline"]
-    assert baseline["action"] == "trained" and baseline["source"] == "trained in this run"
-    assert "train_rows 512 (this run: 256)" in baseline["reason"]
+    assert (tmp_path / "qb" / "tsne_codes.png").is_file() and result.models == {}
+    b_summary = json.loads((tmp_path / "qb" / "summary.json").read_text())
+    assert b_summary["settings"]["train_rows"] == 256 and b_summary["settings"]["encoder_units"] == [16, 8]
+    assert [r["model"] for r in result.details["rows"]] == ["B: autoencoder", "C: denoising autoencoder"]
+    assert result.details["comparison"]["baseline_source"] == "trained in this run"
+    assert result.details["rows"][0]["epochs"] == 1 and result.details["rows"][0]["final_train_loss"] > 0
+    baseline = json.loads((tmp_path / "qc" / "summary.json").read_text())["baseline"]
+    assert baseline["action"] == "trained" and "train_rows 512 (this run: 256)" in baseline["reason"]
     assert "question B's model: training it in this run" in log and "train_rows 512 (this run: 256)" in log
-    assert other["comparison"]["baseline_source"] == "trained in this run"
-    assert json.loads((tmp_path / "qb" / "summary.json").read_text())["settings"]["train_rows"] == 256
-
-
-def test_c_refuses_a_missing_baseline_before_training(tmp_path, capsys):
-    from keras_ae.questions.question_c import main
-
-    code = main(["--baseline", "load", "--saved-models-dir", str(tmp_path / "empty"), "--output-dir",
-                 str(tmp_path / "out"), "--epochs", "1"])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "no question B SavedModel" in err and "--baseline train" in err
-    assert not (tmp_path / "out" / "history.csv").exists()
+    text = (tmp_path / "qc" / "description.md").read_text()
+    assert "C vs B on the same 100 test images" in text and "Question B (autoencoder)" in text
 
 
 def test_cli_lists_and_runs_b_and_c(capsys):
