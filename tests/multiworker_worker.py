@@ -17,10 +17,9 @@ import sys
 def train(argv: list[str]) -> dict:
     import numpy as np
 
-    from keras_ae.callbacks import EpochOrder
     from keras_ae.data import flatten, load_dataset, make_dataset, to_unit
-    from keras_ae.questions.common import (distribution_strategy, fused_minibatch_size, jit_compile, seed_everything,
-                                           steps_per_call)
+    from keras_ae.questions.common import (data_options, distribution_strategy, fused_minibatch_size, jit_compile,
+                                           seed_everything)
     from keras_ae.questions.question_a import VARIANTS, build_model, build_parser, compile_model
 
     args = build_parser().parse_args(argv)
@@ -37,12 +36,11 @@ def train(argv: list[str]) -> dict:
     # It reads no files, so under MultiWorkerMirroredStrategy tf.data's default AUTO shard policy
     # falls back to DATA: each global batch is cut into per-replica halves, worker i keeps half i.
     # Every worker builds the same (seeded) order, so the halves of one step are the two halves of
-    # the single process's batch, and the summed gradients are that batch's gradient. EpochOrder
-    # (one of question A's standard callbacks) keeps epoch 0 on epoch 0's order although fit under
-    # a strategy draws one batch of a first pass before it trains (to build the metrics).
-    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                     steps_per_batch=steps_per_call(args)),
-                        epochs=args.epochs, callbacks=[EpochOrder()], shuffle=False, verbose=0)
+    # the single process's batch, and the summed gradients are that batch's gradient. data_options
+    # gives probe_pass under a strategy: fit draws one batch of a first pass before it trains (to
+    # build the metrics), and that pass must not count, so epoch 0 keeps epoch 0's order.
+    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args)),
+                        epochs=args.epochs, shuffle=False, verbose=0)
     return {"replicas": strategy.num_replicas_in_sync, "loss": np.asarray(history.history["loss"]),
             **{f"w{i}": w for i, w in enumerate(model.get_weights())},
             **{f"initial{i}": w for i, w in enumerate(initial)}}

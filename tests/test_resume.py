@@ -290,6 +290,11 @@ def test_epoch_order_is_a_function_of_the_seed_and_the_epoch():
     np.testing.assert_array_equal(order(repeated), np.concatenate(uninterrupted[5:7]))
     with pytest.raises(ValueError, match="first_epoch"):
         make_dataset(x, first_epoch=-1)
+    # under a strategy fit probes one batch of a first pass: with probe_pass that pass does not count
+    probed = make_dataset(x, batch_size=8, seed=3, first_epoch=5, probe_pass=True)
+    next(iter(probed))  # Keras' probe, then fit's epochs 5 and 6
+    np.testing.assert_array_equal(order(probed), uninterrupted[5])
+    np.testing.assert_array_equal(order(probed), uninterrupted[6])
 
     class Recorder(keras.Model):  # the rows each epoch of fit trains on (eager steps)
         def __init__(self):

@@ -145,19 +145,24 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([int(seed), int(epoch)]).permutation(int(n))
 
 
-def _epoch_orders(n: int, seed: int, first_epoch: int = 0):
+def _epoch_orders(n: int, seed: int, first_epoch: int = 0, probe_pass: bool = False):
     """A one-element dataset that holds, at each pass, that pass's :func:`epoch_permutation`.
 
     Pass ``p`` of the pipeline (the ``p``-th iterator made of it, or the ``p``-th repetition
     under ``repeat()``) is epoch ``first_epoch + p``: the count lives in this pipeline alone.
+    With ``probe_pass`` the first pass does not count (it is Keras' probe under a strategy): it
+    and the next one are both epoch ``first_epoch``.
     """
     import tensorflow as tf
 
-    passes = {"next": int(first_epoch)}
+    passes = {"next": int(first_epoch), "probe": bool(probe_pass)}
 
     def next_order():
         epoch = passes["next"]
-        passes["next"] += 1
+        if passes["probe"]:
+            passes["probe"] = False
+        else:
+            passes["next"] += 1
         return epoch_permutation(n, seed, epoch).astype(np.int64)
 
     order = tf.data.Dataset.range(1).map(lambda _: tf.numpy_function(next_order, [], tf.int64, stateful=True))
@@ -165,7 +170,8 @@ def _epoch_orders(n: int, seed: int, first_epoch: int = 0):
 
 
 def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int | None = 0,
-                 drop_remainder: bool = False, steps_per_batch: int = 1, repeat: bool = False, first_epoch: int = 0):
+                 drop_remainder: bool = False, steps_per_batch: int = 1, repeat: bool = False, first_epoch: int = 0,
+                 probe_pass: bool = False):
     """An in-memory ``tf.data`` pipeline: shuffle (seeded, a new order each epoch), batch, prefetch.
 
     With ``y=None`` the elements are ``(x, x)``: inputs that are also the targets. The arrays
@@ -178,9 +184,12 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
     ``first_epoch + p``: a ``fit`` resumed at epoch ``s`` from a backup
     (``start = backup.restore(model, epochs)``, :class:`keras_ae.callbacks.TrainingBackup`) is fed
     ``make_dataset(..., first_epoch=start)`` and ``fit(..., initial_epoch=start)``, and sees the
-    batches of an uninterrupted run. Under a ``tf.distribute`` strategy Keras reads one batch
-    before the first epoch to build the model, and that pass counts: epoch ``e`` then sees the
-    order of epoch ``e + 1``, in a resumed run as in an uninterrupted one. ``seed=None`` draws a
+    batches of an uninterrupted run. Under a ``tf.distribute`` strategy Keras' ``fit`` reads one
+    batch of a first pass before its first epoch (to build the model and metrics); give
+    ``probe_pass=True`` there (:func:`keras_ae.questions.common.probe_pass`) and that pass does not
+    count, so epoch ``e`` sees the order of epoch ``e`` as on one device (without it, the order of
+    epoch ``e + 1``; with ``repeat=True`` the probe takes a batch from the one pass instead, and the
+    flag does not apply). ``seed=None`` draws a
     seed from Python's ``random`` (seeded by ``keras.utils.set_random_seed``).
 
     ``steps_per_batch=k`` is the feed of a model with fused steps (``minibatch_size=batch_size``,
@@ -207,7 +216,7 @@ def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: i
         raise ValueError(f"first_epoch must be 0 or more, got {first_epoch}")
     if shuffle:
         seed = random.randint(0, 2**31 - 1) if seed is None else seed
-        ds = _epoch_orders(n, seed, first_epoch).unbatch().apply(tf.data.experimental.assert_cardinality(n))
+        ds = _epoch_orders(n, seed, first_epoch, probe_pass and not repeat).unbatch().apply(tf.data.experimental.assert_cardinality(n))
     else:
         ds = tf.data.Dataset.range(n)
     if steps_per_batch > 1 and drop_remainder:  # whole minibatches only, then k of them per element

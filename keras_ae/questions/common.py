@@ -229,6 +229,21 @@ def steps_per_call(args: argparse.Namespace) -> int:
     return args.fused_steps if fused_minibatch_size(args) else 1
 
 
+def probe_pass(args: argparse.Namespace) -> bool:
+    """``probe_pass`` for :func:`keras_ae.data.make_dataset`: whether ``fit`` runs under a
+    ``tf.distribute`` strategy, where Keras reads one batch of a first pass before training."""
+    return getattr(args, "strategy", "none") not in (None, "none")
+
+
+def data_options(args: argparse.Namespace, first_epoch: int = 0, seed: int | None = None) -> dict:
+    """The :func:`keras_ae.data.make_dataset` options of a question's training data: its seed
+    (``args.seed`` unless given), the fused steps per ``fit`` batch, the epoch it starts at (a
+    resumed fit's) and the strategy's probe pass."""
+    return {"seed": args.seed if seed is None else seed, "steps_per_batch": steps_per_call(args),
+            "first_epoch": first_epoch,
+            "probe_pass": probe_pass(args)}
+
+
 def jit_compile(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "xla", False))
 

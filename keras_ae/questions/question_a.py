@@ -13,8 +13,8 @@ import argparse
 import os
 from dataclasses import dataclass
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
-                                      distribution_strategy, fused_minibatch_size, jit_compile, steps_per_call,
+from keras_ae.questions.common import (data_options, QuestionParser, Timer, add_common_arguments, add_speed_arguments,
+                                      distribution_strategy, fused_minibatch_size, jit_compile,
                                       positive_float, positive_int, seed_everything, verbosity)
 from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
 from keras_ae.verdicts import difference
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> RunResult:
                                  f"Question A, {variant.label}: test digits over reconstructions"),
         ]
         with Timer() as timer:
-            history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed, steps_per_batch=steps_per_call(args)),
+            history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args)),
                                 epochs=args.epochs, validation_data=(x_test, x_test), validation_batch_size=1024,
                                 callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         z_test = model.predict(x_test, batch_size=1024, verbose=0)

@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from keras_ae.questions.common import (QuestionParser, Timer, add_common_arguments, add_speed_arguments,
+from keras_ae.questions.common import (data_options, QuestionParser, Timer, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, int_at_least,
                                       jit_compile, nonnegative_float, positive_float, positive_int,
-                                      seed_everything, steps_per_call, verbosity)
+                                      seed_everything, verbosity)
 
 # The description of both questions' command lines (``keras-ae run B --help``, ``run C --help``).
 DESCRIPTION = """Questions B and C: Fashion-MNIST autoencoder and denoising autoencoder (sheet 001, questions 2-3).
@@ -267,7 +267,7 @@ def fit(args, data: FashionData, model, figure, log_line: str) -> Trained:
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard) + [evaluation]
     print(log_line, flush=True)
     with Timer() as timer:
-        history = model.fit(make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed, steps_per_batch=steps_per_call(args)),
+        history = model.fit(make_dataset(data.x_train, batch_size=args.batch_size, **data_options(args)),
                             epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=verbosity(args))
     return Trained(model, history.history, evaluation.history, list(figure.paths), timer.seconds)
 

@@ -17,10 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_speed_arguments, distribution_strategy,
                                       fused_minibatch_size, jit_compile, positive_int, seed_everything,
-                                      seed_int, steps_per_call, verbosity)
+                                      seed_int, verbosity)
 from keras_ae.questions.spec import Question, RunResult, pick
 
 LOSSES = ("squared_error", "mse")
@@ -104,8 +104,7 @@ def run(args: argparse.Namespace) -> RunResult:
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
     start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             initial_epoch=start, epochs=args.epochs, shuffle=False, callbacks=callbacks,
                             verbose=verbosity(args))

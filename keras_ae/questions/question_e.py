@@ -41,12 +41,12 @@ from typing import Any
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_parzen_every_arguments, add_preset_argument,
                                       add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
                                       jit_compile, positive_float, positive_int,
-                                      seed_everything, steps_per_call, verbosity)
+                                      seed_everything, verbosity)
 from keras_ae.questions.spec import Question, RunResult, pick, preset_help
 from keras_ae.references import AAE_PARZEN, PARZEN_TABLE
 
@@ -528,12 +528,10 @@ def train(args: argparse.Namespace, data: dict) -> Trained:
     callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args, companions=curve + [figure_cb])
     start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as timer:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             initial_epoch=start, epochs=args.epochs, shuffle=False, callbacks=callbacks,
                             verbose=verbosity(args))
-    hist = history.history
     best_epoch = curve[0].best_epoch if args.keep_best and curve and curve[0].best_weights is not None else None
     if best_epoch is not None:
         print(f"[question E] evaluating the weights of epoch {best_epoch} (best validation Parzen score)", flush=True)

@@ -45,12 +45,12 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_parzen_every_arguments, add_preset_argument,
                                       add_speed_arguments,
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
-                                      seed_everything, steps_per_call, verbosity)
+                                      seed_everything, verbosity)
 from keras_ae.questions.spec import Question, RunResult, pick, preset_help
 from keras_ae.references import GAN_PARZEN
 
@@ -420,8 +420,8 @@ def run(args: argparse.Namespace) -> RunResult:
     start = resume_from(callbacks, model, args.epochs)
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer(callbacks) as timer:
-        history = model.fit(make_dataset(s_train, batch_size=batch, seed=args.seed, drop_remainder=True,
-                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = model.fit(make_dataset(s_train, batch_size=batch, drop_remainder=True,
+                                         **data_options(args, start)),
                             initial_epoch=start, epochs=args.epochs,
                             validation_data=make_dataset(s_val, batch_size=EVALUATION_BATCH_SIZE, shuffle=False),
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))

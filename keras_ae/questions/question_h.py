@@ -32,10 +32,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_preset_argument, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
-                                      positive_int, seed_everything, steps_per_call, verbosity)
+                                      positive_int, seed_everything, verbosity)
 from keras_ae.questions.spec import Question, RunResult, pick, preset_help, row_where
 from keras_ae.references import HINTON2006_DEEP_AUTOENCODER, HINTON2006_PCA
 
@@ -160,8 +160,7 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     callbacks = standard_callbacks(run_dir, args.tensorboard, backup=backup, keep_finished=keep_finished)
     start = resume_from(callbacks, model, epochs)
     with Timer(callbacks) as timer:
-        history = model.fit(make_dataset(x_train, batch_size=batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = model.fit(make_dataset(x_train, batch_size=batch_size, **data_options(args, start)),
                             initial_epoch=start, epochs=epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
@@ -306,8 +305,7 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
                                        backup={**vars(args), "stage": f"rbm_{k}"}, keep_finished=True) + rbm_callbacks()
         start = resume_from(callbacks, rbm, args.pretrain_epochs)
         with Timer(callbacks) as timer:
-            history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, seed=args.seed,
-                                           steps_per_batch=steps_per_call(args), first_epoch=start),
+            history = rbm.fit(make_dataset(data, batch_size=BATCH_SIZE, **data_options(args, start)),
                               initial_epoch=start, epochs=args.pretrain_epochs,
                               callbacks=callbacks, shuffle=False, verbose=verbosity(args))
         error, energy = history.history["reconstruction_error"][-1], history.history["free_energy"][-1]
@@ -361,8 +359,7 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
                                    backup={**vars(args), "stage": "fine_tuning"}, keep_finished=True)
     start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as fine_tuning:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                         steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
                             initial_epoch=start, epochs=args.epochs,
                             validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))

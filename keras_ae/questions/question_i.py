@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, activation_name,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, activation_name,
                                       add_backup_argument, add_common_arguments, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, positive_float,
                                       positive_int, seed_everything, seed_int, steps_per_call,
@@ -272,8 +272,7 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     callbacks = standard_callbacks(run_dir, backup=args) + [recon]
     start = resume_from(callbacks, ae, args.epochs)
     with Timer(callbacks) as timer:
-        history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, seed=seed,
-                                      steps_per_batch=steps_per_call(args), first_epoch=start),
+        history = ae.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start, seed)),
                          initial_epoch=start, epochs=args.epochs,
                          validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE, shuffle=False,
                          callbacks=callbacks, verbose=verbosity(args))

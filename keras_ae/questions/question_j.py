@@ -17,10 +17,10 @@ import os
 
 import numpy as np
 
-from keras_ae.questions.common import (EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
+from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, QuestionParser, Timer, add_backup_argument,
                                       add_common_arguments, add_speed_arguments, distribution_strategy,
                                       fused_minibatch_size, int_at_least, jit_compile, positive_int,
-                                      seed_everything, steps_per_call, verbosity)
+                                      seed_everything, verbosity)
 from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
 
 
@@ -120,8 +120,7 @@ def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=())
     with distribution_strategy(args.strategy).scope():
         model = build_model(args, latent_dim, fused_minibatch_size(args))
     start = resume_from(callbacks, model, epochs)
-    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, seed=args.seed,
-                                     steps_per_batch=steps_per_call(args), first_epoch=start),
+    history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
                         initial_epoch=start, epochs=epochs,
                         validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
                         callbacks=list(callbacks), shuffle=False,
