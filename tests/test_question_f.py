@@ -249,24 +249,24 @@ def short_run(tmp_path_factory):
 
 def test_short_run_writes_figures_numbers_and_table(short_run):
     result, root = short_run
-    for fig in result["figures"]:
+    for fig in result.figures.values():
         assert os.path.getsize(fig) > 1000, fig
-    names = {os.path.basename(f) for f in result["figures"]}
+    names = {os.path.basename(f) for f in result.figures.values()}
     assert {"samples_epoch001.png", "samples_epoch002.png", "samples_over_training.png", "losses.png",
             "discriminator_outputs.png", "parzen_sigma.png"} <= names
-    row = result["rows"][0]
+    row = result.details["rows"][0]
     assert row["k"] == 2 and row["train_images"] == 512
     assert row["parzen_sigma"] in (0.1, 0.2, 0.3)
     assert np.isfinite(row["parzen_test_ll"]) and row["parzen_test_ll_stderr"] > 0
     assert 1.0 <= row["classifier_score_generated"] <= 10.0 and 1.0 <= row["classifier_score_test"] <= 10.0
-    table = open(result["tables"][0]).read()
+    table = open(next(iter(result.tables.values()))[:-4] + ".md").read()
     assert "Parzen" in table and "parzen_test_ll" in table
-    assert len(result["history"]["d_loss"]) == 2 and len(result["history"]["val_d_loss"]) == 2
+    assert len(result.details["history"]["d_loss"]) == 2 and len(result.details["history"]["val_d_loss"]) == 2
 
 
 def test_exported_generate_endpoint_works_without_keras_ae(short_run):
     result, root = short_run
-    path = result["saved_models"]["gan"]
+    path = result.models["gan"]
     meta = json.load(open(os.path.join(path, "metadata.json")))
     assert meta["question"] == "F" and meta["k"] == 2 and meta["generator_loss"] == "minimax"
     assert meta["value_range"] == "signed"

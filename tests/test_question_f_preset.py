@@ -341,7 +341,7 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
         "--generator-units", "64", "64", "--discriminator-units", "32", "32", "--output-dir", str(out),
         "--saved-models-dir", str(models), "--no-xla", "--verbose", "0"])
     result = question_f.run(args)
-    row = result["rows"][0]
+    row = result.details["rows"][0]
     meta = json.loads((models / "question_f_goodfellow2014_gan" / "metadata.json").read_text())
     assert meta["preset"] == "goodfellow2014" and meta["value_range"] == "unit" and meta["updates"] == "simultaneous"
     assert meta["parzen_test_ll"] == pytest.approx(row["parzen_test_ll"]) and np.isfinite(meta["parzen_test_ll"])
@@ -352,16 +352,16 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
     assert (meta["published_parzen_test_ll"], meta["published_parzen_test_ll_stderr"]) == (225.0, 2.0)
     best = meta["parzen_validation_best_epoch"]
     assert 1 <= best <= 3 and meta["weights_of_epoch"] == best
-    assert len(result["parzen_validation"]) == meta["epochs_trained"] == 3
+    assert len(result.details["parzen_validation"]) == meta["epochs_trained"] == 3
     assert os.path.getsize(out / "parzen_validation.png") > 1000
-    assert str(out / "parzen_validation.png") in result["figures"]
+    assert str(out / "parzen_validation.png") in result.figures.values()
     assert (out / "parzen_validation.csv").read_text().startswith("epoch,parzen_validation_ll,sigma")
     from keras_ae.report import _tables  # the curve is a table of the run: report.json and docs/results.md carry it
     from keras_ae.results import read_tables
 
     rows = read_tables(_tables(result))["parzen_validation"]
     assert [float(r["parzen_validation_ll"]) for r in rows] == pytest.approx(
-        [r["parzen_validation_ll"] for r in result["parzen_validation"]])
+        [r["parzen_validation_ll"] for r in result.details["parzen_validation"]])
     assert not (tmp_path / "saved_models" / "question_f_gan").exists()  # today's export is left alone
     # model.keras (to resume training) loads in a fresh process with its maxout D, uniform z and scheduled SGD
     from tests.conftest import run_python
@@ -383,8 +383,8 @@ def test_parzen_curve_for_the_default_configuration_and_option_checks(tmp_path):
                               "--parzen-every-points", "50", "--classifier-epochs", "0", "--sample-every", "2",
                               "--output-dir", str(tmp_path), "--no-export", "--no-xla", "--verbose", "0"])
     result = question_f.run(args)
-    assert [row["epoch"] for row in result["parzen_validation"]] == [1, 2]
-    assert result["rows"][0]["weights_of_epoch"] == 2  # no --keep-best: the last epoch's weights
+    assert [row["epoch"] for row in result.details["parzen_validation"]] == [1, 2]
+    assert result.details["rows"][0]["weights_of_epoch"] == 2  # no --keep-best: the last epoch's weights
     assert os.path.getsize(tmp_path / "parzen_validation.png") > 1000
     for bad in (["--patience", "3"], ["--keep-best"], ["--input-dropout", "0.2"], ["--final-momentum", "0.7"]):
         with pytest.raises(ConfigError):

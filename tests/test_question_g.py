@@ -171,9 +171,9 @@ def short_run(tmp_path_factory):
 
 def test_short_run_writes_figures_and_table(short_run):
     root, result = short_run
-    for path in result["figures"]:
+    for path in result.figures.values():
         assert Path(path).is_file() and Path(path).stat().st_size > 10_000
-    with open(result["tables"][1]) as fh:
+    with open(next(iter(result.tables.values()))) as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 14  # two images x (A, B, C, D, PCA, two JPEG rows)
     for image in ("training image (122048)", "new image (108041)"):
@@ -191,9 +191,9 @@ def test_saved_model_compresses_a_whole_image_in_a_fresh_process(short_run, tmp_
     from keras_ae.data import load_gray_image
 
     root, result = short_run
-    export = result["saved_models"]["patch_autoencoder"]
+    export = result.models["patch_autoencoder"]
     np.save(tmp_path / "image.npy", load_gray_image("122048"))
-    rows = {(r["image"], r["panel"]): r for r in result["rows"]}
+    rows = {(r["image"], r["panel"]): r for r in result.details["rows"]}
     code = f"""
 import json, math, numpy as np, tensorflow as tf
 m = tf.saved_model.load({export!r})
@@ -227,7 +227,7 @@ def test_keras_file_round_trips_with_its_image_geometry(short_run):
     from keras_ae.models import PatchAutoencoder
 
     root, result = short_run
-    export = result["saved_models"]["patch_autoencoder"]
+    export = result.models["patch_autoencoder"]
     model = load_keras_model(export)
     assert isinstance(model, PatchAutoencoder) and model.image_shape == (256, 256) and model.patch_size == 8
     assert [layer.units for layer in (*model.encoder.layers[1:], *model.decoder.layers[1:])] == [16, 64]

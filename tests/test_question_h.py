@@ -81,9 +81,9 @@ def test_short_run_writes_figures_and_the_error_table(short_run):
     from keras_ae.questions.question_h import average_squared_error
 
     result, root = short_run
-    for fig in result["figures"]:
+    for fig in result.figures.values():
         assert os.path.getsize(fig) > 1000, fig
-    ae_row, pca_row = result["rows"]
+    ae_row, pca_row = result.details["rows"]
     assert ae_row["method"].startswith("deep autoencoder 784-64-32-8") and pca_row["method"] == "PCA"
     assert (ae_row["paper_test_error"], pca_row["paper_test_error"]) == (3.00, 13.87)
     x_train = flatten(to_unit(load_dataset("mnist", "train").images[:1000]))
@@ -91,18 +91,18 @@ def test_short_run_writes_figures_and_the_error_table(short_run):
     # the table's numbers are the metric applied to the models' reconstructions
     pca = fit_pca(x_train, 8)
     assert pca_row["test_error"] == pytest.approx(average_squared_error(x_test, pca_reconstruct(pca, x_test)), rel=1e-4)
-    model = load_keras_model(os.path.join(result["saved_models"]["deep_autoencoder"]))
+    model = load_keras_model(os.path.join(result.models["deep_autoencoder"]))
     assert ae_row["test_error"] == pytest.approx(average_squared_error(x_test, model.predict(x_test, verbose=0)),
                                                  rel=1e-4)
     # the per-epoch Keras metric is the same quantity as the table's number
-    assert result["history"]["val_squared_error"][-1] == pytest.approx(ae_row["test_error"], rel=1e-3)
-    table = open(result["tables"][0]).read()
+    assert result.details["history"]["val_squared_error"][-1] == pytest.approx(ae_row["test_error"], rel=1e-3)
+    table = open(next(iter(result.tables.values()))[:-4] + ".md").read()
     assert "13.87" in table and "3" in table and "average squared reconstruction error" in table
 
 
 def test_both_exports_reconstruct_without_keras_ae(short_run):
     result, _ = short_run
-    ae, pca = result["saved_models"]["deep_autoencoder"], result["saved_models"]["pca"]
+    ae, pca = result.models["deep_autoencoder"], result.models["pca"]
     assert json.load(open(os.path.join(pca, "metadata.json")))["question"] == "H"
     out = run_python(
         "import numpy as np, tensorflow as tf\n"
@@ -184,16 +184,16 @@ def test_preset_pretrains_unrolls_fine_tunes_and_writes_the_4_row_figure_table_a
     result, grids, root, _ = preset_run
     out = root / "results"
     x_test = flatten(to_unit(load_dataset("mnist", "test").images[:300]))
-    tuned, unrolled, plain, pca = result["rows"]
+    tuned, unrolled, plain, pca = result.details["rows"]
     assert tuned["method"] == "deep autoencoder 784-64-32-8, RBM-pretrained and fine-tuned"
     assert unrolled["method"].startswith("RBM stack 784-64-32-8 unrolled")
     assert plain["method"] == "deep autoencoder 784-64-32-8 without pretraining" and pca["method"] == "PCA"
     assert (tuned["paper_test_error"], pca["paper_test_error"]) == (3.00, 13.87)
-    assert [r["pretrain_epochs"] for r in result["rows"]] == [2, 2, "", ""]
+    assert [r["pretrain_epochs"] for r in result.details["rows"]] == [2, 2, "", ""]
     assert "RBM-pretrained and fine-tuned" in (out / "reconstruction_errors.md").read_text()
 
     # the headline number: metadata.json of the fine-tuned autoencoder, the model's own error
-    ae_path = result["saved_models"]["autoencoder"]
+    ae_path = result.models["autoencoder"]
     assert os.path.basename(ae_path) == "question_h_hinton2006_autoencoder"
     meta = read_metadata(ae_path)
     assert meta["test_error"] == tuned["test_error"] and meta["preset"] == "hinton2006"
@@ -201,16 +201,16 @@ def test_preset_pretrains_unrolls_fine_tunes_and_writes_the_4_row_figure_table_a
     loaded = tf.saved_model.load(ae_path)
     reconstruction = loaded.reconstruct(x_test)["reconstruction"].numpy()
     assert average_squared_error(x_test, reconstruction) == pytest.approx(tuned["test_error"], rel=1e-4)
-    assert result["history"]["val_squared_error"][-1] == pytest.approx(tuned["test_error"], rel=1e-3)
+    assert result.details["history"]["val_squared_error"][-1] == pytest.approx(tuned["test_error"], rel=1e-3)
 
     # the exported RBMs are the pretrained stack: unrolled again, they give the row before fine-tuning
-    rbms = [load_keras_model(result["saved_models"][f"rbm_{k}"]) for k in (1, 2, 3)]
+    rbms = [load_keras_model(result.models[f"rbm_{k}"]) for k in (1, 2, 3)]
     assert [type(r) for r in rbms] == [RBM] * 3
     assert [(r.visible_units, r.hidden_units, r.hidden_type) for r in rbms] == [
         (784, 64, "bernoulli"), (64, 32, "bernoulli"), (32, 8, "gaussian")]
     again = unroll_rbm_stack(rbms).predict(x_test, verbose=0)
     assert average_squared_error(x_test, again) == pytest.approx(unrolled["test_error"], rel=1e-4)
-    assert read_metadata(result["saved_models"]["rbm_1"])["input"].startswith("MNIST digit")
+    assert read_metadata(result.models["rbm_1"])["input"].startswith("MNIST digit")
     assert sorted(loaded.signatures) == ["decode", "encode", "reconstruct", "serving_default"]
 
     # the figure: original / RBM-pretrained / no pretraining / PCA, each row the method's reconstructions
@@ -220,9 +220,9 @@ def test_preset_pretrains_unrolls_fine_tunes_and_writes_the_4_row_figure_table_a
     assert labels[2].startswith("no pretraining") and labels[3].startswith("PCA") and len(labels) == 4
     shown = figure_rows[0][1]
     np.testing.assert_allclose(figure_rows[1][1], loaded.reconstruct(shown)["reconstruction"].numpy(), atol=1e-5)
-    for fig in result["figures"]:
+    for fig in result.figures.values():
         assert os.path.getsize(fig) > 1000, fig
-    assert {os.path.basename(f) for f in result["figures"]} == {"reconstructions.png", "error_per_epoch.png",
+    assert {os.path.basename(f) for f in result.figures.values()} == {"reconstructions.png", "error_per_epoch.png",
                                                               "rbm_pretraining.png"}
     # every fit kept a per-epoch backup and removed it when it completed; each wrote its log
     for stage in ("rbm_1", "rbm_2", "rbm_3", "fine_tuning", "no_pretraining"):
@@ -242,8 +242,8 @@ def test_preset_killed_in_its_last_stage_resumes_there_without_training_the_fini
 
 def test_preset_comparison_row_is_the_plain_questions_network(preset_run, short_run):
     """The network without pretraining is trained exactly as ``keras-ae run H`` trains it."""
-    plain_question = short_run[0]["rows"][0]
-    comparison = preset_run[0]["rows"][2]
+    plain_question = short_run[0].details["rows"][0]
+    comparison = preset_run[0].details["rows"][2]
     assert comparison["test_error"] == pytest.approx(plain_question["test_error"], rel=1e-5)
     assert comparison["train_error"] == pytest.approx(plain_question["train_error"], rel=1e-5)
 

@@ -173,16 +173,16 @@ def short_run(tmp_path_factory):
 
 def test_short_run_writes_figures_and_mean_and_spread(short_run):
     root, result = short_run
-    for path in result["figures"]:
+    for path in result.figures.values():
         assert Path(path).is_file() and Path(path).stat().st_size > 5_000
     methods = ("scratch", "pretrained", "frozen", "lp_ft")
-    assert len(result["runs"]) == 2 * 2 * 2 * 4  # labels x seeds x head inits x methods
+    assert len(result.details["runs"]) == 2 * 2 * 2 * 4  # labels x seeds x head inits x methods
     with open(root / "results" / "test_accuracy.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["labels"], r["head_init"], r["method"]) for r in rows] == [
         (n, h, m) for n in ("30", "100") for h in ("glorot", "zeros") for m in methods]
     for row in rows:
-        accs = [r["test_accuracy"] for r in result["runs"]
+        accs = [r["test_accuracy"] for r in result.details["runs"]
                 if (str(r["labels"]), r["head_init"], r["method"]) == (row["labels"], row["head_init"], row["method"])]
         assert len(accs) == int(row["seeds"]) == 2
         assert float(row["mean_test_accuracy"]) == pytest.approx(np.mean(accs), abs=1e-4)
@@ -195,14 +195,14 @@ def test_short_run_writes_figures_and_mean_and_spread(short_run):
     assert {r["method"] for r in candidates} == {"pretrained", "frozen", "lp_ft"} and len(candidates) == 6
     [chosen] = [r for r in candidates if r["chosen"] == "yes"]
     assert float(chosen["mean_validation_accuracy"]) == max(float(r["mean_validation_accuracy"]) for r in candidates)
-    assert (result["selection"]["method"], result["selection"]["head_init"]) == (chosen["method"], chosen["head_init"])
+    assert (result.details["selection"]["method"], result.details["selection"]["head_init"]) == (chosen["method"], chosen["head_init"])
 
 
 def test_exported_classifier_classifies_in_a_fresh_process(short_run, mnist_small, tmp_path):
     from keras_ae.data import flatten, load_dataset, to_unit
 
     root, result = short_run
-    export = result["saved_models"]["classifier"]
+    export = result.models["classifier"]
     meta = json.loads((Path(export) / "metadata.json").read_text())
     assert meta["method"] in ("pretrained", "frozen", "lp_ft") and meta["labels"] == 100
     assert meta["head_init"] in ("glorot", "zeros")
@@ -223,7 +223,7 @@ print(json.dumps({{"shape": p.shape, "sums": float(np.abs(p.sum(1) - 1).max()),
     assert out["shape"] == [500, 10] and out["sums"] < 1e-5 and out["argmax"]
     assert out["code"] == [3, UNITS[-1]]
     assert out["acc"] == pytest.approx(meta["test_accuracy"], abs=1e-6)  # the model that was measured
-    ae = Path(result["saved_models"]["autoencoder"])
+    ae = Path(result.models["autoencoder"])
     assert (ae / "saved_model.pb").is_file()
 
 
@@ -232,9 +232,9 @@ def test_exported_classifier_round_trips_through_keras_file(short_run):
     from keras_ae.models import EncoderClassifier
 
     root, result = short_run
-    model = load_keras_model(result["saved_models"]["classifier"])
+    model = load_keras_model(result.models["classifier"])
     assert isinstance(model, EncoderClassifier)
-    info = InferenceModel(result["saved_models"]["classifier"])
+    info = InferenceModel(result.models["classifier"])
     assert {"classify", "predict_class", "encode"} <= set(info.endpoints)
     x = np.random.default_rng(0).random((4, 784)).astype(np.float32)
     np.testing.assert_allclose(info("classify", x), model.predict(x, verbose=0), atol=1e-5)
