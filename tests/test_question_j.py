@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import run_python
+
 
 @pytest.fixture(scope="module")
 def vae(mnist_small):
@@ -109,6 +111,10 @@ def test_short_run_writes_every_figure_and_table(tmp_path):
                  "gradient_variance.md", "vae/history.csv"):
         assert (out / name).stat().st_size > 0, name
     assert (tmp_path / "m" / "question_j_vae" / "saved_model.pb").is_file()
+    # a fresh process that imports only keras_ae.export finds the VAE's class to resume training
+    out_text = run_python(f"from keras_ae.export import load_keras_model\n"
+                          f"print(type(load_keras_model({str(tmp_path / 'm' / 'question_j_vae')!r})).__name__)")
+    assert out_text.strip().endswith("VariationalAutoencoder")
     from keras_ae.results import read_tables
 
     metrics = question_j.QUESTION.headline(read_tables([str(out / "vae_results.csv"),
