@@ -63,3 +63,40 @@ def test_question_j_s_large_latent_answer_follows_the_bounds(big_elbo, start):
     assert start in answers["003 problem 2 (iii)"]
     # the baseline estimator beats the reparameterization trick in these numbers: the answer says so
     assert "the score function with a running-mean baseline has 2 times less variance" in answers["003 problem 2 (ii)"]
+
+
+@pytest.mark.parametrize("p, start", [("0.005", "No: the MMD two-sample test tells"),
+                                      ("0.4", "The MMD two-sample test cannot tell")])
+def test_question_e_s_prior_answer_follows_the_mmd_test(p, start):
+    from keras_ae.questions.question_e import QUESTION
+
+    rows = [{"sample": "AAE training codes", "mmd2": "0.07", "mmd_p_value": p, "gaussian_kl_to_prior": "30.3",
+             "mean_std": "0.86", "mean_abs_mean": "0.36"},
+            {"sample": "reference: prior draws", "mmd2": "0", "mmd_p_value": "0.6", "gaussian_kl_to_prior": "0.05",
+             "mean_std": "1.0", "mean_abs_mean": "0.0"}]
+    (answer,) = QUESTION.answers({"posterior_vs_prior": rows, "summary": [{"final_discriminator_loss": "0.425"}]})
+    assert answer["answer"].startswith(start) and "p = 0.6 for fresh prior draws" in answer["evidence"]
+
+
+@pytest.mark.parametrize("shift, verdict", [(0.05, "pretraining helps"), (-0.05, "pretraining hurts"),
+                                            (0.0, "pretraining cannot be told from no effect")])
+def test_question_i_s_pretraining_answer_follows_the_paired_seeds(shift, verdict):
+    """The best of each side is chosen on validation accuracy (never on the test set), then compared
+    seed by seed: helps, hurts or cannot tell, as the numbers say."""
+    from keras_ae.questions.question_i import QUESTION
+
+    noise = [0.004, -0.003, 0.002, -0.004, 0.001]
+    summary, runs = [], []
+    for method, head, val, base in (("scratch", "glorot", 0.80, 0.75), ("pretrained", "zeros", 0.81, 0.75),
+                                    ("frozen", "glorot", 0.90, 0.30)):
+        acc = [base + (shift if method == "pretrained" else 0.0) + (n if method != "scratch" else 0.0)
+               for n in noise]
+        if method == "frozen":
+            val = 0.40
+        summary.append({"labels": "100", "head_init": head, "method": method, "mean_validation_accuracy": str(val),
+                        "mean_test_accuracy": str(sum(acc) / 5)})
+        runs += [{"labels": "100", "seed": str(k), "head_init": head, "method": method, "test_accuracy": str(a)}
+                 for k, a in enumerate(acc)]
+    (answer,) = QUESTION.answers({"test_accuracy": summary, "test_accuracy_per_run": runs})
+    assert answer["answer"].startswith("With 100 labels " + verdict)
+    assert "pretrained encoder, fine-tuned (zeros head)" in answer["evidence"]  # chosen on validation

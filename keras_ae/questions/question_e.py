@@ -47,7 +47,7 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
                                       jit_compile, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick, preset_help
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help
 from keras_ae.references import AAE_PARZEN, PARZEN_TABLE
 
 
@@ -762,6 +762,36 @@ def run(args: argparse.Namespace) -> RunResult:
     return write_outputs(args, data, trained, evaluate(trained, data, args))
 
 
+def _codes_match_the_prior(tables) -> Answer | None:
+    """From the codes-vs-prior table: the MMD test of the training codes against prior draws, beside
+    the same test of fresh prior draws (the reference row), the Gaussian KL and the discriminator."""
+    rows = tables.get("posterior_vs_prior", [])
+    codes = next((r for r in rows if not str(r.get("sample", "")).startswith("reference")), None)
+    ref = next((r for r in rows if str(r.get("sample", "")).startswith("reference")), None)
+    if codes is None or number(codes.get("mmd_p_value")) is None:
+        return None
+    p, kl = number(codes["mmd_p_value"]), number(codes.get("gaussian_kl_to_prior"))
+    summary = (tables.get("summary") or [{}])[-1]
+    d_loss = number(summary.get("final_discriminator_loss"))
+    verdict = ("No: the MMD two-sample test tells the training codes from prior draws" if p < 0.05 else
+               "The MMD two-sample test cannot tell the training codes from prior draws")
+    evidence = [f"MMD^2 {number(codes['mmd2']):.3g}, permutation p = {p:.3g} (the codes)"]
+    if ref is not None and number(ref.get("mmd_p_value")) is not None:
+        evidence.append(f"p = {number(ref['mmd_p_value']):.3g} for fresh prior draws, the test's reference")
+    if kl is not None and ref is not None:
+        evidence.append(f"KL of the codes' Gaussian fit to the prior {kl:.3g} nats against {number(ref['gaussian_kl_to_prior']):.2g}"
+                        " for prior draws")
+    evidence.append(f"mean code std {number(codes['mean_std']):.2f} (prior 1 in its units), mean |mean| "
+                    f"{number(codes['mean_abs_mean']):.2f}")
+    if d_loss is not None:
+        evidence.append(f"final discriminator loss {d_loss:.3f} (2 ln 2 = {2 * math.log(2):.3f} when it cannot "
+                        "tell codes from prior samples)")
+    return Answer(f"{verdict} (p {'<' if p < 0.05 else '>='} 0.05).", "; ".join(evidence) + ".")
+
+
+ASKS = (Ask("002 problem 2 (a)-(c)", "Do the adversarial autoencoder's codes match the prior?", _codes_match_the_prior),)
+
+
 def headline(tables) -> dict:
     """``parzen_log_likelihood`` and ``parzen_std_error`` (nats, test set), ``val_squared_error``,
     ``gaussian_kl_to_prior``."""
@@ -775,7 +805,7 @@ QUESTION = Question(
     id="E", title="adversarial autoencoder with a 100-d N(0, I) prior, three-phase training", sheet="002 problem 2",
     build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS), captions=CAPTIONS,
     summary=__doc__.strip().split("\n\n")[0], reference_note=REFERENCE_NOTE, headline=headline,
-    references={"parzen_log_likelihood": AAE_PARZEN}, readme_metrics=("parzen_log_likelihood",),
+    references={"parzen_log_likelihood": AAE_PARZEN}, readme_metrics=("parzen_log_likelihood",), asks=ASKS,
     metric_labels={"parzen_log_likelihood": "Parzen log-likelihood of the test digits (nats)",
                    "parzen_std_error": "its standard error (nats)",
                    "val_squared_error": "validation squared error per image",

@@ -34,7 +34,7 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fused_minibatch_size, jit_compile, positive_float,
                                       positive_int, seed_everything, seed_int, steps_per_call,
                                       verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
 
 METHODS = {
     "scratch": "random init, all layers trained",
@@ -442,6 +442,55 @@ def run(args: argparse.Namespace) -> RunResult:
                                  "finetune_seconds": timer.seconds})
 
 
+def _best_by_validation(rows, labels: str, pretrained: bool):
+    """The (method, head) of one side with the best mean *validation* accuracy at ``labels`` labels."""
+    side = [r for r in rows if r["labels"] == labels and (r["method"] in PRETRAINED_METHODS) == pretrained
+            and number(r.get("mean_validation_accuracy")) is not None]
+    return max(side, key=lambda r: number(r["mean_validation_accuracy"]), default=None)
+
+
+def _pretraining_helps(tables) -> Answer | None:
+    """Per label count: the best pretrained method against the best from scratch, both chosen on the
+    validation split, compared on the test set seed by seed (the same labelled images per seed)."""
+    from scipy.stats import t as student_t
+
+    summary, runs = tables.get("test_accuracy", []), tables.get("test_accuracy_per_run", [])
+    parts, evidence = [], []
+    for labels in sorted({r["labels"] for r in summary}, key=int):
+        best = {side: _best_by_validation(summary, labels, side) for side in (True, False)}
+        if None in best.values():
+            continue
+        acc = {side: {r["seed"]: number(r["test_accuracy"]) for r in runs if r["labels"] == labels
+                      and r["method"] == best[side]["method"] and r["head_init"] == best[side]["head_init"]}
+               for side in (True, False)}
+        seeds = sorted(set(acc[True]) & set(acc[False]))
+        if not seeds:
+            continue
+        diffs = [acc[True][k] - acc[False][k] for k in seeds]
+        mean = sum(diffs) / len(diffs)
+        if len(diffs) > 1:
+            se = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) ** 0.5
+            half = float(student_t.ppf(0.975, len(diffs) - 1)) * se
+            verdict = "helps" if mean - half > 0 else "hurts" if mean + half < 0 else "cannot be told from no effect"
+            interval = f"95 % interval {mean - half:+.3f} to {mean + half:+.3f} over {len(diffs)} seeds"
+        else:
+            verdict, interval = "cannot be told from no effect (one seed)", "one seed"
+        parts.append(f"with {labels} labels pretraining {verdict}")
+        evidence.append(f"{labels} labels: {METHODS[best[True]['method']]} ({best[True]['head_init']} head) "
+                        f"{number(best[True]['mean_test_accuracy']):.4f} against {METHODS[best[False]['method']]} "
+                        f"({best[False]['head_init']} head) {number(best[False]['mean_test_accuracy']):.4f}, "
+                        f"paired difference {mean:+.4f} ({interval})")
+    if not parts:
+        return None
+    text = "; ".join(parts)
+    return Answer(text[0].upper() + text[1:] + " (the best of each side chosen on held-out training images, "
+                  "compared on the test set).", "; ".join(evidence) + ".")
+
+
+ASKS = (Ask("004 slides 'Autoencoders - Pretraining'",
+            "Does unsupervised pretraining help a classifier trained on few labels?", _pretraining_helps),)
+
+
 def headline(tables) -> dict:
     """``<labels>_labels_<head>_<method>_test_accuracy``: the mean over seeds."""
     out = {}
@@ -457,6 +506,7 @@ QUESTION = Question(
     quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
     reference_note=REFERENCE_NOTE, headline=headline,
     readme_metrics=("100_labels_glorot_pretrained_test_accuracy", "100_labels_glorot_scratch_test_accuracy"),
+    asks=ASKS,
     metric_labels={f"{n}_labels_{head}_{method}_test_accuracy":
                    f"{n} labels, {HEAD_NAMES[head].split()[0].lower()} head, {METHODS[method]}: test accuracy"
                    for n in (100, 1000) for head in HEAD_NAMES for method in METHODS},
