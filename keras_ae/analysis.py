@@ -82,8 +82,9 @@ def tsne_2d(x, perplexity: float = TSNE_PERPLEXITY, seed: int = 0, max_iter: int
     return tsne.fit_transform(x).astype(np.float32)
 
 
-def knn_accuracy(train_x, train_y, test_x, test_y, k: int = KNN_K) -> float:
-    """Accuracy on ``test_x`` of a k-nearest-neighbour classifier fitted on ``train_x`` (Euclidean)."""
+def knn_correct(train_x, train_y, test_x, test_y, k: int = KNN_K) -> np.ndarray:
+    """Per test item, whether a k-nearest-neighbour classifier fitted on ``train_x`` (Euclidean)
+    classifies it right (a boolean array): what a paired test of two codes compares."""
     from sklearn.neighbors import KNeighborsClassifier
 
     train_x, train_y = _check(train_x, train_y, "training codes")
@@ -91,7 +92,12 @@ def knn_accuracy(train_x, train_y, test_x, test_y, k: int = KNN_K) -> float:
     if train_x.shape[1] != test_x.shape[1]:
         raise DataError(f"training codes have {train_x.shape[1]} dimensions, test codes {test_x.shape[1]}")
     clf = KNeighborsClassifier(n_neighbors=min(k, len(train_x))).fit(train_x, train_y)
-    return float(clf.score(test_x, test_y))
+    return clf.predict(test_x) == test_y
+
+
+def knn_accuracy(train_x, train_y, test_x, test_y, k: int = KNN_K) -> float:
+    """Accuracy on ``test_x`` of a k-nearest-neighbour classifier fitted on ``train_x`` (Euclidean)."""
+    return float(np.mean(knn_correct(train_x, train_y, test_x, test_y, k)))
 
 
 def knn_cv_accuracy(x, labels, k: int = KNN_K, folds: int = 5, seed: int = 0) -> tuple[float, float]:

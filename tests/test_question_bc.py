@@ -467,8 +467,8 @@ def test_short_run_writes_every_figure_table_and_model(short_runs):
                "code_quality.md", "code_quality.csv", "description.md", "summary.json", "history.csv",
                "test_loss.csv"],
         "qc": ["reconstructions_epoch001.png", "reconstructions_epoch002.png", "loss_curves.png", "tsne_codes.png",
-               "tsne_b_vs_c.png", "comparison.md", "comparison.csv", "description.md", "summary.json",
-               "history.csv", "test_loss.csv"],
+               "tsne_b_vs_c.png", "comparison.md", "comparison.csv", "paired_knn.md", "paired_knn.csv",
+               "description.md", "summary.json", "history.csv", "test_loss.csv"],
     }
     for folder, names in expected.items():
         for name in names:
@@ -479,8 +479,8 @@ def test_short_run_writes_every_figure_table_and_model(short_runs):
     for key, folder in (("b", "qb"), ("c", "qc")):
         result = short_runs[key]
         assert list(result.figures.values()) == [str(tmp / folder / n) for n in expected[folder] if n.endswith(".png")]
-        assert result.tables == {"code_quality" if key == "b" else "comparison":
-                                 str(tmp / folder / ("code_quality.csv" if key == "b" else "comparison.csv"))}
+        tables = ["code_quality"] if key == "b" else ["comparison", "paired_knn"]
+        assert result.tables == {name: str(tmp / folder / f"{name}.csv") for name in tables}
         assert [int(e["epoch"]) for e in result.details["evaluations"]] == [1, 2]  # --test-every 1
         assert len(result.details["history"]["loss"]) == 2
     assert [r["model"] for r in short_runs["b"].rows("code_quality")] == ["B: autoencoder", "raw pixels (no model)"]
@@ -510,6 +510,15 @@ def test_headline_metrics_are_read_from_the_tables(short_runs):
     assert b.metrics["test_mse"] == pytest.approx(b_row["test_mse_clean"], rel=1e-6)
     assert c.metrics["test_mse_noisy"] == pytest.approx(c_row["test_mse_noisy"], rel=1e-6)
     assert c.metrics["baseline_test_mse_noisy"] == pytest.approx(c.details["rows"][0]["test_mse_noisy"], rel=1e-6)
+    # the paired kNN table (B's and C's probes on the same test images) answers 001 Q3; B's answers Q2(e)
+    (pairs,) = c.rows("paired_knn")
+    counts = {k: int(v) for k, v in pairs.items()}
+    assert sum(counts[k] for k in ("both_right", "only_b_right", "only_c_right", "both_wrong")) == counts["test_images"]
+    right_c = (counts["both_right"] + counts["only_c_right"]) / counts["test_images"]
+    assert right_c == pytest.approx(c_row["knn_test"], abs=1e-9)
+    tables = {name: c.rows(name) for name in c.tables}
+    assert [a["item"] for a in question_c.QUESTION.answers(tables)] == ["001 Q3"]
+    assert [a["item"] for a in question_b.QUESTION.answers({"code_quality": b.rows("code_quality")})] == ["001 Q2(e)"]
 
 
 def test_c_loads_b_when_its_settings_match(short_runs):

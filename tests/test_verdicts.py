@@ -3,6 +3,7 @@ where the wording must flip when the numbers do (no training)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -100,3 +101,30 @@ def test_question_i_s_pretraining_answer_follows_the_paired_seeds(shift, verdict
     (answer,) = QUESTION.answers({"test_accuracy": summary, "test_accuracy_per_run": runs})
     assert answer["answer"].startswith("With 100 labels " + verdict)
     assert "pretrained encoder, fine-tuned (zeros head)" in answer["evidence"]  # chosen on validation
+
+
+@pytest.mark.parametrize("only_b, only_c, start", [(10, 40, "Yes: the classes are measurably easier to tell apart "
+                                                               "in C's (denoising)"),
+                                                   (40, 10, "Yes: the classes are measurably easier to tell apart "
+                                                            "in B's (plain)"),
+                                                   (20, 22, "Not measurably")])
+def test_question_c_s_code_answer_is_mcnemar_on_the_same_test_images(only_b, only_c, start):
+    from keras_ae.questions.question_c import QUESTION, paired_knn_row
+
+    b = np.array([True] * 900 + [True] * only_b + [False] * only_c + [False] * 30)
+    c = np.array([True] * 900 + [False] * only_b + [True] * only_c + [False] * 30)
+    row = paired_knn_row(b, c)
+    assert (row["only_b_right"], row["only_c_right"], row["both_right"]) == (only_b, only_c, 900)
+    (answer,) = QUESTION.answers({"paired_knn": [{k: str(v) for k, v in row.items()}],
+                                  "comparison": [{"model": "B: autoencoder", "trustworthiness": "0.994"},
+                                                 {"model": "C: denoising autoencoder", "trustworthiness": "0.993"}]})
+    assert answer["answer"].startswith(start), answer
+    assert "trustworthiness 0.994 -> 0.993" in answer["evidence"]
+
+
+@pytest.mark.parametrize("plane, word", [("0.9", "well"), ("0.64", "partly"), ("0.3", "poorly")])
+def test_question_b_s_tsne_description_follows_the_probe(plane, word):
+    from keras_ae.questions.question_b import QUESTION
+
+    (answer,) = QUESTION.answers({"code_quality": [{"model": "B: autoencoder", "knn_cv_tsne": plane}]})
+    assert answer["answer"].startswith(f"The classes separate {word}")

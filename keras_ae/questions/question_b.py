@@ -12,7 +12,7 @@ import argparse
 import os
 
 from keras_ae.questions import question_bc as bc
-from keras_ae.questions.spec import Question, RunResult, pick, row_where
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, row_where
 
 MODEL_NAME = "question_b_autoencoder"
 LABEL = "B: autoencoder"
@@ -87,13 +87,40 @@ def headline(tables) -> dict:
                  "silhouette_tsne": "silhouette_tsne"})
 
 
+def _tsne_separation(tables) -> Answer | None:
+    """How well do the classes separate in the t-SNE map of the codes? From the kNN probe in the
+    plane (cross-validated, with its spread over folds), the silhouette and the trustworthiness."""
+    row = row_where(tables.get("code_quality", []), "model", "B")
+    plane, spread = number(row.get("knn_cv_tsne")), number(row.get("knn_cv_std"))
+    if plane is None:
+        return None
+    words = ("well: most classes form their own regions" if plane >= 0.85 else
+             "partly: some classes form their own regions while others overlap" if plane >= 0.6 else
+             "poorly: the classes overlap")
+    test, sil, trust = (number(row.get(k)) for k in ("knn_test", "silhouette_tsne", "trustworthiness"))
+    evidence = [f"a kNN classifier in the 2-D map is right on {100 * plane:.1f}% of the embedded images "
+                f"(cross-validated; chance 10%)"]
+    if spread is not None:
+        evidence.append(f"the 8-d code's cross-validated kNN spread over folds +-{100 * spread:.1f} points")
+    if test is not None:
+        evidence.append(f"kNN on the 8-d codes, training -> test images, {100 * test:.1f}%")
+    if sil is not None:
+        evidence.append(f"class silhouette in the map {sil:.2f} (1: separate, 0: touching, < 0: mixed)")
+    if trust is not None:
+        evidence.append(f"trustworthiness {trust:.3f} (the map keeps the codes' neighbourhoods)")
+    return Answer(f"The classes separate {words}.", "; ".join(evidence) + ".")
+
+
+ASKS = (Ask("001 Q2(e)", "How well do the classes separate in the t-SNE of the codes?", _tsne_separation),)
+
+
 QUESTION = Question(
     id="B", title="Fashion-MNIST fully-connected autoencoder, t-SNE of the codes", sheet="001 question 2",
     build_parser=build_parser, run=run,
     quick_args=("--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--test-every", "1"),
     captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
     reference_note="Sheet 001 asks for the figures and a description only; no reference numbers.",
-    headline=headline, readme_metrics=("test_mse", "knn_test_accuracy"),
+    headline=headline, readme_metrics=("test_mse", "knn_test_accuracy"), asks=ASKS,
     metric_labels={"test_mse": "test MSE per pixel (inputs in [-1, 1])",
                    "knn_test_accuracy": "kNN accuracy on the 8-d codes (test images)",
                    "trustworthiness": "t-SNE trustworthiness", "silhouette_tsne": "silhouette of the t-SNE classes"},

@@ -292,11 +292,13 @@ def analyse(encode: Callable, data: FashionData, args, name: str) -> dict:
     if codes.shape[0] != args.tsne_size:
         raise DataError(f"expected codes of {args.tsne_size} images, got {codes.shape}")
     coords = analysis.tsne_2d(codes, perplexity=args.tsne_perplexity, seed=args.seed)
-    row = analysis.code_quality(codes, data.y_subset, coords, encode(data.x_train), data.y_train,
-                                encode(data.x_test), data.y_test, k=args.knn_k, folds=CV_FOLDS,
-                                seed=args.seed)
+    train_codes, test_codes = encode(data.x_train), encode(data.x_test)
+    row = analysis.code_quality(codes, data.y_subset, coords, train_codes, data.y_train, test_codes, data.y_test,
+                                k=args.knn_k, folds=CV_FOLDS, seed=args.seed)
     conf = analysis.neighbour_confusion(coords, data.y_subset, len(data.class_names))
-    return {"name": name, "codes": codes, "coords": coords, "row": row, "confusion": conf}
+    # per test image, whether the kNN probe is right: C's paired test against B on the same images
+    correct = analysis.knn_correct(train_codes, data.y_train, test_codes, data.y_test, k=args.knn_k)
+    return {"name": name, "codes": codes, "coords": coords, "row": row, "confusion": conf, "knn_correct": correct}
 
 
 def pixel_reference(data: FashionData, args) -> dict:

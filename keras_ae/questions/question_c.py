@@ -14,10 +14,13 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from keras_ae.questions import question_b
 from keras_ae.questions import question_bc as bc
 from keras_ae.questions.common import nonnegative_float
-from keras_ae.questions.spec import Question, RunResult, pick, row_where
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, row_where
+from keras_ae.verdicts import McNemar
 
 MODEL_NAME = "question_c_denoising_autoencoder"
 LABEL = "C: denoising autoencoder"
@@ -283,6 +286,51 @@ def plot_b_vs_c(b: dict, c: dict, data: bc.FashionData, args, source: str) -> st
                  f"B's model: {source}."))
 
 
+def paired_knn_row(b_correct, c_correct) -> dict:
+    """The kNN probes of B's and C's codes on the same test images, counted in pairs: what
+    McNemar's test of "equally accurate" compares (:class:`keras_ae.verdicts.McNemar`)."""
+    b, c = np.asarray(b_correct, bool), np.asarray(c_correct, bool)
+    if b.shape != c.shape:
+        raise ValueError(f"B's and C's kNN results cover {b.shape} and {c.shape} test images")
+    return {"test_images": int(b.size), "both_right": int(np.sum(b & c)), "only_b_right": int(np.sum(b & ~c)),
+            "only_c_right": int(np.sum(~b & c)), "both_wrong": int(np.sum(~b & ~c))}
+
+
+def write_paired_knn(b_correct, c_correct, args) -> tuple:
+    from keras_ae.reporting import write_table
+
+    return write_table([paired_knn_row(b_correct, c_correct)], os.path.join(args.output_dir, "paired_knn"), caption=(
+        f"Question C: the {args.knn_k}-nearest-neighbour probe (fitted on the training codes) on the same test "
+        "images with B's codes and with C's, counted in pairs; McNemar's test compares only_b_right with "
+        "only_c_right."))
+
+
+def _code_differs(tables) -> Answer | None:
+    """Is C's code different from B's? McNemar's exact test of the two kNN probes on the same test
+    images, with the t-SNE map's numbers beside it."""
+    rows, pairs = tables.get("comparison", []), tables.get("paired_knn", [])
+    if not pairs:
+        return None
+    p = {k: int(number(v)) for k, v in pairs[0].items()}
+    test = McNemar(only_a=p["only_c_right"], only_b=p["only_b_right"], items=p["test_images"])
+    b, c = (next((r for r in rows if str(r.get("model", "")).startswith(x)), {}) for x in ("B", "C"))
+    if test.verdict == "tie":
+        verdict = ("Not measurably: the kNN probe is as accurate on C's codes as on B's "
+                   f"(difference {100 * test.accuracy_difference:+.1f} points, McNemar p = {test.p_value:.2g})")
+    else:
+        better = "C's (denoising)" if test.verdict == "A" else "B's (plain)"
+        verdict = (f"Yes: the classes are measurably easier to tell apart in {better} codes "
+                   f"(kNN accuracy {100 * test.accuracy_difference:+.1f} points C - B, McNemar p = {test.p_value:.2g})")
+    extra = "; ".join(f"{name} {number(b[col]):.3g} -> {number(c[col]):.3g}" for name, col in (
+        ("trustworthiness", "trustworthiness"), ("t-SNE silhouette", "silhouette_tsne"), ("active units", "active_dims"))
+        if number(b.get(col)) is not None and number(c.get(col)) is not None)
+    return Answer(verdict + ".", f"{p['test_images']} test images: only B's probe right on {p['only_b_right']}, only "
+                  f"C's on {p['only_c_right']}, both on {p['both_right']}" + (f"; B -> C: {extra}" if extra else "") + ".")
+
+
+ASKS = (Ask("001 Q3", "Is the denoising autoencoder's code different from the plain autoencoder's?", _code_differs),)
+
+
 def table_caption(args, data: bc.FashionData) -> str:
     return bc.table_caption("C", args, data, train_note=" (noisy input -> clean target)", test_notes=(
         f"; test_mse_noisy reconstructs them with seeded noise of sd {args.noise_stddev:g} added, against the "
@@ -318,6 +366,8 @@ def write_outputs(args, data: bc.FashionData, trained: bc.Trained, evaluation: b
         rows.append(bc.model_row("raw pixels (no model)", evaluation.pixels, {}, {}))
     table, description = bc.write_table_and_text("C", args, rows, NOISY_COLUMNS, TABLE, table_caption(args, data),
                                                  descriptions, summary)
+    if baseline is not None:
+        table = [*table, *write_paired_knn(b_eval.own["knn_correct"], own["knn_correct"], args)]
     meta = {"noise_stddev": args.noise_stddev, "noise_clip": args.noise_clip,
             "reconstruct": "takes a (noisy) image and returns the clean estimate"}
     if not args.noise_clip:  # noisy float inputs reach past [-1, 1]: accept up to 6 noise sd beyond
@@ -363,7 +413,7 @@ QUESTION = Question(
                    "noisy_input_mse": "noisy input itself: MSE per pixel",
                    "knn_test_accuracy": "kNN accuracy on the 8-d codes (test images)",
                    "baseline_test_mse_noisy": "B's autoencoder on the same noisy images: MSE per pixel"},
-    run_all_args=run_all_args,
+    run_all_args=run_all_args, asks=ASKS,
 )
 main = QUESTION.main
 
