@@ -123,6 +123,10 @@ def page_block(qid: str, report: dict, manifest: dict, figures_rel: str = "figur
             lines += [f"- **{a['item']}: {a['asks']}** {a['answer']} _Evidence:_ {a['evidence']}"]
         if q.get("answers"):
             lines.append("")
+        if not q.get("answers") and not manifest.get(key, {}).get("figures"):
+            lines += ["_Nothing to show from this run: its tables lack what the answers need (a run made before "
+                      "they existed) and its figures were not at hand when this page was rendered; the next full "
+                      "`keras-ae run all` and `keras-ae results` fill this in._", ""]
         for k, fig in enumerate(manifest.get(key, {}).get("figures", []), 1):
             lines += [f"![{os.path.basename(fig['file'])}]({figures_rel}/{fig['file']})", "",
                       f"**Figure {key}.{k}.** {fig['caption']}", ""]

@@ -66,17 +66,18 @@ def test_question_j_s_large_latent_answer_follows_the_bounds(big_elbo, start):
     assert "the score function with a running-mean baseline has 2 times less variance" in answers["003 problem 2 (ii)"]
 
 
-@pytest.mark.parametrize("p, start", [("0.005", "No: the MMD two-sample test tells"),
-                                      ("0.4", "The MMD two-sample test cannot tell")])
-def test_question_e_s_prior_answer_follows_the_mmd_test(p, start):
+@pytest.mark.parametrize("p, ref_p, start", [("0.005", "0.6", "No: the MMD two-sample test tells"),
+                                             ("0.4", "0.6", "The MMD two-sample test cannot tell"),
+                                             ("0.005", "0.03", "Cannot tell from this test: it also rejects")])
+def test_question_e_s_prior_answer_follows_the_mmd_test(p, ref_p, start):
     from keras_ae.questions.question_e import QUESTION
 
     rows = [{"sample": "AAE training codes", "mmd2": "0.07", "mmd_p_value": p, "gaussian_kl_to_prior": "30.3",
              "mean_std": "0.86", "mean_abs_mean": "0.36"},
-            {"sample": "reference: prior draws", "mmd2": "0", "mmd_p_value": "0.6", "gaussian_kl_to_prior": "0.05",
+            {"sample": "reference: prior draws", "mmd2": "0", "mmd_p_value": ref_p, "gaussian_kl_to_prior": "0.05",
              "mean_std": "1.0", "mean_abs_mean": "0.0"}]
     (answer,) = QUESTION.answers({"posterior_vs_prior": rows, "summary": [{"final_discriminator_loss": "0.425"}]})
-    assert answer["answer"].startswith(start) and "p = 0.6 for fresh prior draws" in answer["evidence"]
+    assert answer["answer"].startswith(start) and f"p = {ref_p} for fresh prior draws" in answer["evidence"]
 
 
 @pytest.mark.parametrize("shift, verdict", [(0.05, "pretraining helps"), (-0.05, "pretraining hurts"),

@@ -773,8 +773,14 @@ def _codes_match_the_prior(tables) -> Answer | None:
     p, kl = number(codes["mmd_p_value"]), number(codes.get("gaussian_kl_to_prior"))
     summary = (tables.get("summary") or [{}])[-1]
     d_loss = number(summary.get("final_discriminator_loss"))
-    verdict = ("No: the MMD two-sample test tells the training codes from prior draws" if p < 0.05 else
-               "The MMD two-sample test cannot tell the training codes from prior draws")
+    ref_p = number(ref.get("mmd_p_value")) if ref is not None else None
+    if ref_p is not None and ref_p < 0.05:
+        verdict = ("Cannot tell from this test: it also rejects fresh prior draws against the prior "
+                   f"(p = {ref_p:.3g}), so its verdict on the codes is not reliable here")
+    elif p < 0.05:
+        verdict = "No: the MMD two-sample test tells the training codes from prior draws"
+    else:
+        verdict = "The MMD two-sample test cannot tell the training codes from prior draws"
     evidence = [f"MMD^2 {number(codes['mmd2']):.3g}, permutation p = {p:.3g} (the codes)"]
     if ref is not None and number(ref.get("mmd_p_value")) is not None:
         evidence.append(f"p = {number(ref['mmd_p_value']):.3g} for fresh prior draws, the test's reference")
