@@ -110,8 +110,9 @@ def build_generator(latent_dim: int = 100, units: Sequence[int] = (256, 512, 102
 
 def build_discriminator(input_dim: int = 784, units: Sequence[int] = (1024, 512, 256), activation: str = "leaky_relu",
                         dropout: float = 0.3, seed: int | None = None, name: str = "discriminator") -> keras.Model:
-    """Functional MLP ``x -> l(x)``, the logit of D(x) = sigmoid(l(x)): hidden ``units`` (with dropout),
-    then one linear unit named ``logit``."""
+    """Functional MLP ``x -> l(x)``, the logit of D(x) = sigmoid(l(x)).
+
+    Hidden ``units`` (with dropout), then one linear unit named ``logit``."""
     x = keras.Input(shape=(input_dim,), name="x")
     h = x
     for i, n in enumerate(units):

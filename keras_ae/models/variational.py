@@ -139,6 +139,7 @@ def build_vae(input_dim: int = 784, hidden: Sequence[int] = (512, 256), latent_d
               beta: float = 1.0, seed: int | None = None, name: str = "vae",
               minibatch_size: int | None = None) -> VariationalAutoencoder:
     """MLP VAE: encoder input-hidden-(mean, log_var), decoder latent-reversed(hidden)-input (sigmoid).
+
     ``minibatch_size``: fused steps (:mod:`keras_ae.models.fused`)."""
     encoder = build_vae_encoder(input_dim, hidden, latent_dim)
     decoder = build_mlp(latent_dim, [*reversed(hidden), input_dim],
