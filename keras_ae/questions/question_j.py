@@ -128,6 +128,23 @@ def train_vae(args, x_train, x_test, latent_dim: int, epochs: int, callbacks=())
     return model, history
 
 
+def write_gradient_variance(grads: dict, args: argparse.Namespace) -> list:
+    """``gradient_variance.md``/``.csv``: the three estimators' variances and ratios (answer ii)."""
+    from keras_ae.reporting import write_table
+
+    k = args.gradient_samples
+    estimators = (("score function (REINFORCE)", "score_function_variance"),
+                  ("score function with a baseline (running mean of f)", "baseline_score_function_variance"),
+                  ("reparameterization", "reparameterization_variance"))
+    return list(write_table([{"estimator": name, "variance": grads[key],
+                                f"std_error_with_{k}_samples": (grads[key] / k) ** 0.5} for name, key in estimators],
+                              os.path.join(args.output_dir, "gradient_variance"), caption=(
+        f"Question J: variance of single-sample estimates of d/d(mu) E_q[log p(x|z)] over "
+        f"{args.gradient_samples} samples, averaged over 50 test digits and {args.latent_dim} latent units. "
+        f"Ratio to the reparameterization trick's: score function {grads['variance_ratio']:.1f}, score function "
+        f"with a baseline {grads['baseline_variance_ratio']:.1f}.")))
+
+
 def run(args: argparse.Namespace) -> RunResult:
     from scipy.stats import norm
 
@@ -176,17 +193,7 @@ def run(args: argparse.Namespace) -> RunResult:
 
     print("[question J] gradient variance: score function vs reparameterization", flush=True)
     grads = gradient_estimator_variance(model, x_test[:50], args.gradient_samples, seed=args.seed)
-    k = args.gradient_samples
-    estimators = (("score function (REINFORCE)", "score_function_variance"),
-                  ("score function with a baseline (running mean of f)", "baseline_score_function_variance"),
-                  ("reparameterization", "reparameterization_variance"))
-    tables = list(write_table([{"estimator": name, "variance": grads[key],
-                                f"std_error_with_{k}_samples": (grads[key] / k) ** 0.5} for name, key in estimators],
-                              os.path.join(out, "gradient_variance"), caption=(
-        f"Question J: variance of single-sample estimates of d/d(mu) E_q[log p(x|z)] over "
-        f"{args.gradient_samples} samples, averaged over 50 test digits and {args.latent_dim} latent units. "
-        f"Ratio to the reparameterization trick's: score function {grads['variance_ratio']:.1f}, score function "
-        f"with a baseline {grads['baseline_variance_ratio']:.1f}.")))
+    tables = write_gradient_variance(grads, args)
 
     for latent in args.latent_sweep:
         print(f"[question J] latent-size sweep: {latent} dimensions, {args.sweep_epochs} epochs", flush=True)
