@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,34 +83,70 @@ def compile_model(model, args: argparse.Namespace):
     return model
 
 
-def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.callbacks import resume_from, standard_callbacks
-    from keras_ae.data import make_dataset
-    from keras_ae.export import export_model
-    from keras_ae.losses import mse_per_pixel, squared_error_per_image
-    from keras_ae.plots import plot_curves, plot_image_grid
-    from keras_ae.reporting import write_table
+@dataclass
+class Trained:
+    """What the train stage gives: the model, Keras' per-epoch logs and the wall time of ``fit``."""
 
-    out = args.output_dir
+    model: Any
+    history: dict
+    seconds: float
+
+
+def new_model(args: argparse.Namespace):
+    """Seed, then build and compile the autoencoder under the run's distribution strategy."""
     seed_everything(args.seed)
     with distribution_strategy(args.strategy).scope():  # first: the builder refuses --filters that do not fit
-        model = compile_model(build_model(args, fused_minibatch_size(args)), args)
-    print("[question D] loading MNIST-M (built from MNIST + BSDS500 on first use)", flush=True)
-    data = load_data(args)
-    x_train, x_val, x_test = data["train"], data["validation"], data["test"]
-    print(f"[question D] {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test images, "
-          f"shape {x_train.shape[1:]}", flush=True)
-    os.makedirs(out, exist_ok=True)
+        return compile_model(build_model(args, fused_minibatch_size(args)), args)
+
+
+def train(args: argparse.Namespace, model, data: dict) -> Trained:
+    """Fit on the training images, validated on the validation images after every epoch."""
+    from keras_ae.callbacks import resume_from, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    x_train, x_val = data["train"], data["validation"]
     print(f"[question D] training: encoder {model.sample_shape} -> code {model.code_shape}, "
-          f"{model.encoder.count_params() + model.decoder.count_params()} parameters, {args.epochs} epochs", flush=True)
-    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args)
+          f"{parameter_count(model)} parameters, {args.epochs} epochs", flush=True)
+    callbacks = standard_callbacks(args.output_dir, tensorboard=args.tensorboard, backup=args)
     start = resume_from(callbacks, model, args.epochs)
     with Timer(callbacks) as timer:
         history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
                             validation_data=(x_val, x_val), validation_batch_size=EVALUATION_BATCH_SIZE,
                             initial_epoch=start, epochs=args.epochs, shuffle=False, callbacks=callbacks,
                             verbose=verbosity(args))
-    hist = history.history
+    return Trained(model, history.history, timer.seconds)
+
+
+def parameter_count(model) -> int:
+    return model.encoder.count_params() + model.decoder.count_params()
+
+
+def reconstruct(model, x: np.ndarray) -> np.ndarray:
+    return model.predict(x, batch_size=512, verbose=0)
+
+
+def loss_row(x_train: np.ndarray, x_test: np.ndarray, recon_test: np.ndarray, history: dict) -> dict:
+    """The losses of the table (a function of arrays): the last epoch's training and validation
+    loss, the test reconstructions' squared error per image and MSE per value, and the MSE of
+    always answering the mean training image."""
+    from keras_ae.losses import mse_per_pixel, squared_error_per_image
+
+    mean_image = x_train.mean(axis=0, keepdims=True)
+    return {
+        "final_train_loss": float(history["loss"][-1]), "final_val_loss": float(history["val_loss"][-1]),
+        "test_squared_error": squared_error_per_image(x_test, recon_test),
+        "test_mse": mse_per_pixel(x_test, recon_test),
+        "mean_image_test_mse": mse_per_pixel(x_test, np.broadcast_to(mean_image, x_test.shape)),
+    }
+
+
+def write_outputs(args: argparse.Namespace, data: dict, trained: Trained, recon_test: np.ndarray,
+                  losses: dict) -> RunResult:
+    """The loss curves, the reconstruction figure, the table and the SavedModel."""
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    out, hist, model, x_test = args.output_dir, trained.history, trained.model, data["test"]
     epochs = list(range(1, len(hist["loss"]) + 1))
     loss_label = "squared error per image" if args.loss == "squared_error" else "MSE per value"
     curves = plot_curves({"train (mean over the epoch's batches)": (epochs, hist["loss"]),
@@ -116,42 +154,53 @@ def run(args: argparse.Namespace) -> RunResult:
                          os.path.join(out, "loss_curves.png"),
                          "Question D: conv autoencoder on MNIST-M, reconstruction loss",
                          ylabel=f"least-squares loss ({loss_label})")
-
-    recon_test = model.predict(x_test, batch_size=512, verbose=0)
     rng = np.random.default_rng(args.seed)
-    pick = np.sort(rng.choice(len(x_test), size=min(args.num_images, len(x_test)), replace=False))
-    figure = plot_image_grid([("original", x_test[pick]), ("reconstruction", recon_test[pick])],
+    shown = np.sort(rng.choice(len(x_test), size=min(args.num_images, len(x_test)), replace=False))
+    figure = plot_image_grid([("original", x_test[shown]), ("reconstruction", recon_test[shown])],
                              os.path.join(out, "reconstructions.png"),
-                             f"Question D: {len(pick)} random MNIST-M test images over their reconstructions",
-                             image_shape=None, sample_titles=[f"#{i}" for i in pick])
-    mean_image = x_train.mean(axis=0, keepdims=True)
-    row = {
-        "epochs": args.epochs, "code": "x".join(map(str, model.code_shape)),
-        "parameters": model.encoder.count_params() + model.decoder.count_params(),
-        "final_train_loss": float(hist["loss"][-1]), "final_val_loss": float(hist["val_loss"][-1]),
-        "test_squared_error": squared_error_per_image(x_test, recon_test),
-        "test_mse": mse_per_pixel(x_test, recon_test),
-        "mean_image_test_mse": mse_per_pixel(x_test, np.broadcast_to(mean_image, x_test.shape)),
-        "train_minutes": round(timer.seconds / 60.0, 2),
-    }
+                             f"Question D: {len(shown)} random MNIST-M test images over their reconstructions",
+                             image_shape=None, sample_titles=[f"#{i}" for i in shown])
+    row = {"epochs": args.epochs, "code": "x".join(map(str, model.code_shape)), "parameters": parameter_count(model),
+           **losses, "train_minutes": round(trained.seconds / 60.0, 2)}
     table = write_table([row], os.path.join(out, "test_losses"), caption=(
         f"Question D: conv autoencoder on MNIST-M after {args.epochs} epochs. test_squared_error: "
         "||x - r||^2 summed over the 28x28x3 values, averaged over the test images; test_mse: mean "
         "over values; mean_image_test_mse: the MSE of always answering the mean training image."))
-    exported = None
-    if not args.no_export:
-        exported = str(export_model(model, os.path.join(args.saved_models_dir, "question_d_conv_autoencoder"),
-                                    metadata={"question": "D", "value_range": "unit",
-                                              "input": "MNIST-M image (28, 28, 3) in [0, 1]",
-                                              "loss": args.loss, "filters": args.filters,
-                                              "code_channels": args.code_channels, "epochs": args.epochs,
-                                              "seed": args.seed}))
+    exported = export(model, args)
     print(f"[question D] test squared error {row['test_squared_error']:.3f} per image, test MSE "
           f"{row['test_mse']:.5f} (mean-image baseline {row['mean_image_test_mse']:.5f}), "
-          f"{timer.seconds / 60:.1f} min; figures {curves}, {figure}", flush=True)
+          f"{trained.seconds / 60:.1f} min; figures {curves}, {figure}", flush=True)
     return RunResult.of(QUESTION, figures=[curves, figure], tables=table,
                         models={"conv_autoencoder": exported} if exported else {},
                         details={"row": row, "history": hist, "model": model})
+
+
+def export(model, args: argparse.Namespace) -> str | None:
+    """The SavedModel in ``--saved-models-dir`` (None with ``--no-export``)."""
+    from keras_ae.export import export_model
+
+    if args.no_export:
+        return None
+    return str(export_model(model, os.path.join(args.saved_models_dir, "question_d_conv_autoencoder"),
+                            metadata={"question": "D", "value_range": "unit",
+                                      "input": "MNIST-M image (28, 28, 3) in [0, 1]",
+                                      "loss": args.loss, "filters": args.filters,
+                                      "code_channels": args.code_channels, "epochs": args.epochs,
+                                      "seed": args.seed}))
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    """Load data -> train -> evaluate -> write outputs."""
+    model = new_model(args)
+    print("[question D] loading MNIST-M (built from MNIST + BSDS500 on first use)", flush=True)
+    data = load_data(args)
+    print(f"[question D] {len(data['train'])} train, {len(data['validation'])} validation, {len(data['test'])} "
+          f"test images, shape {data['train'].shape[1:]}", flush=True)
+    os.makedirs(args.output_dir, exist_ok=True)
+    trained = train(args, model, data)
+    recon_test = reconstruct(trained.model, data["test"])
+    return write_outputs(args, data, trained, recon_test, loss_row(data["train"], data["test"], recon_test,
+                                                                   trained.history))
 
 
 def headline(tables) -> dict:
