@@ -38,8 +38,9 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       add_common_arguments, add_preset_argument, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
                                       positive_int, seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick, preset_help, row_where
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help, row_where
 from keras_ae.references import HINTON2006_DEEP_AUTOENCODER, HINTON2006_PCA
+from keras_ae.verdicts import Difference, against_reference
 
 PAPER_ERRORS = {"deep autoencoder": HINTON2006_DEEP_AUTOENCODER.value, "PCA": HINTON2006_PCA.value}
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE = 50, 128, 1e-3  # the network without pretraining
@@ -386,15 +387,31 @@ def reconstruct(model, data: Data) -> tuple[np.ndarray, float]:
     return test, average_squared_error(data.x_train, train)
 
 
-def error_row(method: str, code_dim: int, x_test, test, train_error: float, paper, **training) -> dict:
+def squared_errors(x, reconstruction) -> np.ndarray:
+    """Per image, the sum over pixels of (x - x^)^2 (float64): the values whose mean is
+    :func:`average_squared_error`."""
+    d = np.asarray(x, np.float64) - np.asarray(reconstruction, np.float64)
+    return np.sum(d.reshape(len(d), -1) ** 2, axis=1)
+
+
+def error_row(method: str, code_dim: int, x_test, test, train_error: float, paper, pca_test=None,
+              **training) -> dict:
     """A row of reconstruction_errors: a method's ``test_error`` (the paper's error of its test
     reconstructions ``test``), its ``train_error``, the paper's number (``""``: none), its
-    cross-entropy per test image, then ``training`` (epochs, minutes, ...) in the given order."""
+    cross-entropy per test image, then ``training`` (epochs, minutes, ...) in the given order; then
+    the standard error of ``test_error`` over the test images and, given PCA's reconstructions of
+    the same images ``pca_test``, the paired difference: the mean over the test images of the
+    method's error minus PCA's on the same image, with its standard error (``""`` without)."""
     from keras_ae.losses import cross_entropy_per_image
+    from keras_ae.verdicts import mean_std_error
 
+    errors = squared_errors(x_test, test)
+    paired = mean_std_error(errors - squared_errors(x_test, pca_test)) if pca_test is not None else ("", "")
     return {"method": method, "code_dim": code_dim, "test_error": average_squared_error(x_test, test),
             "train_error": train_error, "paper_test_error": paper,
-            "test_cross_entropy": cross_entropy_per_image(x_test, test), **training}
+            "test_cross_entropy": cross_entropy_per_image(x_test, test), **training,
+            "test_error_std_error": mean_std_error(errors)[1], "test_error_minus_pca": paired[0],
+            "test_error_minus_pca_std_error": paired[1], "test_images": len(errors)}
 
 
 def pca_row(code_dim: int, x_test, pca: PcaFit, pretrain_epochs: bool = False) -> dict:
@@ -408,7 +425,8 @@ def evaluate_plain(args: argparse.Namespace, data: Data, pca: PcaFit, network: N
     """The rows deep autoencoder / PCA and the test reconstructions of both (method -> array)."""
     test, train_error = reconstruct(network.model, data)
     rows = [error_row(f"deep autoencoder {layers_of(args)}", args.code_dim, data.x_test, test, train_error,
-                      PAPER_ERRORS["deep autoencoder"], epochs=args.epochs, minutes=round(network.seconds / 60.0, 1)),
+                      PAPER_ERRORS["deep autoencoder"], pca.test, epochs=args.epochs,
+                      minutes=round(network.seconds / 60.0, 1)),
             pca_row(args.code_dim, data.x_test, pca)]
     print(f"[question H] deep autoencoder: test error {rows[0]['test_error']:.2f} per image after {args.epochs} "
           f"epochs ({network.seconds / 60.0:.1f} min, {network.seconds / args.epochs:.1f} s per epoch)", flush=True)
@@ -425,13 +443,14 @@ def evaluate_hinton2006(args: argparse.Namespace, data: Data, pca: PcaFit,
     minutes = (trained.pretraining_seconds + trained.tuned.seconds) / 60.0
     rows = [
         error_row(f"deep autoencoder {layers}, RBM-pretrained and fine-tuned", args.code_dim, data.x_test, tuned_test,
-                  tuned_train_error, PAPER_ERRORS["deep autoencoder"], pretrain_epochs=args.pretrain_epochs,
-                  epochs=args.epochs, minutes=round(minutes, 1)),
+                  tuned_train_error, PAPER_ERRORS["deep autoencoder"], pca.test,
+                  pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, minutes=round(minutes, 1)),
         error_row(f"RBM stack {layers} unrolled, before fine-tuning", args.code_dim, data.x_test,
-                  trained.unrolled_test, trained.unrolled_train_error, "", pretrain_epochs=args.pretrain_epochs,
+                  trained.unrolled_test, trained.unrolled_train_error, "", pca.test,
+                  pretrain_epochs=args.pretrain_epochs,
                   epochs=0, minutes=round(trained.pretraining_seconds / 60.0, 1)),
         error_row(f"deep autoencoder {layers} without pretraining", args.code_dim, data.x_test, baseline_test,
-                  baseline_train_error, "", pretrain_epochs="", epochs=args.baseline_epochs,
+                  baseline_train_error, "", pca.test, pretrain_epochs="", epochs=args.baseline_epochs,
                   minutes=round(trained.baseline.seconds / 60.0, 1)),
         pca_row(args.code_dim, data.x_test, pca, pretrain_epochs=True),
     ]
@@ -441,6 +460,12 @@ def evaluate_hinton2006(args: argparse.Namespace, data: Data, pca: PcaFit,
 
 
 # ---- stage 4: write the table, figures and SavedModels
+
+
+UNCERTAINTY_COLUMNS = (
+    "test_error_std_error: the standard error of test_error over the test_images test images; test_error_minus_pca: "
+    "the mean over the same test images of the method's error minus PCA's on that image (a paired difference), "
+    "with its standard error test_error_minus_pca_std_error.")
 
 
 def figure_digits(y_test, per_class: int) -> np.ndarray:
@@ -470,7 +495,8 @@ def write_plain(args: argparse.Namespace, data: Data, pca: PcaFit, network: Netw
         f"(x - x^)^2, mean over {len(data.x_test)} MNIST test images; train_error the same on the "
         f"{len(data.x_train)} training images) with {args.code_dim}-dimensional codes. paper_test_error: Hinton & "
         "Salakhutdinov (2006), RBM-pretrained autoencoder and PCA. The autoencoder here is trained end-to-end by Adam "
-        f"({args.hidden_activation} units) without pretraining; minutes: wall time of its training."))
+        f"({args.hidden_activation} units) without pretraining; minutes: wall time of its training. "
+        + UNCERTAINTY_COLUMNS))
     idx = figure_digits(data.y_test, args.per_class)
     figure = plot_image_grid(
         [("original", data.x_test[idx]), (f"deep AE ({ae_error:.2f})", tests["deep autoencoder"][idx]),
@@ -583,7 +609,7 @@ def write_hinton2006(args: argparse.Namespace, data: Data, trained: Hinton2006, 
         "conjugate gradients for 200 epochs. The network without pretraining starts from Glorot weights (Adam lr "
         f"{DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}). paper_test_error: Hinton & Salakhutdinov (2006). "
         "minutes: wall time of pretraining plus fine-tuning, of pretraining alone, of the training without "
-        "pretraining, of PCA."))
+        "pretraining, of PCA. " + UNCERTAINTY_COLUMNS))
     figures = write_hinton2006_figures(args, data, trained, rows, tests)
     exports = {} if args.no_export else export_hinton2006(args, trained, rows)
     # every stage's output is written: their finished backups are no longer needed
@@ -617,6 +643,80 @@ def run_hinton2006(args: argparse.Namespace, data: Data, pca: PcaFit) -> RunResu
     return write_hinton2006(args, data, trained, rows, tests)
 
 
+def _networks_and_pca(tables) -> tuple[list[dict], dict]:
+    """The deep autoencoder rows of reconstruction_errors that carry the paired difference from PCA
+    (the headline network first), and PCA's row."""
+    rows = tables.get("reconstruction_errors", [])
+    networks = [r for r in rows if str(r.get("method", "")).startswith("deep autoencoder")
+                and number(r.get("test_error_minus_pca")) is not None
+                and number(r.get("test_error_minus_pca_std_error")) is not None]
+    return networks, row_where(rows, "method", "PCA")
+
+
+def _better_than_pca(tables) -> Answer | None:
+    """Each deep autoencoder against PCA on the same test images: the mean of the per-image
+    difference of their squared errors, with a 95 % interval from its standard error."""
+    networks, pca = _networks_and_pca(tables)
+    pca_error, pca_se = number(pca.get("test_error")), number(pca.get("test_error_std_error"))
+    if not networks or pca_error is None or pca_se is None:
+        return None
+    parts, evidence = [], []
+    for row in networks:
+        d = Difference(number(row["test_error_minus_pca"]), number(row["test_error_minus_pca_std_error"]))
+        if not parts:  # the headline network
+            code = f"the same {row.get('code_dim') or '?'}-d code"
+            parts.append({"lower": f"Yes: {row['method']} reconstructs the test digits better than PCA with {code}",
+                          "higher": f"No: PCA reconstructs the test digits better than {row['method']} with {code}",
+                          "tie": f"Not shown: {row['method']} and PCA with {code} differ by less than the "
+                                 "uncertainty"}[d.verdict])
+        else:
+            parts.append(f"{row['method']}: " + {"lower": "better than PCA", "higher": "worse than PCA",
+                                                  "tie": "no difference from PCA shown"}[d.verdict])
+        evidence.append(f"{row['method']} {number(row['test_error']):.3g} +- "
+                        f"{number(row.get('test_error_std_error')) or 0:.2g}, paired per-image {d.text('.3g')}")
+    return Answer("; ".join(parts) + ".",
+                  f"squared error per test image (sum over pixels, standard error over the "
+                  f"{pca.get('test_images') or '?'} test images): PCA {pca_error:.3g} +- {pca_se:.2g}; "
+                  + "; ".join(evidence) + " (autoencoder minus PCA, image by image).")
+
+
+def _against_the_paper(tables) -> Answer | None:
+    """The headline network's and PCA's test errors against Hinton & Salakhutdinov's 3.00 and 13.87:
+    above, below or within the 95 % interval of the measurement (the paper gives no uncertainty)."""
+    rows = tables.get("reconstruction_errors", [])
+    parts, evidence, code_dims = [], [], set()
+    for prefix, label, reference in (("deep autoencoder", "the deep autoencoder", HINTON2006_DEEP_AUTOENCODER),
+                                     ("PCA", "PCA", HINTON2006_PCA)):
+        row = row_where(rows, "method", prefix)
+        error, se = number(row.get("test_error")), number(row.get("test_error_std_error"))
+        if error is None or se is None:
+            continue
+        d, paper = against_reference(error, se, reference.value, reference.std_error), reference.value
+        parts.append(f"{label}: {error:.2f} per test image, " + {
+            "lower": f"{paper - error:.2f} below the paper's {paper:.2f} (better, beyond the uncertainty)",
+            "higher": f"{error - paper:.2f} above the paper's {paper:.2f} (worse, beyond the uncertainty)",
+            "tie": f"within the uncertainty of the paper's {paper:.2f}"}[d.verdict])
+        evidence.append(f"{row['method']} {error:.3g} +- {se:.2g} against {reference.text()}: {d.text('.3g')}")
+        code_dims.add(row.get("code_dim"))
+    if not parts:
+        return None
+    text = "; ".join(parts)
+    other = sorted(str(c) for c in code_dims if number(c) != 30)
+    note = f" These codes have {', '.join(other)} dimensions, the paper's 30." if other else ""
+    return Answer(text[0].upper() + text[1:] + "." + note,
+                  "; ".join(evidence) + " (standard errors over the test images; the paper gives none).")
+
+
+ASKS = (
+    Ask("004 slides 'PCA vs autoencoders'",
+        "Does the deep autoencoder reconstruct better than PCA with the same 30-d code?",
+        _better_than_pca),
+    Ask("004 slides 'Deep MLP - dimensionality reduction'",
+        "How close are the errors to Hinton & Salakhutdinov's 3.00 (deep autoencoder) and 13.87 (PCA)?",
+        _against_the_paper),
+)
+
+
 def headline(tables) -> dict:
     """``deep_autoencoder_test_error`` and ``pca_test_error``: squared error per test image."""
     rows = tables.get("reconstruction_errors", [])
@@ -634,7 +734,7 @@ QUESTION = Question(
     readme_metrics=("deep_autoencoder_test_error", "pca_test_error"),
     metric_labels={"deep_autoencoder_test_error": "deep autoencoder: squared error per test image",
                    "pca_test_error": "PCA, 30 components: squared error per test image"},
-    presets=PRESETS, preset_captions=PRESET_CAPTIONS,
+    presets=PRESETS, preset_captions=PRESET_CAPTIONS, asks=ASKS,
 )
 main = QUESTION.main
 
