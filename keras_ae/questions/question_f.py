@@ -41,6 +41,7 @@ number: keras_ae.references. Every choice: docs/question_f.md, "Preset goodfello
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,9 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick, preset_help
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help
 from keras_ae.references import GAN_PARZEN
+from keras_ae.verdicts import against_reference
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 # Goodfellow et al.'s parzen_ll.py cross-validates sigma over numpy.logspace(-1, 0, 10)
@@ -540,13 +542,18 @@ def classifier_evaluation(p_test: np.ndarray, y_test: np.ndarray, p_generated: n
 def quality_row(args: argparse.Namespace, train_images: int, trained: Trained, parzen: dict,
                 classifier: dict | None) -> dict:
     """The one row of quality.csv: the run's settings and training, then the Parzen columns, the
-    held-out curve's (with ``--parzen-every``) and the classifier's (when scored)."""
+    held-out curve's (with ``--parzen-every``), the classifier's (when scored) and the last epoch's
+    mean D(x), D(G(z)) and discriminator error E (``final_d_real``, ``final_d_fake``,
+    ``final_d_loss``)."""
     row = {"generator_loss": args.generator_loss, "k": args.k, "m": args.batch_size, "epochs": trained.epochs,
            "train_images": train_images, "train_minutes": round(trained.seconds / 60.0, 1), **parzen}
     if trained.held_out is not None:
         row.update(trained.held_out)
     if classifier is not None:
         row.update(classifier)
+    h = trained.history  # the last epoch's training means: how near the game's equilibrium D = 1/2 it ends
+    row.update({"final_d_real": float(h["d_real"][-1]), "final_d_fake": float(h["d_fake"][-1]),
+                "final_d_loss": float(h["d_loss"][-1])})
     return row
 
 
@@ -627,7 +634,9 @@ def write_tables(args: argparse.Namespace, data: Data, trained: Trained, ev: Eva
         f"generated samples (Goodfellow et al. 2014's estimator; they report {GAN_PARZEN.value:g} +- "
         f"{GAN_PARZEN.std_error:g} for their GAN), sigma chosen on "
         f"{len(data.x_val)} held-out training images; stderr = std / sqrt(N). classifier_score: exp(mean KL(p(y|x) || "
-        "p(y))) from an MLP digit classifier (1 to 10; the same number on real test digits for reference)."))
+        "p(y))) from an MLP digit classifier (1 to 10; the same number on real test digits for reference). "
+        "final_d_real, final_d_fake, final_d_loss: mean D(x), D(G(z)) and the slides' error E over the last "
+        "epoch's training minibatches (1/2, 1/2 and 2 ln 2 = 1.386 at the game's equilibrium)."))
     sigma_table = write_table([{"sigma": s, "validation_ll": v} for s, v in ev.sigma_scores.items()],
                               os.path.join(out, "parzen_sigma"),
                               caption="Question F: mean Parzen log-likelihood (nats) of the held-out images per sigma.")
@@ -690,6 +699,123 @@ def run(args: argparse.Namespace) -> RunResult:
     return write_outputs(args, data, trained, evaluate(args, data, trained))
 
 
+# the last epoch counts as "near" the equilibrium when D(x) and D(G(z)) are both within this of 1/2
+EQUILIBRIUM_TOLERANCE = 0.05
+# generated digits "are digits" when their classifier score reaches this share of real test digits'; "partly" above
+# the second share
+DIGIT_SCORE_SHARES = (0.8, 0.5)
+# the classifier score says something only when the classifier itself recognises the real test digits
+CLASSIFIER_MIN_ACCURACY = 0.9
+
+
+def _classifier_share(row) -> tuple[float, float, float] | None:
+    """(score of generated digits, score of real test digits, their ratio), or None where not measured."""
+    generated, real = number(row.get("classifier_score_generated")), number(row.get("classifier_score_test"))
+    if generated is None or not real:
+        return None
+    return generated, real, generated / real
+
+
+def _classifier_trusted(row) -> bool:
+    """Whether the digit classifier recognises at least :data:`CLASSIFIER_MIN_ACCURACY` of the test digits."""
+    accuracy = number(row.get("classifier_test_accuracy"))
+    return accuracy is not None and accuracy >= CLASSIFIER_MIN_ACCURACY
+
+
+def _parzen_against_paper(row) -> tuple[str, str] | None:
+    """The test-set Parzen log-likelihood against Goodfellow et al.'s, in words and numbers."""
+    ll, se = number(row.get("parzen_test_ll")), number(row.get("parzen_test_ll_stderr"))
+    if ll is None:
+        return None
+    se = se if se is not None and math.isfinite(se) else 0.0
+    diff = against_reference(ll, se, GAN_PARZEN.value, GAN_PARZEN.std_error)
+    where = {"lower": "below", "higher": "above", "tie": "level with"}[diff.verdict]
+    sentence = (f"its Parzen log-likelihood of the test digits, {ll:.0f} +- {se:.0f} nats, is {where} Goodfellow "
+                f"et al.'s {GAN_PARZEN.value:g} +- {GAN_PARZEN.std_error:g}")
+    sigma = number(row.get("parzen_sigma"))
+    return sentence, (f"Parzen log-likelihood {ll:.1f} +- {se:.1f} nats (sigma {sigma:g}) against "
+                      f"{GAN_PARZEN.text('nats')}: {diff.text('.3g')}")
+
+
+def _generator_makes_digits(tables) -> Answer | None:
+    """From the quality row: the classifier score of generated digits against real test digits'
+    (their ratio decides), and the Parzen log-likelihood against the published GAN's."""
+    row = (tables.get("quality") or [{}])[0]
+    share, parzen = _classifier_share(row), _parzen_against_paper(row)
+    if share is None and parzen is None:
+        return None
+    evidence = []
+    if share is None:
+        verdict = "Not judged by a digit classifier in this run (--classifier-epochs 0)"
+    else:
+        generated, real, ratio = share
+        accuracy = number(row.get("classifier_test_accuracy"))
+        if not _classifier_trusted(row):
+            verdict = ("Cannot tell from the classifier score: the digit classifier itself recognises "
+                       + (f"only {accuracy:.0%} of" if accuracy is not None else "an unknown share of")
+                       + f" the test digits (at least {CLASSIFIER_MIN_ACCURACY:.0%} needed)")
+        elif ratio >= DIGIT_SCORE_SHARES[0]:
+            verdict = "Yes: a digit classifier finds confident digits of varied classes in the generated images"
+        elif ratio >= DIGIT_SCORE_SHARES[1]:
+            verdict = ("Partly: to a digit classifier the generated images are less clearly digits, or of fewer "
+                       "classes, than real ones")
+        else:
+            verdict = "No: to a digit classifier the generated images are not clearly digits of varied classes"
+        evidence.append(f"classifier score {generated:.2f} for generated digits against {real:.2f} for real test "
+                        f"digits ({ratio:.0%}; 'yes' from {DIGIT_SCORE_SHARES[0]:.0%}, 'partly' from "
+                        f"{DIGIT_SCORE_SHARES[1]:.0%})"
+                        + (f", the classifier's test accuracy {accuracy:.1%}" if accuracy is not None else ""))
+        confidence, entropy = number(row.get("confidence_generated")), number(row.get("class_entropy_generated"))
+        if confidence is not None and entropy is not None:
+            evidence.append(f"mean confidence {confidence:.2f} (real {number(row.get('confidence_test')):.2f}), "
+                            f"class entropy {entropy:.2f} nats (ln 10 = {math.log(10):.3f} for all ten equally often)")
+    if parzen is not None:
+        evidence.append(parzen[1])
+    answer = f"{verdict}; {parzen[0]}." if parzen is not None else f"{verdict}."
+    return Answer(answer, "; ".join(evidence) + ".")
+
+
+def _reaches_equilibrium(tables) -> Answer | None:
+    """From the quality row: the last epoch's mean D(x), D(G(z)) and E against the equilibrium's
+    1/2, 1/2 and 2 ln 2, checked against the classifier score (at the equilibrium G's images are
+    distributed as the data, so they must score like real digits)."""
+    row = (tables.get("quality") or [{}])[0]
+    d_real, d_fake, error = (number(row.get(c)) for c in ("final_d_real", "final_d_fake", "final_d_loss"))
+    if d_real is None or d_fake is None or error is None:
+        return None
+    off_real, off_fake = abs(d_real - 0.5), abs(d_fake - 0.5)
+    share = _classifier_share(row) if _classifier_trusted(row) else None
+    outputs = f"D(x) = {d_real:.3f}, D(G(z)) = {d_fake:.3f}"
+    if max(off_real, off_fake) > EQUILIBRIUM_TOLERANCE:
+        side = ("D still tells real from generated images" if d_real > d_fake else
+                "D rates generated images as real as real ones or more")
+        answer = f"No: on the last epoch {side} ({outputs}, not both within {EQUILIBRIUM_TOLERANCE:g} of 1/2)."
+    elif share is not None and share[2] < DIGIT_SCORE_SHARES[0]:
+        answer = (f"Only in appearance: D outputs about 1/2 on the last epoch ({outputs}), but at the equilibrium "
+                  f"G's images are distributed as the data, and a digit classifier scores these at {share[2]:.0%} of "
+                  "real digits: D has stopped telling them apart without G matching the data.")
+    else:
+        check = "" if share is not None else " (and no reliable classifier score checks G's images here)"
+        answer = (f"Near it on the last epoch: {outputs}, both within {EQUILIBRIUM_TOLERANCE:g} of 1/2{check}; "
+                  "one epoch's means near 1/2 agree with the equilibrium but do not prove that G's distribution "
+                  "is the data's.")
+    evidence = [f"last epoch's means over the training minibatches: D(x) {d_real:.3f} ({off_real:.3f} from 1/2), "
+                f"D(G(z)) {d_fake:.3f} ({off_fake:.3f} from 1/2)",
+                f"error E {error:.3f} nats (2 ln 2 = {2 * math.log(2):.3f} when D = 1/2 everywhere)"]
+    if share is not None:
+        evidence.append(f"classifier score {share[0]:.2f} for generated digits against {share[1]:.2f} for real ones")
+    return Answer(answer, "; ".join(evidence) + ".")
+
+
+ASKS = (
+    Ask("004 slides 'GAN', 'The learning algorithm'", "Does the generator learn to produce digits?",
+        _generator_makes_digits),
+    Ask("004 slides 'GAN - error function', 'The learning algorithm'",
+        "Does training reach the game's equilibrium, where D cannot tell real from generated images "
+        "(D(x) = D(G(z)) = 1/2, E = 2 ln 2)?", _reaches_equilibrium),
+)
+
+
 def headline(tables) -> dict:
     """``parzen_log_likelihood`` and ``parzen_std_error`` (nats, MNIST test set), ``classifier_score_generated``."""
     rows = tables.get("quality", [])
@@ -707,7 +833,9 @@ QUESTION = Question(
     metric_labels={"parzen_log_likelihood": "Parzen log-likelihood of the test digits (nats)",
                    "parzen_std_error": "its standard error (nats)",
                    "classifier_score_generated": "classifier score of generated digits"},
-    presets=PRESETS,
+    presets=PRESETS, asks=ASKS,
+    doc_figures=("samples_epoch*", "samples_over_training.png", "losses.png", "discriminator_outputs.png",
+                 "parzen_validation.png"),
 )
 main = QUESTION.main
 
