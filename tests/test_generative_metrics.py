@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,22 @@ def test_parzen_of_a_single_gaussian_is_its_log_density():
     x = np.array([[0.0, 0.0], [1.0, 0.0]], np.float32)
     _, ll = parzen_log_likelihood(np.zeros((1, 2), np.float32), x, 0.5, return_per_point=True)
     np.testing.assert_allclose(ll, [-np.log(2 * np.pi * 0.25), -np.log(2 * np.pi * 0.25) - 2.0], rtol=1e-6)
+
+
+def test_parzen_mixture_by_hand_and_batch_size_does_not_matter():
+    s = np.array([[0.0, 0.0], [1.0, 0.0]])
+    x = np.array([[0.5, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    sigma = 0.5
+
+    def pdf(xi, si):
+        return math.exp(-np.sum((xi - si) ** 2) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
+
+    expected = [math.log(0.5 * pdf(xi, s[0]) + 0.5 * pdf(xi, s[1])) for xi in x]
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=1, return_per_point=True)[1], expected, rtol=1e-5)
+    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=2, return_per_point=True)[1], expected, rtol=1e-5)
+    # far from every sample the naive exp underflows to 0; log-sum-exp stays finite
+    far = parzen_log_likelihood(s, np.array([[100.0, 100.0]]), 0.05, return_per_point=True)[1]
+    assert np.isfinite(far).all() and far[0] < -1e6
 
 
 def test_select_sigma_picks_the_best_validation_score():

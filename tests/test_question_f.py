@@ -1,9 +1,8 @@
-"""Question F (GAN) and the Parzen-window estimator: behaviour on tiny models and hand-checked numbers."""
+"""Question F (GAN): behaviour on tiny models and hand-checked numbers (the Parzen estimator: test_generative_metrics.py)."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import numpy as np
@@ -22,53 +21,6 @@ def tiny_gan(k=1, generator_loss="minimax", seed=3):
 
 def _weights(model):
     return [np.array(w) for w in model.generator.get_weights() + model.discriminator.get_weights()]
-
-
-# --- Parzen window ------------------------------------------------------------------------------
-
-def test_parzen_one_sample_is_the_gaussian_log_density():
-    from keras_ae.generative_metrics import parzen_log_likelihood
-
-    s = np.array([[0.0, 1.0, 0.5]])
-    x = np.array([[0.2, 0.7, 0.5], [1.0, 1.0, 1.0]])
-    sigma = 0.3
-    expected = [-np.sum((xi - s[0]) ** 2) / (2 * sigma ** 2) - 1.5 * math.log(2 * math.pi * sigma ** 2) for xi in x]
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, return_per_point=True)[1], expected, rtol=1e-5)
-
-
-def test_parzen_mixture_by_hand_and_batch_size_does_not_matter():
-    from keras_ae.generative_metrics import parzen_log_likelihood
-
-    s = np.array([[0.0, 0.0], [1.0, 0.0]])
-    x = np.array([[0.5, 0.0], [0.0, 0.0], [3.0, 4.0]])
-    sigma = 0.5
-
-    def pdf(xi, si):
-        return math.exp(-np.sum((xi - si) ** 2) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
-
-    expected = [math.log(0.5 * pdf(xi, s[0]) + 0.5 * pdf(xi, s[1])) for xi in x]
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=1, return_per_point=True)[1], expected, rtol=1e-5)
-    np.testing.assert_allclose(parzen_log_likelihood(s, x, sigma, batch_size=2, return_per_point=True)[1], expected, rtol=1e-5)
-    # far from every sample the naive exp underflows to 0; log-sum-exp stays finite
-    far = parzen_log_likelihood(s, np.array([[100.0, 100.0]]), 0.05, return_per_point=True)[1]
-    assert np.isfinite(far).all() and far[0] < -1e6
-
-
-def test_select_parzen_sigma_scores_match_the_estimator_and_pick_the_best():
-    from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
-
-    rng = np.random.default_rng(0)
-    samples, val = rng.normal(size=(300, 5)), rng.normal(size=(120, 5))
-    sigmas = [0.05, 0.3, 0.6, 1.0, 3.0]
-    best, scores = select_parzen_sigma(samples, val, sigmas)
-    for s in sigmas:
-        assert scores[s] == pytest.approx(parzen_log_likelihood(samples, val, s).mean, rel=1e-6)
-    assert best == max(scores, key=scores.get)
-    assert best not in (0.05, 3.0)  # both edges are clearly worse for unit-variance data
-    with pytest.raises(ValueError):
-        parzen_log_likelihood(samples, val, 0.0)
-    with pytest.raises(ValueError):
-        parzen_log_likelihood(samples, val[:, :3], 0.1)
 
 
 # --- the GAN model ------------------------------------------------------------------------------
