@@ -99,6 +99,23 @@ def test_active_units_counts_only_units_that_vary_with_the_input(vae, mnist_smal
     assert active_units(vae[0], mnist_small[2], threshold=1e9) == 0
 
 
+def test_neg_elbo_std_error_is_the_spread_of_the_per_image_bound_over_sqrt_n(vae, mnist_small):
+    """The -ELBO's standard error over the test images: per-image bounds (one z each) whose mean is
+    evaluate's -ELBO, their std / sqrt(N); the same seed, the same number."""
+    import keras
+
+    from keras_ae.questions.question_j import neg_elbo_std_error
+
+    model, _, after = vae
+    x = mnist_small[2]
+    se = neg_elbo_std_error(model, x, seed=3, batch_size=100)
+    assert se == neg_elbo_std_error(model, x, seed=3, batch_size=100)
+    reconstruction, kl = model.elbo_terms(x, seed_generator=keras.random.SeedGenerator(4))
+    per_image = keras.ops.convert_to_numpy(reconstruction + kl).astype(np.float64)
+    assert per_image.mean() == pytest.approx(after["loss"], abs=4 * se)
+    assert se == pytest.approx(per_image.std(ddof=1) / np.sqrt(len(x)), rel=0.15)
+
+
 def test_short_run_writes_every_figure_and_table(tmp_path):
     from keras_ae.questions import question_j
 
@@ -122,3 +139,5 @@ def test_short_run_writes_every_figure_and_table(tmp_path):
                                                         str(out / "gradient_variance.csv")]))
     assert set(question_j.QUESTION.readme_metrics) <= set(metrics) and metrics["gradient_variance_ratio"] > 1
     assert metrics["gradient_variance_ratio"] > metrics["gradient_variance_ratio_baseline"]
+    rows = read_tables([str(out / "vae_results.csv")])["vae_results"]
+    assert all(float(r["test_neg_elbo_std_error"]) > 0 for r in rows)

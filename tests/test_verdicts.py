@@ -50,12 +50,15 @@ def test_question_a_s_answers_follow_the_numbers(glorot, normal, start):
     assert "000 task 4" not in answers  # no MSE variant in these tables: that question is left unanswered
 
 
-@pytest.mark.parametrize("big_elbo, start", [(136.1, "buys nothing here: the 1000-d VAE's bound is 33.5 nats worse"),
-                                             (100.0, "helps here: the 1000-d VAE's bound is 2.6 nats better")])
+@pytest.mark.parametrize("big_elbo, start", [
+    (136.1, "buys nothing here: the 1000-d VAE's bound is 33.5 nats worse"),
+    (100.0, "helps here: the 1000-d VAE's bound is 2.6 nats better"),
+    (103.0, "makes no measurable difference here: the 1000-d and 20-d VAEs' bounds differ by 0.4 nats")])
 def test_question_j_s_large_latent_answer_follows_the_bounds(big_elbo, start):
     from keras_ae.questions.question_j import QUESTION
 
-    rows = [{"latent_dim": d, "epochs": "10", "test_neg_elbo": str(e), "test_kl": str(k), "active_units": a}
+    rows = [{"latent_dim": d, "epochs": "10", "test_neg_elbo": str(e), "test_kl": str(k), "active_units": a,
+             "test_neg_elbo_std_error": "0.3"}
             for d, e, k, a in (("2", 145.7, 6.3, "2"), ("20", 102.6, 22.7, "16"), ("1000", big_elbo, 21.7, "975"))]
     variance = [{"estimator": "score function (REINFORCE)", "variance": "3e7"},
                 {"estimator": "score function with a baseline (running mean of f)", "variance": "500"},
@@ -64,6 +67,10 @@ def test_question_j_s_large_latent_answer_follows_the_bounds(big_elbo, start):
     assert start in answers["003 problem 2 (iii)"]
     # the baseline estimator beats the reparameterization trick in these numbers: the answer says so
     assert "the score function with a running-mean baseline has 2 times less variance" in answers["003 problem 2 (ii)"]
+    # a run without the standard errors gets no verdict on (iii)
+    for row in rows:
+        del row["test_neg_elbo_std_error"]
+    assert "003 problem 2 (iii)" not in {a["item"] for a in QUESTION.answers({"vae_results": rows})}
 
 
 @pytest.mark.parametrize("p, ref_p, start", [("0.005", "0.6", "No: the MMD two-sample test tells"),

@@ -22,6 +22,7 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       fused_minibatch_size, int_at_least, jit_compile, positive_int,
                                       seed_everything, verbosity)
 from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick
+from keras_ae.verdicts import difference
 
 
 QUICK_ARGS = ["--epochs", "2", "--train-limit", "4000", "--test-limit", "1000", "--latent-sweep", "2", "1000",
@@ -100,6 +101,20 @@ def active_units(model, x: np.ndarray, threshold: float = 0.01) -> int:
     return int(np.sum(mean.var(axis=0) > threshold))
 
 
+def neg_elbo_std_error(model, x: np.ndarray, seed: int, batch_size: int = 1024) -> float:
+    """The standard error over the images ``x`` of the per-image -ELBO (nats): its standard
+    deviation / sqrt(N), each image's z drawn once from a stream of its own (``seed``)."""
+    import keras
+
+    stream = keras.random.SeedGenerator(seed)
+    per_image = []
+    for start in range(0, len(x), batch_size):
+        reconstruction, kl = model.elbo_terms(x[start:start + batch_size], seed_generator=stream)
+        per_image.append(keras.ops.convert_to_numpy(reconstruction + model.beta * kl))
+    values = np.concatenate(per_image).astype(np.float64)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
 def build_model(args, latent_dim: int, minibatch_size: int | None = None):
     """The VAE of ``latent_dim``, compiled as J trains it (Adam, XLA unless ``--no-xla``)."""
     import keras
@@ -173,7 +188,8 @@ def run(args: argparse.Namespace) -> RunResult:
     rows = [{"model": model.name, "latent_dim": args.latent_dim, "epochs": args.epochs,
              "test_neg_elbo": final["loss"], "test_reconstruction": final["reconstruction_loss"],
              "test_kl": final["kl_loss"], "active_units": active_units(model, x_test),
-             "train_seconds": round(timer.seconds, 1)}]
+             "train_seconds": round(timer.seconds, 1),
+             "test_neg_elbo_std_error": neg_elbo_std_error(model, x_test, args.seed + 3)}]
 
     mean = np.asarray(model.encoder.predict(x_test, batch_size=1024, verbose=0)[0])
     if args.latent_dim == 2:
@@ -203,10 +219,12 @@ def run(args: argparse.Namespace) -> RunResult:
         rows.append({"model": sweep_model.name, "latent_dim": latent, "epochs": args.sweep_epochs,
                      "test_neg_elbo": res["loss"], "test_reconstruction": res["reconstruction_loss"],
                      "test_kl": res["kl_loss"], "active_units": active_units(sweep_model, x_test),
-                     "train_seconds": round(t.seconds, 1)})
+                     "train_seconds": round(t.seconds, 1),
+                     "test_neg_elbo_std_error": neg_elbo_std_error(sweep_model, x_test, args.seed + 3)})
     tables += write_table(rows, os.path.join(out, "vae_results"), caption=(
         "Question J: VAEs on MNIST. test_neg_elbo = reconstruction cross-entropy + KL (nats per test "
-        "image; lower is better). active_units: latent units with Cov_x(E_q[z]) > 0.01."))
+        "image; lower is better); test_neg_elbo_std_error: its standard error over the test images (the "
+        "per-image -ELBO with one draw of z each). active_units: latent units with Cov_x(E_q[z]) > 0.01."))
     exports = {}
     if not args.no_export:
         exports["vae"] = str(export_model(model, os.path.join(args.saved_models_dir, "question_j_vae"), metadata={
@@ -248,16 +266,25 @@ def _large_latent_answer(tables) -> Answer | None:
     if not peers:
         return None
     best = min(peers, key=lambda r: number(r["test_neg_elbo"]))
-    gap = number(big["test_neg_elbo"]) - number(best["test_neg_elbo"])
     d_big, d_best = int(number(big["latent_dim"])), int(number(best["latent_dim"]))
-    verdict = (f"buys nothing here: the {d_big}-d VAE's bound is {gap:.1f} nats worse than the {d_best}-d one's"
-               if gap > 0 else f"helps here: the {d_big}-d VAE's bound is {-gap:.1f} nats better than the {d_best}-d one's")
+    se_big, se_best = number(big.get("test_neg_elbo_std_error")), number(best.get("test_neg_elbo_std_error"))
+    if se_big is None or se_best is None:
+        return None  # a run before the standard errors: no uncertainty, no verdict
+    d = difference(number(big["test_neg_elbo"]), se_big, number(best["test_neg_elbo"]), se_best)
+    gap = abs(d.difference)
+    verdict = {"higher": f"buys nothing here: the {d_big}-d VAE's bound is {gap:.1f} nats worse than the {d_best}-d one's",
+               "lower": f"helps here: the {d_big}-d VAE's bound is {gap:.1f} nats better than the {d_best}-d one's",
+               "tie": f"makes no measurable difference here: the {d_big}-d and {d_best}-d VAEs' bounds differ by "
+                      f"{gap:.1f} nats, within the uncertainty"}[d.verdict]
     kl_big, kl_best = number(big["test_kl"]), number(best["test_kl"])
-    return Answer(f"A latent space larger than the input {verdict} after the same {big['epochs']} epochs; its KL term "
-                  f"({kl_big:.1f} nats) is {'of the same order as' if 0.5 < kl_big / kl_best < 2 else 'far from'} the "
+    same_order = kl_best > 0 and 0.5 < kl_big / kl_best < 2
+    return Answer(f"A latent space larger than the input {verdict} after the same {big['epochs']} epoch"
+                  f"{'' if str(big['epochs']) == '1' else 's'}; its KL term "
+                  f"({kl_big:.1f} nats) is {'of the same order as' if same_order else 'far from'} the "
                   f"{d_best}-d one's ({kl_best:.1f}): the KL cost bounds what the code holds, not its dimension.",
                   f"-ELBO on the test digits {number(big['test_neg_elbo']):.1f} ({d_big}-d) against "
-                  f"{number(best['test_neg_elbo']):.1f} ({d_best}-d), nats per image, one seed each; active units "
+                  f"{number(best['test_neg_elbo']):.1f} ({d_best}-d), nats per image, one seed each; {d.text('.3g')} "
+                  "(standard errors over the test images, conservative for the same images); active units "
                   f"{big['active_units']} of {d_big} and {best['active_units']} of {d_best} (posterior-mean variance "
                   "above 0.01, after a short training).")
 
