@@ -289,3 +289,28 @@ def test_exported_classifier_is_chosen_on_held_out_training_images_never_on_the_
     rig.update({("other", m): 1.0 if m == other else 0.0 for m in methods})
     assert chosen("validation_rigged")[0] == other
     assert "validation" in meta["chosen_by"] and 0.0 <= meta["validation_accuracy"] <= 1.0
+
+
+def test_summarise_and_choose_export_are_pure_functions_of_the_runs():
+    """The evaluation stage on canned runs, without training: means and spreads over the seeds, and
+    the export chosen by mean validation accuracy (test accuracy playing no part)."""
+    from keras_ae.questions.question_i import choose_export, summarise
+
+    runs = [{"labels": n, "seed": s, "head_init": "zeros", "method": m, "validation_accuracy": val + 0.01 * s,
+             "test_accuracy": test + 0.02 * s, "train_accuracy": 1.0}
+            for n in (10, 20) for s in (0, 1)
+            for m, val, test in [("scratch", 0.9, 0.99), ("pretrained", 0.5, 0.95), ("frozen", 0.6, 0.4)]]
+    rows = summarise(runs, [10, 20], [("zeros", "scratch"), ("zeros", "pretrained"), ("zeros", "frozen")])
+    assert [(r["labels"], r["method"]) for r in rows] == [(n, m) for n in (10, 20)
+                                                          for m in ("scratch", "pretrained", "frozen")]
+    frozen = rows[2]
+    assert (frozen["mean_validation_accuracy"], frozen["mean_test_accuracy"], frozen["min"], frozen["max"]) == \
+        (0.605, 0.41, 0.4, 0.42)
+    assert frozen["std_test_accuracy"] == pytest.approx(np.std([0.4, 0.42], ddof=1), abs=1e-4)
+    assert frozen["seeds"] == 2
+    choice = choose_export(rows, runs, labels=20, seed=1, validation_images=7)
+    # scratch is no use of the pretrained encoder; frozen has the best validation accuracy, not the best test
+    assert choice["best"]["method"] == "frozen" and len(choice["candidates"]) == 2
+    assert choice["run"]["seed"] == 1 and choice["run"]["labels"] == 20
+    assert choice["selection"]["exported_test_accuracy"] == pytest.approx(0.42)
+    assert "7 held-out" in choice["selection"]["chosen_by"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -279,38 +280,59 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 
-def run(args: argparse.Namespace) -> RunResult:
+@dataclass
+class Splits:
+    """Question I's images (flattened, in [0, 1]) and labels: ``train`` (pretraining and the labelled
+    subsets), ``val`` (held out from both; it alone chooses anything) and ``test``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_data(args: argparse.Namespace) -> Splits:
+    """MNIST split into training, validation (``--validation-size`` training images drawn by
+    ``--seed``) and test images; refuses label counts the training images cannot supply."""
     from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
-    from keras_ae.export import export_model
-    from keras_ae.plots import plot_curves
-    from keras_ae.reporting import write_table
 
-    out = args.output_dir
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
     # the validation split is held out of everything that trains: pretraining and the labelled subsets
     train_rows, val_rows = validation_split(len(train.images), args.validation_size, args.seed)
     train_rows = train_rows[: args.train_limit]
-    x_train, y_train = flatten(to_unit(train.images[train_rows])), np.asarray(train.labels[train_rows])
-    x_val, y_val = flatten(to_unit(train.images[val_rows])), np.asarray(train.labels[val_rows])
-    x_test = flatten(to_unit(test.images[: args.test_limit]))
-    y_test = np.asarray(test.labels[: args.test_limit])
+    data = Splits(x_train=flatten(to_unit(train.images[train_rows])), y_train=np.asarray(train.labels[train_rows]),
+                  x_val=flatten(to_unit(train.images[val_rows])), y_val=np.asarray(train.labels[val_rows]),
+                  x_test=flatten(to_unit(test.images[: args.test_limit])),
+                  y_test=np.asarray(test.labels[: args.test_limit]))
     for n in args.labels:  # refuse impossible label counts before any training
         try:
-            stratified_subset(y_train, n, 0)
+            stratified_subset(data.y_train, n, 0)
         except ConfigError as exc:
             raise ConfigError(f"--labels {n}: {exc} (training images left after --train-limit and "
-                              f"--validation-size: {len(y_train)})") from None
-    os.makedirs(out, exist_ok=True)
+                              f"--validation-size: {len(data.y_train)})") from None
+    return data
 
-    arch = "784-" + "-".join(map(str, args.encoder_units))
+
+def _architecture(args) -> str:
+    return "784-" + "-".join(map(str, args.encoder_units))
+
+
+def pretrain(args: argparse.Namespace, data: Splits, out: str) -> tuple[dict, list[dict], list[str]]:
+    """``(autoencoders by seed, pretraining rows, figures)``: one autoencoder seeded by ``--seed``
+    (or one per fine-tuning seed with ``--pretrain-per-seed``) trained on the unlabelled images."""
+    from keras_ae.plots import plot_curves
+
+    arch = _architecture(args)
     pretrained, figures, pretrain_rows = {}, [], []
     pretrain_seeds = args.seeds if args.pretrain_per_seed else [args.seed]
     for s in pretrain_seeds:
-        print(f"[question I] pretraining autoencoder {arch} (seed {s}) on {len(x_train)} unlabelled MNIST "
+        print(f"[question I] pretraining autoencoder {arch} (seed {s}) on {len(data.x_train)} unlabelled MNIST "
               f"training images for {args.epochs} epochs", flush=True)
-        ae, hist, seconds, recon_fig = _pretrain(args, x_train, x_test, s, out)
+        ae, hist, seconds, recon_fig = _pretrain(args, data.x_train, data.x_test, s, out)
         pretrained[s] = ae
         pretrain_rows.append({"seed": s, "train_cross_entropy": float(hist["loss"][-1]),
                               "test_cross_entropy": float(hist["val_loss"][-1]),
@@ -324,17 +346,28 @@ def run(args: argparse.Namespace) -> RunResult:
                 os.path.join(out, "pretraining_loss.png"),
                 f"Question I: autoencoder {arch} pretraining on unlabelled MNIST",
                 ylabel="cross-entropy (nats per image)")]
+    return pretrained, pretrain_rows, figures
 
+
+def _configs(args) -> list[tuple[str, str]]:
+    """The (head initialisation, method) pairs of a run, in table order."""
+    return [(h, m) for h in args.head_inits for m in args.methods]
+
+
+def fine_tune(args: argparse.Namespace, data: Splits, pretrained: dict) -> tuple[list[dict], dict, float]:
+    """``(runs, kept classifiers, seconds)``: every (labels, seed, head, method) classifier trained
+    on its labelled subset and scored on the validation and test images. Kept: the first seed's
+    classifiers at the largest label count, by (head, method)."""
     runs, keep = [], {}
     # fine-tuning minibatches of --finetune-batch-size, --fused-steps of them per compiled call
     tuner = FineTuner(args.encoder_units, args.activation, args.finetune_batch_size, args.finetune_learning_rate,
                       args.strategy, steps_per_call(args), jit_compile(args))
-    configs = [(h, m) for h in args.head_inits for m in args.methods]
+    configs = _configs(args)
     total = len(args.labels) * len(args.seeds) * len(configs)
     with Timer() as timer:
         for n in args.labels:
             for seed in args.seeds:
-                idx = stratified_subset(y_train, n, seed)
+                idx = stratified_subset(data.y_train, n, seed)
                 ae = pretrained[seed if args.pretrain_per_seed else args.seed]
                 for head_init, method in configs:
                     seed_everything(seed)
@@ -342,9 +375,10 @@ def run(args: argparse.Namespace) -> RunResult:
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
-                    train_acc = tuner.fit(clf, method, x_train[idx], y_train[idx], args.finetune_epochs, seed)
-                    val_acc = tuner.accuracy(clf, x_val, y_val)
-                    acc = tuner.accuracy(clf, x_test, y_test)
+                    train_acc = tuner.fit(clf, method, data.x_train[idx], data.y_train[idx], args.finetune_epochs,
+                                          seed)
+                    val_acc = tuner.accuracy(clf, data.x_val, data.y_val)
+                    acc = tuner.accuracy(clf, data.x_test, data.y_test)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "validation_accuracy": float(val_acc), "test_accuracy": float(acc),
                                  "train_accuracy": train_acc})
@@ -353,9 +387,14 @@ def run(args: argparse.Namespace) -> RunResult:
                     print(f"[question I] {len(runs)}/{total}: {n} labels, seed {seed}, {head_init} head, "
                           f"{METHODS[method]}: validation accuracy {val_acc:.4f}, test accuracy {acc:.4f}",
                           flush=True)
+    return runs, keep, timer.seconds
 
+
+def summarise(runs: list[dict], labels, configs) -> list[dict]:
+    """One row per (labels, head, method) in table order: the mean validation accuracy and the
+    mean, sample standard deviation, min and max of the test accuracy over the seeds' ``runs``."""
     rows = []
-    for n in args.labels:
+    for n in labels:
         for head_init, method in configs:
             sel = [r for r in runs if (r["labels"], r["head_init"], r["method"]) == (n, head_init, method)]
             accs = np.array([r["test_accuracy"] for r in sel])
@@ -365,18 +404,67 @@ def run(args: argparse.Namespace) -> RunResult:
                          "std_test_accuracy": round(float(accs.std(ddof=1)) if len(accs) > 1 else 0.0, 4),
                          "min": round(float(accs.min()), 4), "max": round(float(accs.max()), 4),
                          "seeds": len(accs)})
-    caption = (f"Question I: MNIST test accuracy ({len(x_test)} test images) of a classifier = encoder {arch} "
-               f"+ softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced subset of "
-               f"labelled training images for {args.finetune_epochs} epochs (Adam {args.finetune_learning_rate:g}, "
-               f"batch {args.finetune_batch_size}; LP-FT: half of them with the encoder frozen); mean and sample "
-               f"standard deviation over seeds {', '.join(map(str, args.seeds))}. The autoencoder was pretrained "
-               f"on {len(x_train)} training images without labels for {args.epochs} epochs. "
-               f"mean_validation_accuracy: the same classifiers on {len(x_val)} training images held out (by seed "
-               f"{args.seed}) from pretraining and from the labelled subsets; only it chooses anything.")
-    table = write_table(rows, os.path.join(out, "test_accuracy"), caption=caption)
+    return rows
+
+
+def choose_export(rows: list[dict], runs: list[dict], labels: int, seed: int, validation_images: int) -> dict:
+    """The classifier to export, chosen on the validation split (its test accuracy is only the
+    outcome): ``best`` and ``candidates`` (rows of :func:`select_classifier` at ``labels``), the
+    exported ``seed``'s run and the ``selection`` record."""
+    best, candidates = select_classifier(rows, labels)
+    chosen_run = next(r for r in runs if (r["labels"], r["seed"], r["head_init"], r["method"])
+                      == (labels, seed, best["head_init"], best["method"]))
+    selection = {"chosen_by": f"mean validation accuracy on {validation_images} held-out training images",
+                 "validation_images": validation_images, "labels": labels, "head_init": best["head_init"],
+                 "method": best["method"], "mean_validation_accuracy": best["mean_validation_accuracy"],
+                 "mean_test_accuracy": best["mean_test_accuracy"], "exported_seed": seed,
+                 "exported_validation_accuracy": chosen_run["validation_accuracy"],
+                 "exported_test_accuracy": chosen_run["test_accuracy"]}
+    return {"best": best, "candidates": candidates, "run": chosen_run, "selection": selection}
+
+
+def _accuracy_caption(args, data: Splits) -> str:
+    return (f"Question I: MNIST test accuracy ({len(data.x_test)} test images) of a classifier = encoder "
+            f"{_architecture(args)} + softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced "
+            f"subset of labelled training images for {args.finetune_epochs} epochs (Adam "
+            f"{args.finetune_learning_rate:g}, batch {args.finetune_batch_size}; LP-FT: half of them with the encoder "
+            f"frozen); mean and sample standard deviation over seeds {', '.join(map(str, args.seeds))}. The "
+            f"autoencoder was pretrained on {len(data.x_train)} training images without labels for {args.epochs} "
+            f"epochs. mean_validation_accuracy: the same classifiers on {len(data.x_val)} training images held out "
+            f"(by seed {args.seed}) from pretraining and from the labelled subsets; only it chooses anything.")
+
+
+def _write_selection(args, choice: dict, validation_images: int, out: str) -> tuple[str, str]:
+    from keras_ae.reporting import write_table
+
+    best, run_ = choice["best"], choice["run"]
+    n, seed = choice["selection"]["labels"], choice["selection"]["exported_seed"]
+    return write_table(
+        [{"labels": r["labels"], "head_init": r["head_init"], "method": r["method"], "description": r["description"],
+          "mean_validation_accuracy": r["mean_validation_accuracy"], "mean_test_accuracy": r["mean_test_accuracy"],
+          "chosen": "yes" if r is best else ""} for r in choice["candidates"]],
+        os.path.join(out, "classifier_selection"), caption=(
+            f"Question I: the exported classifier ({n} labels, seed {seed}) is the use of the pretrained encoder "
+            f"and head initialisation with the best mean accuracy on the validation split: {validation_images} MNIST "
+            f"training images held out (by seed {args.seed}) from pretraining and from every labelled subset. "
+            f"Chosen: {METHODS[best['method']]}, {HEAD_NAMES[best['head_init']]} head, mean validation accuracy "
+            f"{best['mean_validation_accuracy']:.4f}. The test accuracy (mean {best['mean_test_accuracy']:.4f}; "
+            f"the exported seed-{seed} model: {run_['test_accuracy']:.4f}) is the outcome, not the criterion."))
+
+
+def write_outputs(args: argparse.Namespace, data: Splits, rows: list[dict], runs: list[dict],
+                  pretrain_rows: list[dict], choice: dict, out: str) -> tuple[list[str], list[str]]:
+    """Write the tables (test accuracy, every run, pretraining, the export's selection) and the
+    accuracy-against-labels figures (one per head initialisation); return ``(tables, figures)``:
+    the figures in the order they go before the pretraining's."""
+    from keras_ae.plots import plot_curves
+    from keras_ae.reporting import write_table
+
+    table = write_table(rows, os.path.join(out, "test_accuracy"), caption=_accuracy_caption(args, data))
     runs_table = write_table(runs, os.path.join(out, "test_accuracy_per_run"),
                              caption="Question I: every fine-tuning run (validation and test accuracy).")
     write_table(pretrain_rows, os.path.join(out, "pretraining"), caption="Question I: pretraining autoencoder(s).")
+    figures = []
     for head_init in args.head_inits:
         series = {}
         for method in args.methods:
@@ -388,58 +476,59 @@ def run(args: argparse.Namespace) -> RunResult:
             f"Question I: pretraining vs random init, {HEAD_NAMES[head_init]} head\n"
             f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seeds)",
             xlabel="labelled training images (log scale)", ylabel="test accuracy", logx=True))
+    selection_table = _write_selection(args, choice, len(data.x_val), out)
+    return [*table, *runs_table, *selection_table], figures
 
-    # the classifier to export: chosen on the validation split, its test accuracy is only the outcome
-    n, seed = max(args.labels), args.seeds[0]
-    best, candidates = select_classifier(rows, n)
-    chosen_head, chosen_method = best["head_init"], best["method"]
-    chosen_run = next(r for r in runs if (r["labels"], r["seed"], r["head_init"], r["method"])
-                      == (n, seed, chosen_head, chosen_method))
-    selection = {"chosen_by": f"mean validation accuracy on {len(x_val)} held-out training images",
-                 "validation_images": len(x_val), "labels": n, "head_init": chosen_head, "method": chosen_method,
-                 "mean_validation_accuracy": best["mean_validation_accuracy"],
-                 "mean_test_accuracy": best["mean_test_accuracy"], "exported_seed": seed,
-                 "exported_validation_accuracy": chosen_run["validation_accuracy"],
-                 "exported_test_accuracy": chosen_run["test_accuracy"]}
-    selection_table = write_table(
-        [{"labels": r["labels"], "head_init": r["head_init"], "method": r["method"], "description": r["description"],
-          "mean_validation_accuracy": r["mean_validation_accuracy"], "mean_test_accuracy": r["mean_test_accuracy"],
-          "chosen": "yes" if r is best else ""} for r in candidates],
-        os.path.join(out, "classifier_selection"), caption=(
-            f"Question I: the exported classifier ({n} labels, seed {seed}) is the use of the pretrained encoder "
-            f"and head initialisation with the best mean accuracy on the validation split: {len(x_val)} MNIST "
-            f"training images held out (by seed {args.seed}) from pretraining and from every labelled subset. "
-            f"Chosen: {METHODS[chosen_method]}, {HEAD_NAMES[chosen_head]} head, mean validation accuracy "
-            f"{best['mean_validation_accuracy']:.4f}. The test accuracy (mean {best['mean_test_accuracy']:.4f}; "
-            f"the exported seed-{seed} model: {chosen_run['test_accuracy']:.4f}) is the outcome, not the criterion."))
 
-    exports = {}
-    if not args.no_export:
-        exports["autoencoder"] = str(export_model(pretrained[pretrain_seeds[0]], os.path.join(
-            args.saved_models_dir, "question_i_autoencoder"), metadata={
-                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
-                "encoder_units": args.encoder_units, "activation": args.activation, "epochs": args.epochs,
-                "seed": pretrain_seeds[0]}))
-        exports["classifier"] = str(export_model(keep[(chosen_head, chosen_method)], os.path.join(
-            args.saved_models_dir, "question_i_classifier"), metadata={
-                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
-                "output": "classify: probabilities of the digits 0..9; predict_class: the digit",
-                "method": chosen_method, "description": METHODS[chosen_method], "head_init": chosen_head,
-                "labels": n, "seed": seed, "finetune_epochs": args.finetune_epochs, "pretraining_epochs": args.epochs,
-                "chosen_by": selection["chosen_by"], "validation_accuracy": chosen_run["validation_accuracy"],
-                "mean_validation_accuracy": best["mean_validation_accuracy"],
-                "test_accuracy": chosen_run["test_accuracy"], "test_images": len(x_test)}))
-    print(f"[question I] {len(runs)} fine-tuning runs in {timer.seconds:.1f} s; table {table[0]}", flush=True)
+def export_models(args: argparse.Namespace, autoencoder, classifier, choice: dict, test_images: int) -> dict:
+    """SavedModels of the (first) pretrained autoencoder and of the chosen classifier; ``{}`` with
+    ``--no-export``."""
+    from keras_ae.export import export_model
+
+    if args.no_export:
+        return {}
+    sel, run_ = choice["selection"], choice["run"]
+    unit = {"question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]"}
+    return {
+        "autoencoder": str(export_model(autoencoder, os.path.join(args.saved_models_dir, "question_i_autoencoder"),
+                                        metadata={**unit, "encoder_units": args.encoder_units,
+                                                  "activation": args.activation, "epochs": args.epochs,
+                                                  "seed": (args.seeds if args.pretrain_per_seed else [args.seed])[0]})),
+        "classifier": str(export_model(classifier, os.path.join(args.saved_models_dir, "question_i_classifier"),
+                                       metadata={
+            **unit, "output": "classify: probabilities of the digits 0..9; predict_class: the digit",
+            "method": sel["method"], "description": METHODS[sel["method"]], "head_init": sel["head_init"],
+            "labels": sel["labels"], "seed": sel["exported_seed"], "finetune_epochs": args.finetune_epochs,
+            "pretraining_epochs": args.epochs, "chosen_by": sel["chosen_by"],
+            "validation_accuracy": run_["validation_accuracy"],
+            "mean_validation_accuracy": sel["mean_validation_accuracy"],
+            "test_accuracy": run_["test_accuracy"], "test_images": test_images})),
+    }
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    out = args.output_dir
+    data = load_data(args)
+    os.makedirs(out, exist_ok=True)
+    pretrained, pretrain_rows, pretrain_figures = pretrain(args, data, out)
+    runs, keep, seconds = fine_tune(args, data, pretrained)
+    rows = summarise(runs, args.labels, _configs(args))
+    choice = choose_export(rows, runs, max(args.labels), args.seeds[0], len(data.x_val))
+    tables, figures = write_outputs(args, data, rows, runs, pretrain_rows, choice, out)
+    sel = choice["selection"]
+    exports = export_models(args, next(iter(pretrained.values())), keep[(sel["head_init"], sel["method"])], choice,
+                            len(data.x_test))
+    print(f"[question I] {len(runs)} fine-tuning runs in {seconds:.1f} s; table {tables[0]}", flush=True)
     for r in rows:
         print(f"[question I] {r['labels']} labels, {r['head_init']} head, {r['description']}: test "
               f"{r['mean_test_accuracy']:.4f} +- {r['std_test_accuracy']:.4f} (validation "
               f"{r['mean_validation_accuracy']:.4f})", flush=True)
-    print(f"[question I] chosen on the validation split ({len(x_val)} held-out training images): "
-          f"{METHODS[chosen_method]}, {chosen_head} head, {n} labels (mean validation accuracy "
-          f"{best['mean_validation_accuracy']:.4f}; test accuracy {best['mean_test_accuracy']:.4f})", flush=True)
-    return RunResult.of(QUESTION, figures=figures, tables=[*table, *runs_table, *selection_table], models=exports,
-                        details={"rows": rows, "runs": runs, "pretraining": pretrain_rows, "selection": selection,
-                                 "finetune_seconds": timer.seconds})
+    print(f"[question I] chosen on the validation split ({len(data.x_val)} held-out training images): "
+          f"{METHODS[sel['method']]}, {sel['head_init']} head, {sel['labels']} labels (mean validation accuracy "
+          f"{sel['mean_validation_accuracy']:.4f}; test accuracy {sel['mean_test_accuracy']:.4f})", flush=True)
+    return RunResult.of(QUESTION, figures=[*figures, *pretrain_figures], tables=tables, models=exports,
+                        details={"rows": rows, "runs": runs, "pretraining": pretrain_rows, "selection": sel,
+                                 "finetune_seconds": seconds})
 
 
 def _best_by_validation(rows, labels: str, pretrained: bool):
