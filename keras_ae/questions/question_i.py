@@ -5,14 +5,16 @@ loss) is trained on the MNIST training images without their labels. A classifier
 pretrained encoder (a copy of the functional sub-model) under a small softmax head; it is trained
 on a few labelled images (100 and 1,000 by default, balanced over the classes) and compared
 with the same architecture trained from random weights on the same labels. Two more uses of
-the pretrained encoder are reported: kept frozen (only the head learns: a linear probe of the
-code) and "LP-FT" (probe first, then fine-tune everything; Kumar et al. 2022). Each runs with a
-Glorot-initialised and with a zero-initialised head, because the head's initialisation turns out
-to matter as much as the pretraining. Every (labels, seed) pair uses the same labelled subset,
-head initialisation and batch order for all methods. Reports mean and standard deviation of the
-test accuracy over the seeds (all 10,000 test images), figures of accuracy against labels, the
-pretraining figures, and SavedModels of the autoencoder and of a fine-tuned classifier (endpoint
-``classify``).
+the pretrained encoder are reported: kept frozen (a linear probe of the code: the head alone,
+fitted to the optimum of an L2-penalised logistic regression on the codes, the penalty chosen on
+the validation split) and "LP-FT" (probe first, then fine-tune everything; Kumar et al. 2022).
+Each runs with a Glorot-initialised and with a zero-initialised head, because for the methods
+trained by Adam the head's initialisation turns out to matter as much as the pretraining (the
+probe, fitted to its optimum, ends the same from either). Every (labels, seed) pair uses the
+same labelled subset, head initialisation and batch order for all methods. Reports mean and
+standard deviation of the test accuracy over the seeds (all 10,000 test images), figures of
+accuracy against labels, the pretraining figures, and SavedModels of the autoencoder and of a
+fine-tuned classifier (endpoint ``classify``).
 
 No choice looks at the test set. ``--validation-size`` training images (5,000 by default, drawn
 by ``--seed``) are held out before anything trains: the autoencoder is not pretrained on them and
@@ -40,7 +42,7 @@ from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pi
 METHODS = {
     "scratch": "random init, all layers trained",
     "pretrained": "pretrained encoder, fine-tuned",
-    "frozen": "pretrained encoder frozen (linear probe)",
+    "frozen": "pretrained encoder frozen (linear probe at its optimum)",
     "lp_ft": "pretrained encoder, probe then fine-tune (LP-FT)",
 }
 PRETRAINED_METHODS = ("pretrained", "frozen", "lp_ft")
@@ -130,6 +132,102 @@ def build_classifier(method: str, pretrained_encoder, units, activation: str, se
                                     minibatch_size=minibatch_size)
 
 
+PROBE_L2 = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+PROBE_MAX_ITERATIONS = 5000
+PROBE_GRADIENT_TOLERANCE = 1e-6
+
+
+@dataclass
+class ProbeFit:
+    """A softmax head fitted on fixed codes: ``kernel`` (code_dim, classes) and ``bias`` of the raw
+    codes, the ``l2`` it was fitted with, its training ``loss`` (mean cross-entropy + l2/2 *
+    |kernel|^2, the kernel of the standardised codes: :func:`fit_softmax_head`), the L-BFGS
+    ``iterations``, whether it ``converged`` (largest gradient entry at most
+    :data:`PROBE_GRADIENT_TOLERANCE`) and, once chosen, its ``validation_loss``."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    l2: float
+    loss: float
+    iterations: int
+    converged: bool
+    validation_loss: float = float("nan")
+
+
+def _softmax_cross_entropy(kernel, bias, codes, labels) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``softmax(codes @ kernel + bias)`` and its gradient w.r.t. the logits."""
+    logits = codes @ kernel + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    rows = np.arange(len(labels))
+    grad = np.exp(log_p)
+    grad[rows, labels] -= 1.0
+    return float(-log_p[rows, labels].mean()), grad / len(labels)
+
+
+def fit_softmax_head(codes, labels, l2: float, kernel, bias, max_iterations: int = PROBE_MAX_ITERATIONS) -> ProbeFit:
+    """The softmax head ``codes @ kernel + bias`` minimising mean cross-entropy + ``l2``/2 *
+    |kernel * scale|^2 on the fixed ``codes``, full batch by L-BFGS from ``kernel, bias``.
+
+    It is fitted in float64 on the codes standardised per unit (centred; divided by the unit's
+    standard deviation ``scale``, 1 for a unit that never changes): a logistic regression on
+    standardised features whose kernel is penalised (the bias is not), mapped back to the raw
+    codes. The objective is strictly convex in the kernel, so where it converges the fit does not
+    depend on the start. Prints a warning when ``max_iterations`` stop it before the largest
+    gradient entry is below :data:`PROBE_GRADIENT_TOLERANCE`."""
+    from scipy.optimize import minimize
+
+    codes, labels = np.asarray(codes, np.float64), np.asarray(labels, np.int64)
+    mean, scale = codes.mean(axis=0), codes.std(axis=0)
+    scale[scale < 1e-8] = 1.0
+    z, shape = (codes - mean) / scale, np.shape(kernel)
+
+    def objective(params):
+        w, b = params[:-shape[1]].reshape(shape), params[-shape[1]:]
+        loss, grad = _softmax_cross_entropy(w, b, z, labels)
+        return loss + 0.5 * l2 * float(np.sum(w * w)), np.concatenate([(z.T @ grad + l2 * w).ravel(),
+                                                                       grad.sum(axis=0)])
+
+    kernel, bias = np.asarray(kernel, np.float64), np.asarray(bias, np.float64)  # the start, on standardised codes
+    start = np.concatenate([(kernel * scale[:, None]).ravel(), bias + mean @ kernel])
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iterations, "maxfun": 2 * max_iterations, "ftol": 0.0,
+                               "gtol": PROBE_GRADIENT_TOLERANCE / 10})
+    loss, grad = objective(result.x)
+    converged = float(np.abs(grad).max()) <= PROBE_GRADIENT_TOLERANCE
+    if not converged:
+        print(f"[question I] warning: the linear probe (l2 {l2:g}) stopped after {result.nit} L-BFGS iterations "
+              f"with gradient {np.abs(grad).max():.2g} > {PROBE_GRADIENT_TOLERANCE:g}: not at its optimum", flush=True)
+    w = result.x[:-shape[1]].reshape(shape) / scale[:, None]
+    return ProbeFit(w, result.x[-shape[1]:] - mean @ w, l2, loss, int(result.nit), converged)
+
+
+def fit_probe(clf, x, y, x_val, y_val, l2_grid=PROBE_L2, max_iterations: int = PROBE_MAX_ITERATIONS) -> ProbeFit:
+    """Fit ``clf``'s softmax head (its encoder frozen) to the optimum of an L2-penalised logistic
+    regression on the codes of the labelled ``x, y``, starting from the head's own weights, for
+    every penalty of ``l2_grid``; keep the one with the lowest cross-entropy on the validation
+    images ``x_val, y_val`` (never the test set) and load it into ``clf.head``."""
+    kernel, bias = (np.asarray(w) for w in clf.head.get_weights())
+    codes, val_codes = _codes(clf.encoder, x), _codes(clf.encoder, x_val)
+    best = None
+    for l2 in l2_grid:
+        probe = fit_softmax_head(codes, y, l2, kernel, bias, max_iterations)
+        probe.validation_loss = _softmax_cross_entropy(probe.kernel, probe.bias, val_codes, np.asarray(y_val))[0]
+        if best is None or probe.validation_loss < best.validation_loss:
+            best = probe
+    if len(l2_grid) > 1 and best.l2 in (min(l2_grid), max(l2_grid)):
+        print(f"[question I] note: the linear probe's l2 {best.l2:g} is at the end of the grid "
+              f"({', '.join(f'{v:g}' for v in l2_grid)}); a wider one may fit better", flush=True)
+    clf.head.set_weights([best.kernel.astype(kernel.dtype), best.bias.astype(bias.dtype)])
+    return best
+
+
+def _codes(encoder, x) -> np.ndarray:
+    """The encoder's codes of ``x``, in batches of :data:`EVALUATION_BATCH_SIZE`, as float64."""
+    return np.concatenate([np.asarray(encoder(x[i:i + EVALUATION_BATCH_SIZE], training=False), np.float64)
+                           for i in range(0, len(x), EVALUATION_BATCH_SIZE)])
+
+
 class FineTuner:
     """Trains question I's classifiers, one after another, on two compiled models that it reuses.
 
@@ -187,12 +285,15 @@ class FineTuner:
         """Train ``clf`` (built by :func:`build_classifier` for ``method``) on the labelled
         ``x, y`` for ``epochs`` passes; ``lp_ft`` spends the first half of them on the head alone,
         then trains the encoder too with a fresh Adam. Returns the training accuracy of the last
-        epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder)."""
+        epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder).
+        ``frozen`` is no Adam run: :func:`fit_probe` fits its head to the optimum."""
         from keras_ae.data import batches_per_epoch, make_dataset
 
+        if method == "frozen":
+            raise ValueError("the frozen encoder's head is fitted by fit_probe, not by the fine-tuner")
         phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
         for i, n in enumerate(phases):
-            worker = self.worker(frozen=method == "frozen" or (method == "lp_ft" and i == 0))
+            worker = self.worker(frozen=method == "lp_ft" and i == 0)
             self._load(worker, clf, fresh_optimizer=True)
             # one iterator through all n epochs (repeat + steps_per_epoch): no new one per epoch
             history = worker.fit(make_dataset(x, y, batch_size=self.batch_size, seed=seed + i,
@@ -243,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--finetune-batch-size", type=positive_int, default=32, help="default: %(default)s")
     parser.add_argument("--finetune-learning-rate", type=positive_float, default=1e-3,
                         help="Adam (default: %(default)s)")
+    parser.add_argument("--probe-l2", type=positive_float, nargs="+", default=list(PROBE_L2),
+                        help="frozen method: L2 penalties of the linear probe (a logistic regression on the "
+                             "standardised codes, fitted to its optimum); the one with the lowest validation "
+                             "cross-entropy is kept (default: %(default)s)")
     parser.add_argument("--pretrain-per-seed", action="store_true",
                         help="pretrain a new autoencoder for every seed (default: one, seeded by --seed)")
     parser.add_argument("--validation-size", type=positive_int, default=DEFAULT_VALIDATION_SIZE,
@@ -375,19 +480,32 @@ def fine_tune(args: argparse.Namespace, data: Splits, pretrained: dict) -> tuple
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
-                    train_acc = tuner.fit(clf, method, data.x_train[idx], data.y_train[idx], args.finetune_epochs,
-                                          seed)
+                    probe = _train(tuner, clf, method, data, idx, seed, args)
                     val_acc = tuner.accuracy(clf, data.x_val, data.y_val)
                     acc = tuner.accuracy(clf, data.x_test, data.y_test)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "validation_accuracy": float(val_acc), "test_accuracy": float(acc),
-                                 "train_accuracy": train_acc})
+                                 "train_accuracy": probe.pop("train_accuracy"), **probe})
                     if n == max(args.labels) and seed == args.seeds[0]:
                         keep[(head_init, method)] = clf
+                    l2 = f" (l2 {probe['probe_l2']:g})" if method == "frozen" else ""
                     print(f"[question I] {len(runs)}/{total}: {n} labels, seed {seed}, {head_init} head, "
-                          f"{METHODS[method]}: validation accuracy {val_acc:.4f}, test accuracy {acc:.4f}",
+                          f"{METHODS[method]}{l2}: validation accuracy {val_acc:.4f}, test accuracy {acc:.4f}",
                           flush=True)
     return runs, keep, timer.seconds
+
+
+def _train(tuner: FineTuner, clf, method: str, data: Splits, idx, seed: int, args) -> dict:
+    """Train ``clf`` on the labelled images ``idx``: the ``frozen`` encoder's head by
+    :func:`fit_probe` (penalty chosen on the validation images), the others by ``tuner``. Returns
+    the run's ``train_accuracy`` and the probe's columns (empty for the other methods)."""
+    x, y = data.x_train[idx], data.y_train[idx]
+    if method != "frozen":
+        return {"train_accuracy": tuner.fit(clf, method, x, y, args.finetune_epochs, seed),
+                "probe_l2": "", "probe_training_loss": ""}
+    probe = fit_probe(clf, x, y, data.x_val, data.y_val, args.probe_l2)
+    return {"train_accuracy": tuner.accuracy(clf, x, y), "probe_l2": probe.l2,
+            "probe_training_loss": round(probe.loss, 6)}
 
 
 def summarise(runs: list[dict], labels, configs) -> list[dict]:
@@ -428,10 +546,12 @@ def _accuracy_caption(args, data: Splits) -> str:
             f"{_architecture(args)} + softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced "
             f"subset of labelled training images for {args.finetune_epochs} epochs (Adam "
             f"{args.finetune_learning_rate:g}, batch {args.finetune_batch_size}; LP-FT: half of them with the encoder "
-            f"frozen); mean and sample standard deviation over seeds {', '.join(map(str, args.seeds))}. The "
+            f"frozen; frozen: the encoder fixed and the head fitted to the optimum of a logistic regression on the "
+            f"codes, its L2 penalty chosen from {', '.join(f'{v:g}' for v in args.probe_l2)} by the validation "
+            f"cross-entropy); mean and sample standard deviation over seeds {', '.join(map(str, args.seeds))}. The "
             f"autoencoder was pretrained on {len(data.x_train)} training images without labels for {args.epochs} "
             f"epochs. mean_validation_accuracy: the same classifiers on {len(data.x_val)} training images held out "
-            f"(by seed {args.seed}) from pretraining and from the labelled subsets; only it chooses anything.")
+            f"(by seed {args.seed}) from pretraining and from the labelled subsets; only these images choose anything.")
 
 
 def _write_selection(args, choice: dict, validation_images: int, out: str) -> tuple[str, str]:
