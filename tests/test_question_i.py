@@ -142,7 +142,7 @@ def test_fine_tuner_reusing_compiled_workers_equals_a_fresh_compile_per_run(pret
 
     x, y = mnist_small[0][:70], mnist_small[1][:70]  # 5 minibatches of 16, the last of 6 rows
     tuner = FineTuner(UNITS, "relu", batch_size=16, learning_rate=1e-3, steps_per_batch=steps, jit_compile=xla)
-    for method, head, seed in [("scratch", "glorot", 0), ("lp_ft", "zeros", 1), ("frozen", "glorot", 2),
+    for method, head, seed in [("scratch", "glorot", 0), ("lp_ft", "zeros", 1), ("lp_ft", "glorot", 2),
                                ("pretrained", "glorot", 3)]:
         mine = build_classifier(method, pretrained.encoder, UNITS, "relu", seed, head)
         ref = build_classifier(method, pretrained.encoder, UNITS, "relu", seed, head,
@@ -172,6 +172,8 @@ def short_run(tmp_path_factory):
 
 
 def test_short_run_writes_figures_and_mean_and_spread(short_run):
+    from keras_ae.questions import question_i
+
     root, result = short_run
     for path in result.figures.values():
         assert Path(path).is_file() and Path(path).stat().st_size > 5_000
@@ -189,6 +191,14 @@ def test_short_run_writes_figures_and_mean_and_spread(short_run):
         assert float(row["std_test_accuracy"]) == pytest.approx(np.std(accs, ddof=1), abs=1e-4)
         assert 0.0 <= float(row["min"]) <= float(row["max"]) <= 1.0
     assert (root / "results" / "test_accuracy.md").read_text().startswith("Question I: MNIST test accuracy")
+    # the frozen encoder's probe is fitted to its optimum: the head's start no longer shows
+    frozen = {(r["labels"], r["seed"], r["head_init"]): r for r in result.details["runs"] if r["method"] == "frozen"}
+    for (n, seed, head), r in frozen.items():
+        twin = frozen[(n, seed, "zeros" if head == "glorot" else "glorot")]
+        assert r["probe_l2"] == twin["probe_l2"] in question_i.PROBE_L2
+        assert r["probe_training_loss"] == pytest.approx(twin["probe_training_loss"], abs=1e-5)
+        assert abs(r["test_accuracy"] - twin["test_accuracy"]) <= 2 / 500  # a near-tie image or two at most
+    assert all(r["probe_l2"] == "" for r in result.details["runs"] if r["method"] != "frozen")
     assert all(0.0 <= float(r["mean_validation_accuracy"]) <= 1.0 for r in rows)
     with open(root / "results" / "classifier_selection.csv") as fh:
         candidates = list(csv.DictReader(fh))
@@ -289,3 +299,108 @@ def test_exported_classifier_is_chosen_on_held_out_training_images_never_on_the_
     rig.update({("other", m): 1.0 if m == other else 0.0 for m in methods})
     assert chosen("validation_rigged")[0] == other
     assert "validation" in meta["chosen_by"] and 0.0 <= meta["validation_accuracy"] <= 1.0
+
+
+def test_summarise_and_choose_export_are_pure_functions_of_the_runs():
+    """The evaluation stage on canned runs, without training: means and spreads over the seeds, and
+    the export chosen by mean validation accuracy (test accuracy playing no part)."""
+    from keras_ae.questions.question_i import choose_export, summarise
+
+    runs = [{"labels": n, "seed": s, "head_init": "zeros", "method": m, "validation_accuracy": val + 0.01 * s,
+             "test_accuracy": test + 0.02 * s, "train_accuracy": 1.0}
+            for n in (10, 20) for s in (0, 1)
+            for m, val, test in [("scratch", 0.9, 0.99), ("pretrained", 0.5, 0.95), ("frozen", 0.6, 0.4)]]
+    rows = summarise(runs, [10, 20], [("zeros", "scratch"), ("zeros", "pretrained"), ("zeros", "frozen")])
+    assert [(r["labels"], r["method"]) for r in rows] == [(n, m) for n in (10, 20)
+                                                          for m in ("scratch", "pretrained", "frozen")]
+    frozen = rows[2]
+    assert (frozen["mean_validation_accuracy"], frozen["mean_test_accuracy"], frozen["min"], frozen["max"]) == \
+        (0.605, 0.41, 0.4, 0.42)
+    assert frozen["std_test_accuracy"] == pytest.approx(np.std([0.4, 0.42], ddof=1), abs=1e-4)
+    assert frozen["seeds"] == 2
+    choice = choose_export(rows, runs, labels=20, seed=1, validation_images=7)
+    # scratch is no use of the pretrained encoder; frozen has the best validation accuracy, not the best test
+    assert choice["best"]["method"] == "frozen" and len(choice["candidates"]) == 2
+    assert choice["run"]["seed"] == 1 and choice["run"]["labels"] == 20
+    assert choice["selection"]["exported_test_accuracy"] == pytest.approx(0.42)
+    assert "7 held-out" in choice["selection"]["chosen_by"]
+
+
+def _canned_codes(n: int, rng, centres):
+    """Codes of three overlapping classes, offset and scaled like a ReLU code (mean 5, spread 3)."""
+    y = np.arange(n) % 3
+    return 5.0 + 3.0 * (centres[y] + rng.normal(0.0, 1.0, (n, centres.shape[1]))), y
+
+
+def test_probe_reaches_the_same_optimum_from_either_head_and_says_when_it_does_not(capsys):
+    """The frozen encoder's head is an L2-penalised logistic regression fitted to its optimum: a Glorot
+    and a zero start end with the same loss, weights and accuracy (that of scikit-learn's solver on the
+    standardised codes); stopped after 5 iterations they do not, and the run says so."""
+    from sklearn.linear_model import LogisticRegression
+
+    from keras_ae.questions.question_i import fit_softmax_head
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0.0, 1.0, (3, 8))
+    (x, y), (x_test, y_test) = _canned_codes(60, rng, centres), _canned_codes(3000, rng, centres)
+    glorot = np.random.default_rng(5).uniform(-(6 / 11) ** 0.5, (6 / 11) ** 0.5, (8, 3))
+    starts = {"glorot": glorot, "zeros": np.zeros((8, 3))}
+
+    def fits(**kw):
+        return {h: fit_softmax_head(x, y, 0.01, k, np.zeros(3), **kw) for h, k in starts.items()}
+
+    def accuracy(fit):
+        return float(((x_test @ fit.kernel + fit.bias).argmax(1) == y_test).mean())
+
+    done = fits()
+    assert capsys.readouterr().out == ""
+    assert all(f.converged for f in done.values())
+    assert done["glorot"].loss == pytest.approx(done["zeros"].loss, rel=1e-9)
+    np.testing.assert_allclose(done["glorot"].kernel, done["zeros"].kernel, atol=1e-5)
+    assert accuracy(done["glorot"]) == accuracy(done["zeros"]) > 0.8
+    # the optimum of the same objective by another solver: C = 1 / (l2 * n) on the standardised codes
+    z = (x - x.mean(0)) / x.std(0)
+    reference = LogisticRegression(C=1 / (0.01 * len(x)), tol=1e-10, max_iter=10_000).fit(z, y)
+    np.testing.assert_allclose(done["zeros"].kernel * x.std(0)[:, None], reference.coef_.T, atol=1e-4)
+
+    capped = fits(max_iterations=5)
+    assert "warning: the linear probe (l2 0.01) stopped after 5 L-BFGS iterations" in capsys.readouterr().out
+    assert not any(f.converged for f in capped.values())
+    assert capped["glorot"].loss > done["glorot"].loss + 1e-2  # short of the optimum ...
+    assert accuracy(capped["glorot"]) != accuracy(capped["zeros"])  # ... and the start shows
+
+
+def test_fit_probe_fits_the_keras_head_on_frozen_codes_choosing_the_penalty_on_validation(pretrained, mnist_small):
+    """Through the Keras classifier: either head init gives the same head, penalty and predictions;
+    the encoder is untouched; the penalty kept is the one with the lowest validation cross-entropy."""
+    from keras_ae.questions.question_i import (FineTuner, _codes, _softmax_cross_entropy, build_classifier,
+                                               fit_probe, fit_softmax_head)
+
+    x, y = mnist_small[0][:100], mnist_small[1][:100]
+    x_val, y_val = mnist_small[0][1000:1400], mnist_small[1][1000:1400]
+    grid = (1e-3, 1e-1, 10.0)
+    clfs = {h: build_classifier("frozen", pretrained.encoder, UNITS, "relu", seed=0, head_init=h)
+            for h in ("glorot", "zeros")}
+    assert not _equal(clfs["glorot"].head.get_weights(), clfs["zeros"].head.get_weights())
+    probes = {h: fit_probe(clf, x, y, x_val, y_val, grid) for h, clf in clfs.items()}
+    assert probes["glorot"].l2 == probes["zeros"].l2
+    assert probes["glorot"].loss == pytest.approx(probes["zeros"].loss, rel=1e-6)
+    p = {h: clf.predict(x_val, verbose=0) for h, clf in clfs.items()}
+    np.testing.assert_allclose(p["glorot"], p["zeros"], atol=1e-4)
+    for clf in clfs.values():
+        assert _equal(clf.encoder.get_weights(), pretrained.encoder.get_weights())
+    kernel, bias = clfs["zeros"].head.get_weights()  # the Keras head holds the fitted probe
+    codes = _codes(clfs["zeros"].encoder, x_val)
+    np.testing.assert_allclose(kernel, probes["zeros"].kernel, rtol=1e-5, atol=1e-6)
+    logits = codes @ kernel + bias
+    np.testing.assert_allclose(p["zeros"], np.exp(logits - logits.max(1, keepdims=True)) /
+                               np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True), atol=1e-5)
+    train_codes = _codes(clfs["zeros"].encoder, x)
+    losses = {}
+    for l2 in grid:
+        f = fit_softmax_head(train_codes, y, l2, np.zeros((UNITS[-1], 10)), np.zeros(10))
+        losses[l2] = _softmax_cross_entropy(f.kernel, f.bias, codes, y_val)[0]
+    assert probes["zeros"].l2 == min(losses, key=losses.get)
+    assert probes["zeros"].validation_loss == pytest.approx(losses[probes["zeros"].l2], rel=1e-6)
+    with pytest.raises(ValueError, match="fit_probe"):
+        FineTuner(UNITS, "relu", batch_size=32, learning_rate=1e-3).fit(clfs["zeros"], "frozen", x, y, 1, 0)

@@ -5,14 +5,16 @@ loss) is trained on the MNIST training images without their labels. A classifier
 pretrained encoder (a copy of the functional sub-model) under a small softmax head; it is trained
 on a few labelled images (100 and 1,000 by default, balanced over the classes) and compared
 with the same architecture trained from random weights on the same labels. Two more uses of
-the pretrained encoder are reported: kept frozen (only the head learns: a linear probe of the
-code) and "LP-FT" (probe first, then fine-tune everything; Kumar et al. 2022). Each runs with a
-Glorot-initialised and with a zero-initialised head, because the head's initialisation turns out
-to matter as much as the pretraining. Every (labels, seed) pair uses the same labelled subset,
-head initialisation and batch order for all methods. Reports mean and standard deviation of the
-test accuracy over the seeds (all 10,000 test images), figures of accuracy against labels, the
-pretraining figures, and SavedModels of the autoencoder and of a fine-tuned classifier (endpoint
-``classify``).
+the pretrained encoder are reported: kept frozen (a linear probe of the code: the head alone,
+fitted to the optimum of an L2-penalised logistic regression on the codes, the penalty chosen on
+the validation split) and "LP-FT" (probe first, then fine-tune everything; Kumar et al. 2022).
+Each runs with a Glorot-initialised and with a zero-initialised head, because for the methods
+trained by Adam the head's initialisation turns out to matter as much as the pretraining (the
+probe, fitted to its optimum, ends the same from either). Every (labels, seed) pair uses the
+same labelled subset, head initialisation and batch order for all methods. Reports mean and
+standard deviation of the test accuracy over the seeds (all 10,000 test images), figures of
+accuracy against labels, the pretraining figures, and SavedModels of the autoencoder and of a
+fine-tuned classifier (endpoint ``classify``).
 
 No choice looks at the test set. ``--validation-size`` training images (5,000 by default, drawn
 by ``--seed``) are held out before anything trains: the autoencoder is not pretrained on them and
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,7 +42,7 @@ from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pi
 METHODS = {
     "scratch": "random init, all layers trained",
     "pretrained": "pretrained encoder, fine-tuned",
-    "frozen": "pretrained encoder frozen (linear probe)",
+    "frozen": "pretrained encoder frozen (linear probe at its optimum)",
     "lp_ft": "pretrained encoder, probe then fine-tune (LP-FT)",
 }
 PRETRAINED_METHODS = ("pretrained", "frozen", "lp_ft")
@@ -129,6 +132,102 @@ def build_classifier(method: str, pretrained_encoder, units, activation: str, se
                                     minibatch_size=minibatch_size)
 
 
+PROBE_L2 = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+PROBE_MAX_ITERATIONS = 5000
+PROBE_GRADIENT_TOLERANCE = 1e-6
+
+
+@dataclass
+class ProbeFit:
+    """A softmax head fitted on fixed codes: ``kernel`` (code_dim, classes) and ``bias`` of the raw
+    codes, the ``l2`` it was fitted with, its training ``loss`` (mean cross-entropy + l2/2 *
+    |kernel|^2, the kernel of the standardised codes: :func:`fit_softmax_head`), the L-BFGS
+    ``iterations``, whether it ``converged`` (largest gradient entry at most
+    :data:`PROBE_GRADIENT_TOLERANCE`) and, once chosen, its ``validation_loss``."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    l2: float
+    loss: float
+    iterations: int
+    converged: bool
+    validation_loss: float = float("nan")
+
+
+def _softmax_cross_entropy(kernel, bias, codes, labels) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``softmax(codes @ kernel + bias)`` and its gradient w.r.t. the logits."""
+    logits = codes @ kernel + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    rows = np.arange(len(labels))
+    grad = np.exp(log_p)
+    grad[rows, labels] -= 1.0
+    return float(-log_p[rows, labels].mean()), grad / len(labels)
+
+
+def fit_softmax_head(codes, labels, l2: float, kernel, bias, max_iterations: int = PROBE_MAX_ITERATIONS) -> ProbeFit:
+    """The softmax head ``codes @ kernel + bias`` minimising mean cross-entropy + ``l2``/2 *
+    |kernel * scale|^2 on the fixed ``codes``, full batch by L-BFGS from ``kernel, bias``.
+
+    It is fitted in float64 on the codes standardised per unit (centred; divided by the unit's
+    standard deviation ``scale``, 1 for a unit that never changes): a logistic regression on
+    standardised features whose kernel is penalised (the bias is not), mapped back to the raw
+    codes. The objective is strictly convex in the kernel, so where it converges the fit does not
+    depend on the start. Prints a warning when ``max_iterations`` stop it before the largest
+    gradient entry is below :data:`PROBE_GRADIENT_TOLERANCE`."""
+    from scipy.optimize import minimize
+
+    codes, labels = np.asarray(codes, np.float64), np.asarray(labels, np.int64)
+    mean, scale = codes.mean(axis=0), codes.std(axis=0)
+    scale[scale < 1e-8] = 1.0
+    z, shape = (codes - mean) / scale, np.shape(kernel)
+
+    def objective(params):
+        w, b = params[:-shape[1]].reshape(shape), params[-shape[1]:]
+        loss, grad = _softmax_cross_entropy(w, b, z, labels)
+        return loss + 0.5 * l2 * float(np.sum(w * w)), np.concatenate([(z.T @ grad + l2 * w).ravel(),
+                                                                       grad.sum(axis=0)])
+
+    kernel, bias = np.asarray(kernel, np.float64), np.asarray(bias, np.float64)  # the start, on standardised codes
+    start = np.concatenate([(kernel * scale[:, None]).ravel(), bias + mean @ kernel])
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iterations, "maxfun": 2 * max_iterations, "ftol": 0.0,
+                               "gtol": PROBE_GRADIENT_TOLERANCE / 10})
+    loss, grad = objective(result.x)
+    converged = float(np.abs(grad).max()) <= PROBE_GRADIENT_TOLERANCE
+    if not converged:
+        print(f"[question I] warning: the linear probe (l2 {l2:g}) stopped after {result.nit} L-BFGS iterations "
+              f"with gradient {np.abs(grad).max():.2g} > {PROBE_GRADIENT_TOLERANCE:g}: not at its optimum", flush=True)
+    w = result.x[:-shape[1]].reshape(shape) / scale[:, None]
+    return ProbeFit(w, result.x[-shape[1]:] - mean @ w, l2, loss, int(result.nit), converged)
+
+
+def fit_probe(clf, x, y, x_val, y_val, l2_grid=PROBE_L2, max_iterations: int = PROBE_MAX_ITERATIONS) -> ProbeFit:
+    """Fit ``clf``'s softmax head (its encoder frozen) to the optimum of an L2-penalised logistic
+    regression on the codes of the labelled ``x, y``, starting from the head's own weights, for
+    every penalty of ``l2_grid``; keep the one with the lowest cross-entropy on the validation
+    images ``x_val, y_val`` (never the test set) and load it into ``clf.head``."""
+    kernel, bias = (np.asarray(w) for w in clf.head.get_weights())
+    codes, val_codes = _codes(clf.encoder, x), _codes(clf.encoder, x_val)
+    best = None
+    for l2 in l2_grid:
+        probe = fit_softmax_head(codes, y, l2, kernel, bias, max_iterations)
+        probe.validation_loss = _softmax_cross_entropy(probe.kernel, probe.bias, val_codes, np.asarray(y_val))[0]
+        if best is None or probe.validation_loss < best.validation_loss:
+            best = probe
+    if len(l2_grid) > 1 and best.l2 in (min(l2_grid), max(l2_grid)):
+        print(f"[question I] note: the linear probe's l2 {best.l2:g} is at the end of the grid "
+              f"({', '.join(f'{v:g}' for v in l2_grid)}); a wider one may fit better", flush=True)
+    clf.head.set_weights([best.kernel.astype(kernel.dtype), best.bias.astype(bias.dtype)])
+    return best
+
+
+def _codes(encoder, x) -> np.ndarray:
+    """The encoder's codes of ``x``, in batches of :data:`EVALUATION_BATCH_SIZE`, as float64."""
+    return np.concatenate([np.asarray(encoder(x[i:i + EVALUATION_BATCH_SIZE], training=False), np.float64)
+                           for i in range(0, len(x), EVALUATION_BATCH_SIZE)])
+
+
 class FineTuner:
     """Trains question I's classifiers, one after another, on two compiled models that it reuses.
 
@@ -186,12 +285,15 @@ class FineTuner:
         """Train ``clf`` (built by :func:`build_classifier` for ``method``) on the labelled
         ``x, y`` for ``epochs`` passes; ``lp_ft`` spends the first half of them on the head alone,
         then trains the encoder too with a fresh Adam. Returns the training accuracy of the last
-        epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder)."""
+        epoch. ``clf`` ends with the trained weights (and, after LP-FT, a trainable encoder).
+        ``frozen`` is no Adam run: :func:`fit_probe` fits its head to the optimum."""
         from keras_ae.data import batches_per_epoch, make_dataset
 
+        if method == "frozen":
+            raise ValueError("the frozen encoder's head is fitted by fit_probe, not by the fine-tuner")
         phases = [epochs] if method != "lp_ft" else [max(1, epochs // 2), max(1, epochs - epochs // 2)]
         for i, n in enumerate(phases):
-            worker = self.worker(frozen=method == "frozen" or (method == "lp_ft" and i == 0))
+            worker = self.worker(frozen=method == "lp_ft" and i == 0)
             self._load(worker, clf, fresh_optimizer=True)
             # one iterator through all n epochs (repeat + steps_per_epoch): no new one per epoch
             history = worker.fit(make_dataset(x, y, batch_size=self.batch_size, seed=seed + i,
@@ -242,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--finetune-batch-size", type=positive_int, default=32, help="default: %(default)s")
     parser.add_argument("--finetune-learning-rate", type=positive_float, default=1e-3,
                         help="Adam (default: %(default)s)")
+    parser.add_argument("--probe-l2", type=positive_float, nargs="+", default=list(PROBE_L2),
+                        help="frozen method: L2 penalties of the linear probe (a logistic regression on the "
+                             "standardised codes, fitted to its optimum); the one with the lowest validation "
+                             "cross-entropy is kept (default: %(default)s)")
     parser.add_argument("--pretrain-per-seed", action="store_true",
                         help="pretrain a new autoencoder for every seed (default: one, seeded by --seed)")
     parser.add_argument("--validation-size", type=positive_int, default=DEFAULT_VALIDATION_SIZE,
@@ -279,38 +385,59 @@ def _pretrain(args, x_train, x_test, seed: int, out: str):
     return ae, history.history, timer.seconds, recon.paths[-1]
 
 
-def run(args: argparse.Namespace) -> RunResult:
+@dataclass
+class Splits:
+    """Question I's images (flattened, in [0, 1]) and labels: ``train`` (pretraining and the labelled
+    subsets), ``val`` (held out from both; it alone chooses anything) and ``test``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_data(args: argparse.Namespace) -> Splits:
+    """MNIST split into training, validation (``--validation-size`` training images drawn by
+    ``--seed``) and test images; refuses label counts the training images cannot supply."""
     from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
-    from keras_ae.export import export_model
-    from keras_ae.plots import plot_curves
-    from keras_ae.reporting import write_table
 
-    out = args.output_dir
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
     # the validation split is held out of everything that trains: pretraining and the labelled subsets
     train_rows, val_rows = validation_split(len(train.images), args.validation_size, args.seed)
     train_rows = train_rows[: args.train_limit]
-    x_train, y_train = flatten(to_unit(train.images[train_rows])), np.asarray(train.labels[train_rows])
-    x_val, y_val = flatten(to_unit(train.images[val_rows])), np.asarray(train.labels[val_rows])
-    x_test = flatten(to_unit(test.images[: args.test_limit]))
-    y_test = np.asarray(test.labels[: args.test_limit])
+    data = Splits(x_train=flatten(to_unit(train.images[train_rows])), y_train=np.asarray(train.labels[train_rows]),
+                  x_val=flatten(to_unit(train.images[val_rows])), y_val=np.asarray(train.labels[val_rows]),
+                  x_test=flatten(to_unit(test.images[: args.test_limit])),
+                  y_test=np.asarray(test.labels[: args.test_limit]))
     for n in args.labels:  # refuse impossible label counts before any training
         try:
-            stratified_subset(y_train, n, 0)
+            stratified_subset(data.y_train, n, 0)
         except ConfigError as exc:
             raise ConfigError(f"--labels {n}: {exc} (training images left after --train-limit and "
-                              f"--validation-size: {len(y_train)})") from None
-    os.makedirs(out, exist_ok=True)
+                              f"--validation-size: {len(data.y_train)})") from None
+    return data
 
-    arch = "784-" + "-".join(map(str, args.encoder_units))
+
+def _architecture(args) -> str:
+    return "784-" + "-".join(map(str, args.encoder_units))
+
+
+def pretrain(args: argparse.Namespace, data: Splits, out: str) -> tuple[dict, list[dict], list[str]]:
+    """``(autoencoders by seed, pretraining rows, figures)``: one autoencoder seeded by ``--seed``
+    (or one per fine-tuning seed with ``--pretrain-per-seed``) trained on the unlabelled images."""
+    from keras_ae.plots import plot_curves
+
+    arch = _architecture(args)
     pretrained, figures, pretrain_rows = {}, [], []
     pretrain_seeds = args.seeds if args.pretrain_per_seed else [args.seed]
     for s in pretrain_seeds:
-        print(f"[question I] pretraining autoencoder {arch} (seed {s}) on {len(x_train)} unlabelled MNIST "
+        print(f"[question I] pretraining autoencoder {arch} (seed {s}) on {len(data.x_train)} unlabelled MNIST "
               f"training images for {args.epochs} epochs", flush=True)
-        ae, hist, seconds, recon_fig = _pretrain(args, x_train, x_test, s, out)
+        ae, hist, seconds, recon_fig = _pretrain(args, data.x_train, data.x_test, s, out)
         pretrained[s] = ae
         pretrain_rows.append({"seed": s, "train_cross_entropy": float(hist["loss"][-1]),
                               "test_cross_entropy": float(hist["val_loss"][-1]),
@@ -324,17 +451,28 @@ def run(args: argparse.Namespace) -> RunResult:
                 os.path.join(out, "pretraining_loss.png"),
                 f"Question I: autoencoder {arch} pretraining on unlabelled MNIST",
                 ylabel="cross-entropy (nats per image)")]
+    return pretrained, pretrain_rows, figures
 
+
+def _configs(args) -> list[tuple[str, str]]:
+    """The (head initialisation, method) pairs of a run, in table order."""
+    return [(h, m) for h in args.head_inits for m in args.methods]
+
+
+def fine_tune(args: argparse.Namespace, data: Splits, pretrained: dict) -> tuple[list[dict], dict, float]:
+    """``(runs, kept classifiers, seconds)``: every (labels, seed, head, method) classifier trained
+    on its labelled subset and scored on the validation and test images. Kept: the first seed's
+    classifiers at the largest label count, by (head, method)."""
     runs, keep = [], {}
     # fine-tuning minibatches of --finetune-batch-size, --fused-steps of them per compiled call
     tuner = FineTuner(args.encoder_units, args.activation, args.finetune_batch_size, args.finetune_learning_rate,
                       args.strategy, steps_per_call(args), jit_compile(args))
-    configs = [(h, m) for h in args.head_inits for m in args.methods]
+    configs = _configs(args)
     total = len(args.labels) * len(args.seeds) * len(configs)
     with Timer() as timer:
         for n in args.labels:
             for seed in args.seeds:
-                idx = stratified_subset(y_train, n, seed)
+                idx = stratified_subset(data.y_train, n, seed)
                 ae = pretrained[seed if args.pretrain_per_seed else args.seed]
                 for head_init, method in configs:
                     seed_everything(seed)
@@ -342,20 +480,39 @@ def run(args: argparse.Namespace) -> RunResult:
                     if method != "scratch" and not all(
                             np.array_equal(a, b) for a, b in zip(clf.encoder.get_weights(), ae.encoder.get_weights())):
                         raise RuntimeError("the classifier's encoder does not start from the pretrained weights")
-                    train_acc = tuner.fit(clf, method, x_train[idx], y_train[idx], args.finetune_epochs, seed)
-                    val_acc = tuner.accuracy(clf, x_val, y_val)
-                    acc = tuner.accuracy(clf, x_test, y_test)
+                    probe = _train(tuner, clf, method, data, idx, seed, args)
+                    val_acc = tuner.accuracy(clf, data.x_val, data.y_val)
+                    acc = tuner.accuracy(clf, data.x_test, data.y_test)
                     runs.append({"labels": n, "seed": seed, "head_init": head_init, "method": method,
                                  "validation_accuracy": float(val_acc), "test_accuracy": float(acc),
-                                 "train_accuracy": train_acc})
+                                 "train_accuracy": probe.pop("train_accuracy"), **probe})
                     if n == max(args.labels) and seed == args.seeds[0]:
                         keep[(head_init, method)] = clf
+                    l2 = f" (l2 {probe['probe_l2']:g})" if method == "frozen" else ""
                     print(f"[question I] {len(runs)}/{total}: {n} labels, seed {seed}, {head_init} head, "
-                          f"{METHODS[method]}: validation accuracy {val_acc:.4f}, test accuracy {acc:.4f}",
+                          f"{METHODS[method]}{l2}: validation accuracy {val_acc:.4f}, test accuracy {acc:.4f}",
                           flush=True)
+    return runs, keep, timer.seconds
 
+
+def _train(tuner: FineTuner, clf, method: str, data: Splits, idx, seed: int, args) -> dict:
+    """Train ``clf`` on the labelled images ``idx``: the ``frozen`` encoder's head by
+    :func:`fit_probe` (penalty chosen on the validation images), the others by ``tuner``. Returns
+    the run's ``train_accuracy`` and the probe's columns (empty for the other methods)."""
+    x, y = data.x_train[idx], data.y_train[idx]
+    if method != "frozen":
+        return {"train_accuracy": tuner.fit(clf, method, x, y, args.finetune_epochs, seed),
+                "probe_l2": "", "probe_training_loss": ""}
+    probe = fit_probe(clf, x, y, data.x_val, data.y_val, args.probe_l2)
+    return {"train_accuracy": tuner.accuracy(clf, x, y), "probe_l2": probe.l2,
+            "probe_training_loss": round(probe.loss, 6)}
+
+
+def summarise(runs: list[dict], labels, configs) -> list[dict]:
+    """One row per (labels, head, method) in table order: the mean validation accuracy and the
+    mean, sample standard deviation, min and max of the test accuracy over the seeds' ``runs``."""
     rows = []
-    for n in args.labels:
+    for n in labels:
         for head_init, method in configs:
             sel = [r for r in runs if (r["labels"], r["head_init"], r["method"]) == (n, head_init, method)]
             accs = np.array([r["test_accuracy"] for r in sel])
@@ -365,18 +522,69 @@ def run(args: argparse.Namespace) -> RunResult:
                          "std_test_accuracy": round(float(accs.std(ddof=1)) if len(accs) > 1 else 0.0, 4),
                          "min": round(float(accs.min()), 4), "max": round(float(accs.max()), 4),
                          "seeds": len(accs)})
-    caption = (f"Question I: MNIST test accuracy ({len(x_test)} test images) of a classifier = encoder {arch} "
-               f"+ softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced subset of "
-               f"labelled training images for {args.finetune_epochs} epochs (Adam {args.finetune_learning_rate:g}, "
-               f"batch {args.finetune_batch_size}; LP-FT: half of them with the encoder frozen); mean and sample "
-               f"standard deviation over seeds {', '.join(map(str, args.seeds))}. The autoencoder was pretrained "
-               f"on {len(x_train)} training images without labels for {args.epochs} epochs. "
-               f"mean_validation_accuracy: the same classifiers on {len(x_val)} training images held out (by seed "
-               f"{args.seed}) from pretraining and from the labelled subsets; only it chooses anything.")
-    table = write_table(rows, os.path.join(out, "test_accuracy"), caption=caption)
+    return rows
+
+
+def choose_export(rows: list[dict], runs: list[dict], labels: int, seed: int, validation_images: int) -> dict:
+    """The classifier to export, chosen on the validation split (its test accuracy is only the
+    outcome): ``best`` and ``candidates`` (rows of :func:`select_classifier` at ``labels``), the
+    exported ``seed``'s run and the ``selection`` record."""
+    best, candidates = select_classifier(rows, labels)
+    chosen_run = next(r for r in runs if (r["labels"], r["seed"], r["head_init"], r["method"])
+                      == (labels, seed, best["head_init"], best["method"]))
+    selection = {"chosen_by": f"mean validation accuracy on {validation_images} held-out training images",
+                 "validation_images": validation_images, "labels": labels, "head_init": best["head_init"],
+                 "method": best["method"], "mean_validation_accuracy": best["mean_validation_accuracy"],
+                 "mean_test_accuracy": best["mean_test_accuracy"], "exported_seed": seed,
+                 "exported_validation_accuracy": chosen_run["validation_accuracy"],
+                 "exported_test_accuracy": chosen_run["test_accuracy"]}
+    return {"best": best, "candidates": candidates, "run": chosen_run, "selection": selection}
+
+
+def _accuracy_caption(args, data: Splits) -> str:
+    return (f"Question I: MNIST test accuracy ({len(data.x_test)} test images) of a classifier = encoder "
+            f"{_architecture(args)} + softmax head (kernel initialised Glorot-uniform or zeros), trained on a balanced "
+            f"subset of labelled training images for {args.finetune_epochs} epochs (Adam "
+            f"{args.finetune_learning_rate:g}, batch {args.finetune_batch_size}; LP-FT: half of them with the encoder "
+            f"frozen; frozen: the encoder fixed and the head fitted to the optimum of a logistic regression on the "
+            f"codes, its L2 penalty chosen from {', '.join(f'{v:g}' for v in args.probe_l2)} by the validation "
+            f"cross-entropy); mean and sample standard deviation over seeds {', '.join(map(str, args.seeds))}. The "
+            f"autoencoder was pretrained on {len(data.x_train)} training images without labels for {args.epochs} "
+            f"epochs. mean_validation_accuracy: the same classifiers on {len(data.x_val)} training images held out "
+            f"(by seed {args.seed}) from pretraining and from the labelled subsets; only these images choose anything.")
+
+
+def _write_selection(args, choice: dict, validation_images: int, out: str) -> tuple[str, str]:
+    from keras_ae.reporting import write_table
+
+    best, run_ = choice["best"], choice["run"]
+    n, seed = choice["selection"]["labels"], choice["selection"]["exported_seed"]
+    return write_table(
+        [{"labels": r["labels"], "head_init": r["head_init"], "method": r["method"], "description": r["description"],
+          "mean_validation_accuracy": r["mean_validation_accuracy"], "mean_test_accuracy": r["mean_test_accuracy"],
+          "chosen": "yes" if r is best else ""} for r in choice["candidates"]],
+        os.path.join(out, "classifier_selection"), caption=(
+            f"Question I: the exported classifier ({n} labels, seed {seed}) is the use of the pretrained encoder "
+            f"and head initialisation with the best mean accuracy on the validation split: {validation_images} MNIST "
+            f"training images held out (by seed {args.seed}) from pretraining and from every labelled subset. "
+            f"Chosen: {METHODS[best['method']]}, {HEAD_NAMES[best['head_init']]} head, mean validation accuracy "
+            f"{best['mean_validation_accuracy']:.4f}. The test accuracy (mean {best['mean_test_accuracy']:.4f}; "
+            f"the exported seed-{seed} model: {run_['test_accuracy']:.4f}) is the outcome, not the criterion."))
+
+
+def write_outputs(args: argparse.Namespace, data: Splits, rows: list[dict], runs: list[dict],
+                  pretrain_rows: list[dict], choice: dict, out: str) -> tuple[list[str], list[str]]:
+    """Write the tables (test accuracy, every run, pretraining, the export's selection) and the
+    accuracy-against-labels figures (one per head initialisation); return ``(tables, figures)``:
+    the figures in the order they go before the pretraining's."""
+    from keras_ae.plots import plot_curves
+    from keras_ae.reporting import write_table
+
+    table = write_table(rows, os.path.join(out, "test_accuracy"), caption=_accuracy_caption(args, data))
     runs_table = write_table(runs, os.path.join(out, "test_accuracy_per_run"),
                              caption="Question I: every fine-tuning run (validation and test accuracy).")
     write_table(pretrain_rows, os.path.join(out, "pretraining"), caption="Question I: pretraining autoencoder(s).")
+    figures = []
     for head_init in args.head_inits:
         series = {}
         for method in args.methods:
@@ -388,58 +596,59 @@ def run(args: argparse.Namespace) -> RunResult:
             f"Question I: pretraining vs random init, {HEAD_NAMES[head_init]} head\n"
             f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seeds)",
             xlabel="labelled training images (log scale)", ylabel="test accuracy", logx=True))
+    selection_table = _write_selection(args, choice, len(data.x_val), out)
+    return [*table, *runs_table, *selection_table], figures
 
-    # the classifier to export: chosen on the validation split, its test accuracy is only the outcome
-    n, seed = max(args.labels), args.seeds[0]
-    best, candidates = select_classifier(rows, n)
-    chosen_head, chosen_method = best["head_init"], best["method"]
-    chosen_run = next(r for r in runs if (r["labels"], r["seed"], r["head_init"], r["method"])
-                      == (n, seed, chosen_head, chosen_method))
-    selection = {"chosen_by": f"mean validation accuracy on {len(x_val)} held-out training images",
-                 "validation_images": len(x_val), "labels": n, "head_init": chosen_head, "method": chosen_method,
-                 "mean_validation_accuracy": best["mean_validation_accuracy"],
-                 "mean_test_accuracy": best["mean_test_accuracy"], "exported_seed": seed,
-                 "exported_validation_accuracy": chosen_run["validation_accuracy"],
-                 "exported_test_accuracy": chosen_run["test_accuracy"]}
-    selection_table = write_table(
-        [{"labels": r["labels"], "head_init": r["head_init"], "method": r["method"], "description": r["description"],
-          "mean_validation_accuracy": r["mean_validation_accuracy"], "mean_test_accuracy": r["mean_test_accuracy"],
-          "chosen": "yes" if r is best else ""} for r in candidates],
-        os.path.join(out, "classifier_selection"), caption=(
-            f"Question I: the exported classifier ({n} labels, seed {seed}) is the use of the pretrained encoder "
-            f"and head initialisation with the best mean accuracy on the validation split: {len(x_val)} MNIST "
-            f"training images held out (by seed {args.seed}) from pretraining and from every labelled subset. "
-            f"Chosen: {METHODS[chosen_method]}, {HEAD_NAMES[chosen_head]} head, mean validation accuracy "
-            f"{best['mean_validation_accuracy']:.4f}. The test accuracy (mean {best['mean_test_accuracy']:.4f}; "
-            f"the exported seed-{seed} model: {chosen_run['test_accuracy']:.4f}) is the outcome, not the criterion."))
 
-    exports = {}
-    if not args.no_export:
-        exports["autoencoder"] = str(export_model(pretrained[pretrain_seeds[0]], os.path.join(
-            args.saved_models_dir, "question_i_autoencoder"), metadata={
-                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
-                "encoder_units": args.encoder_units, "activation": args.activation, "epochs": args.epochs,
-                "seed": pretrain_seeds[0]}))
-        exports["classifier"] = str(export_model(keep[(chosen_head, chosen_method)], os.path.join(
-            args.saved_models_dir, "question_i_classifier"), metadata={
-                "question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
-                "output": "classify: probabilities of the digits 0..9; predict_class: the digit",
-                "method": chosen_method, "description": METHODS[chosen_method], "head_init": chosen_head,
-                "labels": n, "seed": seed, "finetune_epochs": args.finetune_epochs, "pretraining_epochs": args.epochs,
-                "chosen_by": selection["chosen_by"], "validation_accuracy": chosen_run["validation_accuracy"],
-                "mean_validation_accuracy": best["mean_validation_accuracy"],
-                "test_accuracy": chosen_run["test_accuracy"], "test_images": len(x_test)}))
-    print(f"[question I] {len(runs)} fine-tuning runs in {timer.seconds:.1f} s; table {table[0]}", flush=True)
+def export_models(args: argparse.Namespace, autoencoder, classifier, choice: dict, test_images: int) -> dict:
+    """SavedModels of the (first) pretrained autoencoder and of the chosen classifier; ``{}`` with
+    ``--no-export``."""
+    from keras_ae.export import export_model
+
+    if args.no_export:
+        return {}
+    sel, run_ = choice["selection"], choice["run"]
+    unit = {"question": "I", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]"}
+    return {
+        "autoencoder": str(export_model(autoencoder, os.path.join(args.saved_models_dir, "question_i_autoencoder"),
+                                        metadata={**unit, "encoder_units": args.encoder_units,
+                                                  "activation": args.activation, "epochs": args.epochs,
+                                                  "seed": (args.seeds if args.pretrain_per_seed else [args.seed])[0]})),
+        "classifier": str(export_model(classifier, os.path.join(args.saved_models_dir, "question_i_classifier"),
+                                       metadata={
+            **unit, "output": "classify: probabilities of the digits 0..9; predict_class: the digit",
+            "method": sel["method"], "description": METHODS[sel["method"]], "head_init": sel["head_init"],
+            "labels": sel["labels"], "seed": sel["exported_seed"], "finetune_epochs": args.finetune_epochs,
+            "pretraining_epochs": args.epochs, "chosen_by": sel["chosen_by"],
+            "validation_accuracy": run_["validation_accuracy"],
+            "mean_validation_accuracy": sel["mean_validation_accuracy"],
+            "test_accuracy": run_["test_accuracy"], "test_images": test_images})),
+    }
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    out = args.output_dir
+    data = load_data(args)
+    os.makedirs(out, exist_ok=True)
+    pretrained, pretrain_rows, pretrain_figures = pretrain(args, data, out)
+    runs, keep, seconds = fine_tune(args, data, pretrained)
+    rows = summarise(runs, args.labels, _configs(args))
+    choice = choose_export(rows, runs, max(args.labels), args.seeds[0], len(data.x_val))
+    tables, figures = write_outputs(args, data, rows, runs, pretrain_rows, choice, out)
+    sel = choice["selection"]
+    exports = export_models(args, next(iter(pretrained.values())), keep[(sel["head_init"], sel["method"])], choice,
+                            len(data.x_test))
+    print(f"[question I] {len(runs)} fine-tuning runs in {seconds:.1f} s; table {tables[0]}", flush=True)
     for r in rows:
         print(f"[question I] {r['labels']} labels, {r['head_init']} head, {r['description']}: test "
               f"{r['mean_test_accuracy']:.4f} +- {r['std_test_accuracy']:.4f} (validation "
               f"{r['mean_validation_accuracy']:.4f})", flush=True)
-    print(f"[question I] chosen on the validation split ({len(x_val)} held-out training images): "
-          f"{METHODS[chosen_method]}, {chosen_head} head, {n} labels (mean validation accuracy "
-          f"{best['mean_validation_accuracy']:.4f}; test accuracy {best['mean_test_accuracy']:.4f})", flush=True)
-    return RunResult.of(QUESTION, figures=figures, tables=[*table, *runs_table, *selection_table], models=exports,
-                        details={"rows": rows, "runs": runs, "pretraining": pretrain_rows, "selection": selection,
-                                 "finetune_seconds": timer.seconds})
+    print(f"[question I] chosen on the validation split ({len(data.x_val)} held-out training images): "
+          f"{METHODS[sel['method']]}, {sel['head_init']} head, {sel['labels']} labels (mean validation accuracy "
+          f"{sel['mean_validation_accuracy']:.4f}; test accuracy {sel['mean_test_accuracy']:.4f})", flush=True)
+    return RunResult.of(QUESTION, figures=[*figures, *pretrain_figures], tables=tables, models=exports,
+                        details={"rows": rows, "runs": runs, "pretraining": pretrain_rows, "selection": sel,
+                                 "finetune_seconds": seconds})
 
 
 def _best_by_validation(rows, labels: str, pretrained: bool):
