@@ -38,6 +38,3 @@ Modules: :mod:`benchmarks.flops` (FLOP and parameter counting), :mod:`benchmarks
 data), :mod:`benchmarks.timing` (the peak, the matrix products, the epochs of both sides) and
 :mod:`benchmarks.runner` (the whole benchmark, the targets, the command line).
 """
-
-# keras_ae's quiet TensorFlow start-up (keras_ae/_quiet.py) must come before anything imports TensorFlow
-import keras_ae  # noqa: F401,E402

@@ -7,4 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks.runner import main  # noqa: E402  (after the log level, before TensorFlow loads)
 
 if __name__ == "__main__":
-    raise SystemExit(main(prog="python -m benchmarks"))
+    from keras_ae._quiet import quiet_tensorflow
+
+    with quiet_tensorflow():  # a command: TensorFlow's start-up lines hidden, as keras-ae's
+        raise SystemExit(main(prog="python -m benchmarks"))

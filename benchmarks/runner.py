@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from benchmarks.networks import NETWORKS, epoch_images, load_images, network_facts
 from benchmarks.timing import (KERAS_CONFIGS, TRAINING_PATH, cpu_cores, describe, keras_epoch_seconds,
@@ -157,6 +158,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def main(argv=None, prog: str | None = None) -> int:
     """The command line (``python scripts/benchmark.py``, ``python -m benchmarks``)."""
     args = build_parser(prog).parse_args(argv)
+    if not args.no_torch:
+        from benchmarks.torch_networks import require_torch
+
+        try:
+            require_torch()
+        except RuntimeError as exc:  # one line and exit code 2 before anything is timed
+            print(f"{prog or 'benchmark'}: {exc}; or --no-torch to time keras_ae alone", file=sys.stderr)
+            return 2
     quick = QUICK if args.quick else {}
     epochs = args.epochs if args.epochs is not None else quick.get("epochs", 3)
     train_limit = args.train_limit if args.train_limit is not None else quick.get("train_limit")

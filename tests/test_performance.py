@@ -108,6 +108,27 @@ def test_pytorch_networks_are_the_keras_networks():
             assert any(not b.equal(a) for b, a in zip(old, module.parameters())), name
 
 
+def test_benchmark_without_pytorch_says_so_in_one_line_and_exits_2(capsys, monkeypatch):
+    """Without PyTorch (and without --no-torch) the command stops before timing anything."""
+    import builtins
+
+    from benchmarks.runner import main
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    assert main(["--quick"], prog="python -m benchmarks") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "PyTorch is not installed" in lines[0] and "--no-torch" in lines[0]
+
+
 def test_benchmark_script_prints_a_ratio_and_a_flops_line_per_network(capsys, tmp_path):
     """``--quick`` on every network: images/s and flops lines always, ratio lines with PyTorch."""
     import json
