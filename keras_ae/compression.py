@@ -131,6 +131,54 @@ def psnr(original, reconstruction, peak: float = 255.0) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
+def block_mse(original, reconstruction, size: int = 8) -> np.ndarray:
+    """The mean squared error of every ``size x size`` frame of two images of the same shape.
+
+    The frames are the non-overlapping ones, row-major, as :func:`compress_image` cuts them; their
+    mean is the image's MSE, so they are the items over which the uncertainty of its PSNR is
+    measured."""
+    a = np.asarray(original, np.float64)
+    b = np.asarray(reconstruction, np.float64)
+    if a.shape != b.shape:
+        raise DataError(f"block MSE needs images of the same shape, found {a.shape} and {b.shape}")
+    return np.mean(image_to_patches(a - b, size) ** 2, axis=1)
+
+
+_DB_PER_NEPER = 10.0 / math.log(10.0)  # d(10 log10 x) / d(ln x)
+
+
+def psnr_std_error(block_errors) -> float:
+    """The standard error (dB) of a PSNR over the image's frames, from their :func:`block_mse`.
+
+    The delta method on the mean of the per-frame MSEs: ``10 / ln 10 * se(mean) / mean`` with
+    ``se(mean) = sd / sqrt(n)``. NaN where the MSE is 0 (an infinite PSNR) or there is one frame."""
+    m = np.asarray(block_errors, np.float64).ravel()
+    mean = float(m.mean()) if m.size else 0.0
+    if m.size < 2 or mean == 0.0:
+        return math.nan
+    return _DB_PER_NEPER * float(m.std(ddof=1)) / math.sqrt(m.size) / mean
+
+
+def paired_psnr_difference(block_errors_a, block_errors_b) -> tuple[float, float]:
+    """``PSNR(a) - PSNR(b)`` (dB) of two reconstructions of one image, with its paired standard error.
+
+    From the :func:`block_mse` of each over the same frames: the difference is
+    ``10 log10(mean m_b / mean m_a)``, and by the delta method its standard error is
+    ``10 / ln 10 * sd(m_b,i / mean m_b - m_a,i / mean m_a) / sqrt(n)`` (frames that are hard for
+    both cancel). NaN where either MSE is 0."""
+    a = np.asarray(block_errors_a, np.float64).ravel()
+    b = np.asarray(block_errors_b, np.float64).ravel()
+    if a.shape != b.shape:
+        raise DataError(f"a paired PSNR difference needs the same frames, found {a.size} and {b.size}")
+    mean_a, mean_b = (float(a.mean()), float(b.mean())) if a.size else (0.0, 0.0)
+    if mean_a == 0.0 or mean_b == 0.0:
+        return math.nan, math.nan
+    diff = _DB_PER_NEPER * math.log(mean_b / mean_a)
+    if a.size < 2:
+        return diff, math.nan
+    return diff, _DB_PER_NEPER * float(np.std(b / mean_b - a / mean_a, ddof=1)) / math.sqrt(a.size)
+
+
 # --- whole images ------------------------------------------------------------------------------
 
 def compress_image(encode, image_signed, bits: int | None = None, size: int = 8) -> np.ndarray:
@@ -211,7 +259,8 @@ def jpeg_at_bpp(image_uint8, target_bpp: float, qualities=range(1, 96)) -> dict:
 
 
 __all__ = [
-    "bits_per_pixel", "check_bits", "compress_image", "decode_jpeg", "decompress_image", "dequantize",
-    "index_entropy_bpp", "jpeg_at_bpp", "jpeg_bytes", "psnr", "quantization_levels", "quantize",
+    "bits_per_pixel", "block_mse", "check_bits", "compress_image", "decode_jpeg", "decompress_image", "dequantize",
+    "index_entropy_bpp", "jpeg_at_bpp", "jpeg_bytes", "paired_psnr_difference", "psnr", "psnr_std_error",
+    "quantization_levels", "quantize",
     "round_codes", "tf_dequantize", "tf_image_to_patches", "tf_patches_to_image", "tf_quantize", "to_uint8",
 ]

@@ -13,8 +13,6 @@ from tests.conftest import run_python
 def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     out = run_python("""
 import json, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, numpy as np
 from keras_ae.data import load_dataset, flatten, to_unit
 from keras_ae.questions.common import distribution_strategy
@@ -28,7 +26,7 @@ def train(name):
     h = model.fit(tf.data.Dataset.from_tensor_slices((x, x)).batch(128), epochs=3, shuffle=False, verbose=0)
     return strategy.num_replicas_in_sync, h.history["loss"], [float(w.sum()) for w in model.get_weights()]
 print(json.dumps({"single": train("none"), "mirrored": train("mirrored")}))
-""")
+""", process="two_cpus")
     result = json.loads(out.strip().splitlines()[-1])
     (n1, loss1, w1), (n2, loss2, w2) = result["single"], result["mirrored"]
     assert (n1, n2) == (1, 2)  # the global batch of 128 really was split over two replicas
@@ -259,8 +257,6 @@ CUSTOM_STEP_CASES = ("C", "E", "F", "F_goodfellow2014", "J")
 def custom_steps_one_vs_two_replicas(data_dir):
     out = run_python("""
 import json, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, numpy as np
 from keras import ops
 from keras_ae.data import load_dataset, flatten, to_unit
@@ -323,7 +319,7 @@ def train(case, name):
 result = {case: {"single": train(case, "none"), "mirrored": train(case, "mirrored")} for case in %r}
 result["noise_differs"] = noise_differs
 print(json.dumps(result))
-""" % (CUSTOM_STEP_CASES,))
+""" % (CUSTOM_STEP_CASES,), process="two_cpus")
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -536,7 +536,7 @@ def test_c_loads_b_when_its_settings_match(short_runs):
 
 
 def test_exported_models_encode_decode_and_denoise(short_runs):
-    """Both SavedModels load without keras_ae; C's reconstruct maps a noisy image to the model's
+    """Both load as plain SavedModels (tf.saved_model.load); C's reconstruct maps a noisy image to the model's
     clean estimate (no noise added at inference)."""
     import tensorflow as tf
 

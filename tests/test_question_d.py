@@ -115,3 +115,88 @@ for name, arg, key in (("encode", x, "codes"), ("reconstruct", x, "reconstructio
     assert np.asarray(model(x)).shape == x.shape
     reloaded = load_keras_model(path)
     np.testing.assert_allclose(np.asarray(reloaded(x)), expected["reconstruct"], atol=1e-6)
+
+
+def test_short_run_adds_the_answers_columns_in_the_training_loss_units(short_run):
+    """New columns beside the old ones; the final weights' training loss is in the units of the
+    last epoch's running training loss (squared error per image), and the run's tables answer both asks."""
+    from keras_ae.questions.question_d import QUESTION
+
+    result, _, _ = short_run
+    row = result.details["row"]
+    assert list(row)[:9] == ["epochs", "code", "parameters", "final_train_loss", "final_val_loss",
+                             "test_squared_error", "test_mse", "mean_image_test_mse", "train_minutes"]
+    assert row["loss"] == "squared_error" and row["best_val_epoch"] in (1, 2, 3)
+    assert row["best_val_loss"] == min(result.details["history"]["val_loss"])
+    assert 0.5 < row["train_loss_final_weights"] / row["final_train_loss"] < 2.0
+    assert 0.0 < row["test_mse_std_error"] < row["test_mse"]
+    assert row["test_squared_error_std_error"] == pytest.approx(row["test_mse_std_error"] * 28 * 28 * 3)
+    answers = QUESTION.answers({"test_losses": result.rows("test_losses")})
+    assert [a["item"] for a in answers] == ["002 problem 1 (a)", "002 problem 1 (b)"]
+
+
+@pytest.mark.parametrize("loss, units", [("squared_error", 1.0), ("mse", 12.0)])
+def test_uncertainty_row_on_canned_arrays(loss, units):
+    from keras_ae.questions.question_d import uncertainty_row
+
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.random((6, 2, 2, 3)), rng.random((5, 2, 2, 3))
+    recon = x_test + 0.1 * rng.standard_normal(x_test.shape)
+    train_errors, val_errors = np.array([1.0, 2.0, 3.0, 6.0]), np.array([2.0, 4.0])
+    row = uncertainty_row(x_train, x_test, recon, {"val_loss": [5.0, 3.0, 4.0]}, loss, train_errors, val_errors)
+    per_image = ((x_test - recon) ** 2).reshape(5, -1).sum(axis=1)
+    assert row["test_squared_error_std_error"] == pytest.approx(per_image.std(ddof=1) / 5 ** 0.5)
+    assert row["test_mse_std_error"] == pytest.approx(per_image.std(ddof=1) / 5 ** 0.5 / 12)
+    baseline = ((x_test - x_train.mean(axis=0)) ** 2).reshape(5, -1).mean(axis=1)
+    assert row["mean_image_test_mse_std_error"] == pytest.approx(baseline.std(ddof=1) / 5 ** 0.5)
+    assert row["train_loss_final_weights"] == pytest.approx(3.0 / units)
+    assert row["train_loss_final_weights_std_error"] == pytest.approx(np.std(train_errors, ddof=1) / 2 / units)
+    assert row["final_val_loss_std_error"] == pytest.approx(np.std(val_errors, ddof=1) / 2 ** 0.5 / units)
+    assert (row["best_val_loss"], row["best_val_epoch"], row["loss"]) == (3.0, 2, loss)
+
+
+def _d_tables(val=4.0, best=4.0, best_epoch=20, test=4.0, train=4.0, se=0.02, epochs=20, mse=0.0018,
+              baseline=0.06, mse_se=0.00002):
+    row = {"epochs": epochs, "loss": "squared_error", "final_train_loss": 4.1, "final_val_loss": val,
+           "final_val_loss_std_error": se, "best_val_loss": best, "best_val_epoch": best_epoch,
+           "train_loss_final_weights": train, "train_loss_final_weights_std_error": se / 2,
+           "test_squared_error": test, "test_squared_error_std_error": se, "test_mse": mse,
+           "test_mse_std_error": mse_se, "mean_image_test_mse": baseline, "mean_image_test_mse_std_error": mse_se * 10}
+    return {"test_losses": [{k: str(v) for k, v in row.items()}]}
+
+
+@pytest.mark.parametrize("tables, start, gap", [
+    (_d_tables(val=4.0, best=4.0, best_epoch=20, test=4.0, train=4.0), "No sign of overfitting", "is within"),
+    (_d_tables(val=4.5, best=4.0, best_epoch=8, test=4.6, train=4.0), "Yes, it overfits: the validation loss "
+                                                                      "turned up after epoch 8", "lies 15.0% above"),
+    (_d_tables(val=4.03, best=4.0, best_epoch=17, test=3.8, train=4.0), "Cannot tell: the validation loss is "
+                                                                        "lowest at epoch 17 of 20", "lies 5.0% below"),
+    (_d_tables(epochs=1, best_epoch=1), "Cannot tell from one epoch", "is within"),
+])
+def test_question_d_s_overfitting_answer_follows_the_curves(tables, start, gap):
+    from keras_ae.questions.question_d import QUESTION
+
+    answers = {a["item"]: a for a in QUESTION.answers(tables)}
+    answer = answers["002 problem 1 (a)"]
+    assert answer["answer"].startswith(start), answer
+    assert f"The test loss {gap}" in answer["answer"]
+    assert "+- 0.02" in answer["evidence"] and "95 % interval" in answer["evidence"]
+
+
+@pytest.mark.parametrize("mse, start", [(0.0018, "Better than the trivial answer: the test MSE is 33.3 times lower"),
+                                        (0.07, "Worse than the trivial answer: the test MSE is 16.7% higher"),
+                                        (0.0599, "Not measurably better")])
+def test_question_d_s_reconstruction_answer_follows_the_baseline(mse, start):
+    from keras_ae.questions.question_d import QUESTION
+
+    answers = {a["item"]: a for a in QUESTION.answers(_d_tables(mse=mse, baseline=0.06, mse_se=0.0002))}
+    assert answers["002 problem 1 (b)"]["answer"].startswith(start), answers["002 problem 1 (b)"]
+    assert f"{mse:.4g} +- 0.0002 (4 squared error per image) against 0.06 +- 0.002" in answers["002 problem 1 (b)"]["evidence"]
+
+
+def test_question_d_leaves_asks_unanswered_for_a_table_without_the_new_columns():
+    from keras_ae.questions.question_d import QUESTION
+
+    old = {"test_losses": [{"epochs": "20", "final_train_loss": "4.3", "final_val_loss": "4.2", "test_mse": "0.0018",
+                            "test_squared_error": "4.35", "mean_image_test_mse": "0.06"}]}
+    assert QUESTION.answers(old) == []

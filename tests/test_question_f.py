@@ -262,6 +262,11 @@ def test_short_run_writes_figures_numbers_and_table(short_run):
     table = open(next(iter(result.tables.values()))[:-4] + ".md").read()
     assert "Parzen" in table and "parzen_test_ll" in table
     assert len(result.details["history"]["d_loss"]) == 2 and len(result.details["history"]["val_d_loss"]) == 2
+    # the last epoch's D outputs and error, the equilibrium answer's numbers: new columns at the end
+    h = result.details["history"]
+    assert [row["final_d_real"], row["final_d_fake"], row["final_d_loss"]] == pytest.approx(
+        [h["d_real"][-1], h["d_fake"][-1], h["d_loss"][-1]])
+    assert list(row)[-3:] == ["final_d_real", "final_d_fake", "final_d_loss"]
 
 
 def test_exported_generate_endpoint_works_without_keras_ae(short_run):
@@ -288,3 +293,69 @@ def test_bad_arguments_are_refused():
     assert exit_info.value.code == 2
     with pytest.raises(ValueError, match="--validation-size 60000"):  # ConfigError: needs the data to see
         q.run(q.build_parser().parse_args(["--validation-size", "60000"]))
+
+
+# --- the answers, from synthetic quality tables (no training) ---------------------------------------
+
+def _quality(**cells):
+    row = {"parzen_test_ll": "230", "parzen_test_ll_stderr": "2", "parzen_sigma": "0.2",
+           "classifier_score_generated": "9.1", "classifier_score_test": "9.8", "confidence_generated": "0.95",
+           "confidence_test": "0.98", "class_entropy_generated": "2.29", "classifier_test_accuracy": "0.97",
+           "final_d_real": "0.52",
+           "final_d_fake": "0.48", "final_d_loss": "1.38"}
+    row.update(cells)
+    return {"quality": [{k: v for k, v in row.items() if v is not None}]}
+
+
+def _answers(tables):
+    """{"digits": answer, "equilibrium": answer} of those the tables answer."""
+    from keras_ae.questions.question_f import QUESTION
+
+    return {"equilibrium" if "equilibrium" in a["asks"] else "digits": a for a in QUESTION.answers(tables)}
+
+
+@pytest.mark.parametrize("generated, start", [("9.1", "Yes: a digit classifier finds"), ("6.0", "Partly:"),
+                                              ("1.3", "No: to a digit classifier"),
+                                              (None, "Not judged by a digit classifier"),
+                                              ("weak", "Cannot tell from the classifier score")])
+def test_the_digits_answer_follows_the_classifier_score(generated, start):
+    """A classifier that does not recognise the real test digits judges nothing: its score on real
+    digits is as low as on generated ones, which is no "yes"."""
+    cells = ({"classifier_score_generated": "1.0", "classifier_score_test": "1.07", "classifier_test_accuracy": "0.52"}
+             if generated == "weak" else {"classifier_score_generated": generated})
+    answer = _answers(_quality(**cells))["digits"]
+    assert answer["answer"].startswith(start), answer
+    assert "Goodfellow et al.'s 225 +- 2" in answer["answer"]
+
+
+@pytest.mark.parametrize("ll, se, where", [("300", "2", "above"), ("120", "3", "below"), ("227", "1.5", "level with")])
+def test_the_digits_answer_holds_the_parzen_likelihood_against_the_paper(ll, se, where):
+    answer = _answers(_quality(parzen_test_ll=ll, parzen_test_ll_stderr=se))["digits"]
+    assert f"nats, is {where} Goodfellow" in answer["answer"], answer
+    assert "95 % interval" in answer["evidence"]
+
+
+@pytest.mark.parametrize("cells, start", [
+    ({}, "Near it on the last epoch"),
+    ({"classifier_score_generated": None}, "Near it on the last epoch"),
+    ({"final_d_real": "0.500", "final_d_fake": "0.500", "final_d_loss": "1.386", "classifier_score_generated": "1.0"},
+     "Only in appearance"),
+    ({"final_d_real": "0.500", "final_d_fake": "0.500", "classifier_score_generated": "1.0",
+      "classifier_test_accuracy": "0.5"}, "Near it on the last epoch"),  # a weak classifier checks nothing
+    ({"final_d_real": "0.85", "final_d_fake": "0.2", "final_d_loss": "0.6"}, "No: on the last epoch D still tells"),
+    ({"final_d_real": "0.3", "final_d_fake": "0.6", "final_d_loss": "2.1"}, "No: on the last epoch D rates generated"),
+])
+def test_the_equilibrium_answer_follows_the_last_epoch_and_checks_the_samples(cells, start):
+    answer = _answers(_quality(**cells))["equilibrium"]
+    assert answer["answer"].startswith(start), answer
+    assert "2 ln 2 = 1.386" in answer["evidence"]
+    if start.startswith("Near"):  # a last epoch near 1/2 is never sold as proof
+        assert "do not prove" in answer["answer"]
+
+
+def test_answers_are_left_out_where_the_run_lacks_their_numbers():
+    from keras_ae.questions.question_f import QUESTION
+
+    # a run made before the final_d_* columns: the digits answer only
+    assert list(_answers(_quality(final_d_real=None, final_d_fake=None, final_d_loss=None))) == ["digits"]
+    assert QUESTION.answers({}) == []

@@ -368,7 +368,8 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
 
     out = run_python("from keras_ae.export import load_keras_model\n"
                      f"m = load_keras_model({str(models / 'question_f_goodfellow2014_gan')!r})\n"
-                     "print(m.noise, type(m.d_optimizer).__name__, m.d_optimizer.momentum_schedule.final)\n")
+                     "print(m.noise, type(m.d_optimizer).__name__, m.d_optimizer.momentum_schedule.final)\n",
+                     process="keras_ae")
     assert out.split() == ["uniform", "ScheduledMomentumSGD", "0.7"]
 
 

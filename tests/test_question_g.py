@@ -88,6 +88,31 @@ def test_psnr_and_uint8_scale():
     assert np.array_equal(C.to_uint8(to_signed(pixels)), pixels)  # [-1, 1] scaling round-trips exactly
 
 
+def test_psnr_uncertainty_over_frames():
+    rng = np.random.default_rng(3)
+    original = rng.integers(0, 256, (64, 64)).astype(np.uint8)
+    noisy = np.clip(original + rng.normal(0, 4, original.shape) * rng.uniform(0.2, 3, (8, 1, 8, 1)).repeat(
+        8, 1).repeat(8, 3).reshape(64, 64), 0, 255).astype(np.uint8)  # the noise level differs from frame to frame
+    m = C.block_mse(original, noisy, 8)
+    assert m.shape == (64,) and m.mean() == pytest.approx(np.mean((original - noisy.astype(float)) ** 2))
+    # the delta-method standard error of the PSNR agrees with a bootstrap over the frames
+    se = C.psnr_std_error(m)
+    boot = [10 * np.log10(255 ** 2 / m[rng.integers(0, 64, 64)].mean()) for _ in range(4000)]
+    assert se == pytest.approx(np.std(boot), rel=0.15) and se > 0.05
+    assert math.isnan(C.psnr_std_error(C.block_mse(original, original, 8)))  # PSNR inf: no standard error
+    # paired: the difference is the PSNR difference; a frame-by-frame constant ratio leaves no uncertainty
+    d, se_d = C.paired_psnr_difference(m, 2 * m)
+    assert d == pytest.approx(10 * math.log10(2)) and se_d == pytest.approx(0.0, abs=1e-12)
+    other = np.clip(original + rng.normal(0, 6, original.shape), 0, 255).astype(np.uint8)
+    d, se_d = C.paired_psnr_difference(m, C.block_mse(original, other, 8))
+    assert d == pytest.approx(C.psnr(original, noisy) - C.psnr(original, other))
+    # errors shared by both (the same hard frames) cancel: paired is tighter than the unpaired combination
+    both = m * rng.uniform(0.9, 1.1, 64)
+    assert C.paired_psnr_difference(m, both)[1] < 0.5 * math.hypot(C.psnr_std_error(m), C.psnr_std_error(both))
+    with pytest.raises(DataError):
+        C.paired_psnr_difference(m, m[:10])
+
+
 def test_jpeg_reference_respects_the_bit_budget():
     from keras_ae.data import load_gray_image
 
@@ -187,6 +212,27 @@ def test_short_run_writes_figures_and_table(short_run):
         assert 0.0 < float(mine[2]["entropy_bpp"]) <= 1.5 and 0.0 < float(mine[3]["entropy_bpp"]) <= 1.0
 
 
+def test_short_run_writes_the_uncertainty_and_the_paired_differences(short_run):
+    from keras_ae.questions.question_g import QUESTION
+
+    root, result = short_run
+    assert list(result.tables) == ["bits_per_pixel_psnr", "paired_psnr_differences"]
+    rows = {(r["image"], r["method"]): r for r in result.rows("bits_per_pixel_psnr")}
+    for (image, method), row in rows.items():
+        assert (row["psnr_std_error_db"] == "") == method.startswith("original")
+        assert method.startswith("original") or 0.0 < float(row["psnr_std_error_db"]) < 2.0
+    paired = result.rows("paired_psnr_differences")
+    assert [(r["second"], r["frames"]) for r in paired[:3]] == [("autoencoder, 6-bit code", "1024"),
+                                                               ("autoencoder, 4-bit code", "1024"),
+                                                               ("PCA, 16 float32 components", "1024")]
+    for r in paired:  # first minus second: the table's own PSNRs, up to their rounding
+        psnr = [float(rows[(r["image"], r[k])]["psnr_db"]) for k in ("first", "second")]
+        assert float(r["psnr_difference_db"]) == pytest.approx(psnr[0] - psnr[1], abs=0.011)
+        assert float(r["low_95_db"]) < float(r["psnr_difference_db"]) < float(r["high_95_db"])
+    tables = {name: result.rows(name) for name in result.tables}
+    assert [a["asks"][:8] for a in QUESTION.answers(tables)] == ["How much", "Does the", "Does the"]
+
+
 def test_saved_model_compresses_a_whole_image_in_a_fresh_process(short_run, tmp_path):
     from keras_ae.data import load_gray_image
 
@@ -256,3 +302,80 @@ def test_linear_output_option_changes_only_the_output_layer():
     assert acts == ["tanh", "linear"]
     with pytest.raises(ValueError, match="frames"):
         build_patch_autoencoder(image_shape=(20, 16))
+
+
+# --- answers on synthetic tables (no training) -------------------------------------------------
+
+TRAIN, NEW = "training image (122048)", "new image (108041)"
+FLOAT = "autoencoder, float32 code"
+
+
+def _tables(psnr=None, paired=None):
+    """Tables as a run's CSVs read back: ``psnr`` {(image, method): (psnr_db, se)}, ``paired``
+    {(image, second): (difference, se)} with the float code first."""
+    tables = {}
+    if psnr is not None:
+        tables["bits_per_pixel_psnr"] = [
+            {"image": image, "panel": "B" if method == FLOAT else "ref", "method": method, "bits_per_pixel": "8",
+             "psnr_db": str(value), "psnr_std_error_db": str(se)} for (image, method), (value, se) in psnr.items()]
+        tables["bits_per_pixel_psnr"] += [{"image": TRAIN, "panel": p, "method": f"autoencoder, {b}-bit code",
+                                           "bits_per_pixel": bpp, "psnr_db": "30", "psnr_std_error_db": "0.1"}
+                                          for p, b, bpp in (("C", 6, "1.5"), ("D", 4, "1.0"))]
+    if paired is not None:
+        tables["paired_psnr_differences"] = [
+            {"image": image, "first": FLOAT, "second": second, "psnr_difference_db": str(d), "std_error_db": str(se)}
+            for (image, second), (d, se) in paired.items()]
+    return tables
+
+
+def _answer(ask: int, tables):
+    from keras_ae.questions.question_g import ASKS
+
+    return ASKS[ask].answer(tables)
+
+
+@pytest.mark.parametrize("d6, d4, expected", [
+    (0.5, 1.5, ["costs 0.5 dB on the training image", "costs 1.5 dB on the new image"]),
+    (-0.5, 1.5, ["gains 0.5 dB on the training image"]),
+    (0.01, 1.5, ["costs nothing measurable on the training image (+0.01 dB"]),
+])
+def test_quantisation_cost_answer_follows_the_paired_differences(d6, d4, expected):
+    six, four = "autoencoder, 6-bit code", "autoencoder, 4-bit code"
+    tables = _tables(psnr={}, paired={(TRAIN, six): (d6, 0.05), (NEW, six): (d6, 0.05),
+                                      (TRAIN, four): (d4, 0.05), (NEW, four): (d4, 0.05)})
+    answer = _answer(0, tables)
+    assert answer.answer.startswith("Rounding to 6 bits (1.5 bpp) ") and "rounding to 4 bits (1 bpp)" in answer.answer
+    for text in expected:
+        assert text in answer.answer
+    assert "95 % interval" in answer.evidence
+    assert _answer(0, {}) is None and _answer(0, _tables(paired={(TRAIN, "PCA, 16"): (1.0, 0.1)})) is None
+
+
+@pytest.mark.parametrize("new, start", [
+    (28.0, "Less well than to its training image"),
+    (29.9, "Yes: the new image, never seen in training, is reconstructed as well"),
+    (32.0, "Yes: the new image, never seen in training, is reconstructed 2.00 dB better"),
+])
+def test_generalisation_answer_follows_the_two_images(new, start):
+    pca = "PCA, 16 float32 components"
+    answer = _answer(1, _tables(psnr={(TRAIN, FLOAT): (30.0, 0.2), (NEW, FLOAT): (new, 0.2),
+                                      (TRAIN, pca): (31.0, 0.2), (NEW, pca): (29.0, 0.2)}))
+    assert answer.answer.startswith(start)
+    assert "PCA, fitted on the same training frames, new minus training difference -2" in answer.evidence
+    # a run from before the standard-error column: no answer
+    old = _tables(psnr={(TRAIN, FLOAT): (30.0, 0.2), (NEW, FLOAT): (new, 0.2)})
+    for row in old["bits_per_pixel_psnr"]:
+        del row["psnr_std_error_db"]
+    assert _answer(1, old) is None
+
+
+@pytest.mark.parametrize("d_train, d_new, start", [(2.0, 1.0, "Yes: "), (-2.0, -1.0, "No: "),
+                                                   (0.1, -0.1, "Not shown: "), (2.0, -1.0, "Not everywhere: ")])
+def test_pca_answer_follows_the_paired_differences(d_train, d_new, start):
+    pca = "PCA, 16 float32 components"
+    answer = _answer(2, _tables(paired={(TRAIN, pca): (d_train, 0.2), (NEW, pca): (d_new, 0.2)}))
+    assert answer.answer.startswith(start)
+    verbs = {2.0: "beats it by 2.00", -2.0: "falls short by 2.00", 1.0: "beats it by 1.00", -1.0: "falls short by 1.00",
+             0.1: "ties with it, differing by 0.10", -0.1: "ties with it, differing by 0.10"}
+    assert f"{verbs[d_train]} dB on the training image and {verbs[d_new]} dB on the new image" in answer.answer
+    assert _answer(2, _tables(paired={})) is None

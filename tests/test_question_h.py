@@ -98,6 +98,13 @@ def test_short_run_writes_figures_and_the_error_table(short_run):
     assert result.details["history"]["val_squared_error"][-1] == pytest.approx(ae_row["test_error"], rel=1e-3)
     table = open(next(iter(result.tables.values()))[:-4] + ".md").read()
     assert "13.87" in table and "3" in table and "average squared reconstruction error" in table
+    # the paired difference is over the same 300 images: its mean is the difference of the two errors
+    assert ae_row["test_error_minus_pca"] == pytest.approx(ae_row["test_error"] - pca_row["test_error"], rel=1e-9)
+    assert ae_row["test_images"] == pca_row["test_images"] == 300 and pca_row["test_error_minus_pca"] == ""
+    from keras_ae.questions.question_h import QUESTION
+
+    answered = QUESTION.answers({"reconstruction_errors": result.rows("reconstruction_errors")})
+    assert [a["item"] for a in answered] == [ask.item for ask in QUESTION.asks]  # from the CSV the run wrote
 
 
 def test_both_exports_reconstruct_without_keras_ae(short_run):
@@ -255,3 +262,83 @@ def test_preset_refuses_activations_without_an_rbm(tmp_path, capsys):
                                    "--output-dir", str(tmp_path)])
     assert code == 2 and "--hidden-activation relu" in capsys.readouterr().err
     assert not os.listdir(tmp_path)
+
+
+# ---- the answers: the uncertainty columns from canned arrays, the verdicts from synthetic tables (no training)
+
+
+def test_error_row_adds_the_standard_error_and_the_paired_difference_from_pca():
+    from keras_ae.questions.question_h import error_row
+
+    x = np.zeros((3, 2))
+    ae = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])    # per-image errors 1, 0, 2
+    pca = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])   # per-image errors 2, 1, 2
+    row = error_row("deep autoencoder", 2, x, ae, 0.5, 3.0, pca, epochs=4, minutes=0.1)
+    assert list(row)[:8] == ["method", "code_dim", "test_error", "train_error", "paper_test_error",
+                             "test_cross_entropy", "epochs", "minutes"]  # the existing columns, in their order
+    assert row["test_error"] == pytest.approx(1.0) and row["test_images"] == 3
+    assert row["test_error_std_error"] == pytest.approx(1.0 / np.sqrt(3))  # std 1 over 3 images
+    # paired: differences -1, -1, 0 -> mean -2/3, std sqrt(1/3), se 1/3 (unpaired it would be 0.65)
+    assert row["test_error_minus_pca"] == pytest.approx(-2.0 / 3)
+    assert row["test_error_minus_pca_std_error"] == pytest.approx(1.0 / 3)
+    alone = error_row("PCA", 2, x, pca, 0.5, 13.87, epochs="", minutes=0.0)
+    assert (alone["test_error_minus_pca"], alone["test_error_minus_pca_std_error"]) == ("", "")
+
+
+def _h_tables(ae, ae_se, pca, pca_se, diff, diff_se, code_dim="30", extra=()):
+    def row(method, error, se, d="", d_se=""):
+        return {"method": method, "code_dim": code_dim, "test_error": str(error), "test_error_std_error": str(se),
+                "test_error_minus_pca": str(d), "test_error_minus_pca_std_error": str(d_se), "test_images": "10000"}
+
+    return {"reconstruction_errors": [row("deep autoencoder 784-1000-500-250-30", ae, ae_se, diff, diff_se),
+                                      *extra, row("PCA", pca, pca_se)]}
+
+
+@pytest.mark.parametrize("diff, diff_se, start", [
+    (-8.0, 0.05, "Yes: deep autoencoder 784-1000-500-250-30 reconstructs the test digits better than PCA"),
+    (2.0, 0.05, "No: PCA reconstructs the test digits better than deep autoencoder"),
+    (-0.05, 0.05, "Not shown: deep autoencoder 784-1000-500-250-30 and PCA with the same 30-d code differ by less"),
+])
+def test_the_pca_answer_follows_the_paired_interval(diff, diff_se, start):
+    from keras_ae.questions.question_h import QUESTION
+
+    # the same two means in every case: only the paired difference and its uncertainty decide
+    (answer,) = [a for a in QUESTION.answers(_h_tables(5.0, 0.04, 13.0, 0.06, diff, diff_se))
+                   if a["item"] == "004 slides 'PCA vs autoencoders'"]
+    assert answer["answer"].startswith(start), answer["answer"]
+    assert f"{diff:.3g} (95 % interval" in answer["evidence"] and "10000 test images" in answer["evidence"]
+
+
+def test_the_pca_answer_names_every_network_of_the_preset_and_waits_for_the_columns():
+    from keras_ae.questions.question_h import QUESTION
+
+    plain = {"method": "deep autoencoder 784-1000-500-250-30 without pretraining", "code_dim": "30",
+             "test_error": "14.0", "test_error_std_error": "0.1", "test_error_minus_pca": "1.0",
+             "test_error_minus_pca_std_error": "0.05"}
+    unrolled = {**plain, "method": "RBM stack 784-1000-500-250-30 unrolled, before fine-tuning"}
+    tables = _h_tables(3.1, 0.03, 13.0, 0.06, -9.9, 0.05, extra=(unrolled, plain))
+    answer = QUESTION.answers(tables)[0]["answer"]
+    assert answer.startswith("Yes: deep autoencoder 784-1000-500-250-30 reconstructs")
+    assert answer.endswith("; deep autoencoder 784-1000-500-250-30 without pretraining: worse than PCA.")
+    assert "RBM stack" not in answer
+    # a run made before the columns existed: neither question is answered
+    old = {"reconstruction_errors": [{k: v for k, v in r.items() if "std_error" not in k and "minus" not in k}
+                                     for r in tables["reconstruction_errors"]]}
+    assert QUESTION.answers(old) == []
+
+
+@pytest.mark.parametrize("ae, pca, ae_words, pca_words", [
+    (4.1, 13.9, "1.10 above the paper's 3.00 (worse", "within the uncertainty of the paper's 13.87"),
+    (2.5, 15.0, "0.50 below the paper's 3.00 (better", "1.13 above the paper's 13.87 (worse"),
+    (3.02, 12.0, "within the uncertainty of the paper's 3.00", "1.87 below the paper's 13.87 (better"),
+])
+def test_the_paper_answer_says_above_below_or_within_the_uncertainty(ae, pca, ae_words, pca_words):
+    from keras_ae.questions.question_h import QUESTION
+
+    answers = {a["item"]: a for a in QUESTION.answers(_h_tables(ae, 0.03, pca, 0.06, ae - pca, 0.05))}
+    answer = answers["004 slides 'Deep MLP - dimensionality reduction'"]
+    assert answer["answer"].startswith(f"The deep autoencoder: {ae:.2f} per test image, {ae_words}"), answer["answer"]
+    assert f"PCA: {pca:.2f} per test image, {pca_words}" in answer["answer"]
+    assert "the paper's 30" not in answer["answer"] and "Hinton & Salakhutdinov 2006" in answer["evidence"]
+    eight = QUESTION.answers(_h_tables(ae, 0.03, pca, 0.06, ae - pca, 0.05, code_dim="8"))[1]["answer"]
+    assert eight.endswith("These codes have 8 dimensions, the paper's 30.")

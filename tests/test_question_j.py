@@ -113,7 +113,8 @@ def test_short_run_writes_every_figure_and_table(tmp_path):
     assert (tmp_path / "m" / "question_j_vae" / "saved_model.pb").is_file()
     # a fresh process that imports only keras_ae.export finds the VAE's class to resume training
     out_text = run_python(f"from keras_ae.export import load_keras_model\n"
-                          f"print(type(load_keras_model({str(tmp_path / 'm' / 'question_j_vae')!r})).__name__)")
+                          f"print(type(load_keras_model({str(tmp_path / 'm' / 'question_j_vae')!r})).__name__)",
+                          process="keras_ae")
     assert out_text.strip().endswith("VariationalAutoencoder")
     from keras_ae.results import read_tables
 

@@ -115,8 +115,6 @@ def test_evaluation_stream_under_a_mirrored_strategy():
     evaluation, and validation does not move the training trajectory."""
     out = run_python("""
 import json, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, numpy as np
 from keras_ae.questions.common import distribution_strategy
 from tests.test_random_streams import KINDS, build, compile_model, data
@@ -139,7 +137,7 @@ for kind in KINDS:
     result[kind] = {"same_weights": same_weights, "same_evaluation": first == second,
                     "replicas_differ": not np.allclose(draws[0], draws[1])}
 print(json.dumps(result))
-""")
+""", process="two_cpus")
     result = json.loads(out.strip().splitlines()[-1])
     assert result.pop("replicas") == 2
     assert result == {kind: {"same_weights": True, "same_evaluation": True, "replicas_differ": True} for kind in KINDS}

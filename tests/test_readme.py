@@ -67,7 +67,7 @@ def test_readme_python_blocks_run(tmp_path):
         "    print(f'BLOCK {i + 1} ran', flush=True)",
         CHECK,
     ])
-    out = run_python(runner, cwd=tmp_path, timeout=600)
+    out = run_python(runner, cwd=tmp_path, timeout=600, process="own")
     assert [line for line in out.splitlines() if line.startswith("BLOCK")] == [
         f"BLOCK {i + 1} ran" for i in range(len(blocks))]
     # the library block: trained (keras_ae's CSV log of its one epoch, with Keras' validation

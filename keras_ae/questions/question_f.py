@@ -41,7 +41,10 @@ number: keras_ae.references. Every choice: docs/question_f.md, "Preset goodfello
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +54,9 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick, preset_help
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help
 from keras_ae.references import GAN_PARZEN
+from keras_ae.verdicts import against_reference
 
 DEFAULT_SIGMAS = (0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5)
 # Goodfellow et al.'s parzen_ll.py cross-validates sigma over numpy.logspace(-1, 0, 10)
@@ -352,18 +356,64 @@ def check_options(args: argparse.Namespace) -> None:
         raise ConfigError("--final-momentum is a setting of --optimizer sgd")
 
 
-def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.callbacks import BestValidationScore, ReconstructionFigure, resume_from, standard_callbacks
-    from keras_ae.data import flatten, from_signed, load_dataset, make_dataset, to_unit
-    from keras_ae.errors import ConfigError
-    from keras_ae.export import export_model
-    from keras_ae.generative_metrics import parzen_log_likelihood, parzen_score, select_parzen_sigma
-    from keras_ae.models.gan import draw_noise
-    from keras_ae.plots import plot_curves, plot_image_grid
-    from keras_ae.reporting import write_table
+@dataclass(frozen=True)
+class Data:
+    """The run's images: ``x_train`` (with ``y_train``) the GAN trains on, ``x_val`` the held-out
+    training images that choose the Parzen sigma, ``x_test`` (with ``y_test``) the scored test
+    images, all in [0, 1]; ``s_train``, ``s_val`` the same training and held-out images in the
+    GAN's value range ([0, 1] when ``unit``, else [-1, 1])."""
 
-    check_options(args)
-    out = args.output_dir
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    s_train: np.ndarray
+    s_val: np.ndarray
+    unit: bool
+
+    def display(self, images: np.ndarray) -> np.ndarray:
+        """The GAN's images in [0, 1] (the Parzen window's, the classifier's and the figures' range)."""
+        from keras_ae.data import from_signed
+
+        return images if self.unit else from_signed(images)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What training leaves: the model holding the weights to evaluate (the last epoch's; with
+    ``--keep-best`` the best held-out epoch's), its Keras history, the training time, the sample
+    grids written during training (``sample_figures``) and what they drew (``snapshots``: (epoch,
+    rows)) and, with ``--parzen-every``, the held-out curve's rows and its ``held_out`` columns of
+    the quality row (best epoch, best value, the epoch of the evaluated weights; None without it)."""
+
+    model: Any
+    history: dict
+    seconds: float
+    sample_figures: list
+    snapshots: list
+    parzen_validation: list
+    held_out: dict | None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history["d_loss"])
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The quality row of the run (:func:`quality_row`) and the sigmas' held-out scores."""
+
+    row: dict
+    sigma_scores: dict
+
+
+def load_data(args: argparse.Namespace) -> Data:
+    """MNIST's training images less the last ``--validation-size`` (held out for the Parzen sigma),
+    limited to ``--train-limit``, and the first ``--test-limit`` test images."""
+    from keras_ae.data import flatten, load_dataset, to_unit
+    from keras_ae.errors import ConfigError
+
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
     # GAN in [-1, 1] (--pixel-range signed) or [0, 1] (unit); Parzen window and classifier in [0, 1]
@@ -379,64 +429,170 @@ def run(args: argparse.Namespace) -> RunResult:
     x_test, y_test = flatten(to_unit(test.images[: args.test_limit])), test.labels[: args.test_limit]
     unit = args.pixel_range == "unit"
     if unit:
-        s_train, s_val, to_display = x_train, x_val, (lambda a: a)
+        s_train, s_val = x_train, x_val
     else:
         s_train, s_val = x_train * 2.0 - 1.0, x_val * 2.0 - 1.0  # to_signed of the same images
-        to_display = from_signed
     batch = args.k * args.batch_size
     if len(x_train) < batch:
         raise ConfigError(f"{len(x_train)} training images do not fill one iteration of --k x --batch-size = "
                           f"{batch} images")
-    steps_per_epoch = len(x_train) // batch  # generator updates per epoch (drop_remainder)
+    return Data(x_train, y_train, x_val, x_test, y_test, s_train, s_val, unit)
 
+
+def _sample_grid(args: argparse.Namespace, data: Data):
+    """The callback drawing G(z) for the same 100 fixed z (from ``--seed`` alone) every ``--sample-every`` epochs."""
+    from keras_ae.callbacks import ReconstructionFigure
+    from keras_ae.models.gan import draw_noise
+
+    z_fixed = draw_noise(np.random.default_rng(args.seed), 100, args.latent_dim, args.noise)
+
+    def grid_rows(gan, z):
+        images = data.display(gan.generator.predict(z, batch_size=len(z), verbose=0))
+        return [("", images[r * 10:(r + 1) * 10]) for r in range(len(z) // 10)]
+
+    return ReconstructionFigure(z_fixed, os.path.join(args.output_dir, "samples_epoch{epoch:03d}.png"),
+                                "Question F: G(z) for the same 100 fixed z", every=args.sample_every, rows=grid_rows)
+
+
+def _held_out_tracker(args: argparse.Namespace, data: Data):
+    """With ``--parzen-every``: the callback scoring G by the Parzen log-likelihood of held-out
+    TRAINING images (the first of those held out), never the test set; its z from ``--seed`` + 2."""
+    from keras_ae.callbacks import BestValidationScore
+    from keras_ae.generative_metrics import parzen_score
+
+    if not args.parzen_every:
+        return None
+    return BestValidationScore(
+        parzen_score(lambda gan: data.display(gan.generate(args.parzen_every_samples, seed=args.seed + 2)),
+                     data.x_val[: args.parzen_every_points], sigmas=args.sigmas),
+        every=args.parzen_every, patience=args.patience, restore_best=args.keep_best,
+        csv_path=os.path.join(args.output_dir, "parzen_validation.csv"), name="parzen_validation_ll",
+        verbose=verbosity(args) != 0)
+
+
+def train(args: argparse.Namespace, data: Data) -> Trained:
+    """Build, compile and fit the GAN on the training images (D's held-out error on the held-out
+    ones), drawing the sample grids and, with ``--parzen-every``, the held-out Parzen curve."""
+    from keras_ae.callbacks import resume_from, standard_callbacks
+    from keras_ae.data import make_dataset
+
+    batch = args.k * args.batch_size
+    steps_per_epoch = len(data.x_train) // batch  # generator updates per epoch (drop_remainder)
     preset = f" (preset {args.preset})" if args.preset else ""
-    print(f"[question F] GAN on {len(x_train)} MNIST images{preset}: k = {args.k}, m = {args.batch_size}, "
+    print(f"[question F] GAN on {len(data.x_train)} MNIST images{preset}: k = {args.k}, m = {args.batch_size}, "
           f"generator loss {args.generator_loss}, " + ("SGD with momentum, " if args.optimizer == "sgd" else "")
           + f"{args.epochs} epochs" + (f" at most, held-out Parzen every {args.parzen_every}" if args.parzen_every
                                        else ""), flush=True)
     seed_everything(args.seed)
-    model = model_from_args(args, s_train, steps_per_epoch)
-    os.makedirs(out, exist_ok=True)
-    z_fixed = draw_noise(np.random.default_rng(args.seed), 100, args.latent_dim, args.noise)
-
-    def grid_rows(gan, z):
-        images = to_display(gan.generator.predict(z, batch_size=len(z), verbose=0))
-        return [("", images[r * 10:(r + 1) * 10]) for r in range(len(z) // 10)]
-
-    grid = ReconstructionFigure(z_fixed, os.path.join(out, "samples_epoch{epoch:03d}.png"),
-                                "Question F: G(z) for the same 100 fixed z", every=args.sample_every, rows=grid_rows)
-    tracker = None
-    if args.parzen_every:
-        # held-out TRAINING images (the first of those held out), never the test set; z from --seed + 2
-        tracker = BestValidationScore(
-            parzen_score(lambda gan: to_display(gan.generate(args.parzen_every_samples, seed=args.seed + 2)),
-                         x_val[: args.parzen_every_points], sigmas=args.sigmas),
-            every=args.parzen_every, patience=args.patience, restore_best=args.keep_best,
-            csv_path=os.path.join(out, "parzen_validation.csv"), name="parzen_validation_ll",
-            verbose=verbosity(args) != 0)
+    model = model_from_args(args, data.s_train, steps_per_epoch)
+    os.makedirs(args.output_dir, exist_ok=True)
+    grid = _sample_grid(args, data)
+    tracker = _held_out_tracker(args, data)
     # the sample grids are a companion of the backup too: a resumed fit still draws every epoch's
-    callbacks = standard_callbacks(out, tensorboard=args.tensorboard, backup=args,
+    callbacks = standard_callbacks(args.output_dir, tensorboard=args.tensorboard, backup=args,
                                    companions=([tracker] if tracker else []) + [grid])
     start = resume_from(callbacks, model, args.epochs)
     # fit sees batches of k * m images; train_step splits each into k minibatches of m (see GAN).
     with Timer(callbacks) as timer:
-        history = model.fit(make_dataset(s_train, batch_size=batch, drop_remainder=True,
+        history = model.fit(make_dataset(data.s_train, batch_size=batch, drop_remainder=True,
                                          **data_options(args, start)),
                             initial_epoch=start, epochs=args.epochs,
-                            validation_data=make_dataset(s_val, batch_size=EVALUATION_BATCH_SIZE, shuffle=False),
+                            validation_data=make_dataset(data.s_val, batch_size=EVALUATION_BATCH_SIZE, shuffle=False),
                             callbacks=callbacks, shuffle=False, verbose=verbosity(args))
-    minutes = timer.seconds / 60.0
     h = history.history
-    epochs_trained = len(h["d_loss"])
-    print(f"[question F] trained in {minutes:.1f} min: final d_loss {h['d_loss'][-1]:.3f}, "
+    print(f"[question F] trained in {timer.seconds / 60.0:.1f} min: final d_loss {h['d_loss'][-1]:.3f}, "
           f"g_loss {h['g_loss'][-1]:.3f}, D(x) {h['d_real'][-1]:.3f}, D(G(z)) {h['d_fake'][-1]:.3f}", flush=True)
+    held_out = None
+    if tracker is not None:
+        kept = args.keep_best and tracker.best_weights is not None
+        held_out = {"parzen_validation_best_epoch": tracker.best_epoch,
+                    "parzen_validation_best_ll": tracker.best_value,
+                    "weights_of_epoch": tracker.best_epoch if kept else len(h["d_loss"])}
+    return Trained(model, h, timer.seconds, list(grid.paths), list(grid.drawn),
+                   list(tracker.history) if tracker is not None else [], held_out)
 
-    # Figures: samples over training (first 10 fixed z per snapshot), losses, D's outputs.
-    figures = list(grid.paths)
-    figures.append(plot_image_grid([(f"epoch {epoch}", rows[0][1]) for epoch, rows in grid.drawn],
+
+def parzen_evaluation(samples: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, sigmas) -> tuple[dict, dict]:
+    """Goodfellow et al.'s Parzen-window estimate from generated ``samples`` (all in [0, 1]): sigma
+    the best of ``sigmas`` on the held-out ``x_val``, then the mean log-likelihood of ``x_test`` and
+    its standard error (std / sqrt(N)). Returns the quality row's Parzen columns and the sigmas'
+    mean held-out log-likelihoods."""
+    from keras_ae.generative_metrics import parzen_log_likelihood, select_parzen_sigma
+
+    with Timer() as parzen_timer:
+        sigma, sigma_scores = select_parzen_sigma(samples, x_val, sigmas)
+        _, ll = parzen_log_likelihood(samples, x_test, sigma, return_per_point=True)
+    return {"parzen_sigma": sigma, "parzen_test_ll": float(ll.mean()),
+            "parzen_test_ll_stderr": float(ll.std(ddof=1) / np.sqrt(len(ll))) if len(ll) > 1 else float("nan"),
+            "parzen_seconds": round(parzen_timer.seconds, 1)}, sigma_scores
+
+
+def classifier_evaluation(p_test: np.ndarray, y_test: np.ndarray, p_generated: np.ndarray) -> dict:
+    """The quality row's classifier columns from a digit classifier's p(y|x) on the test images
+    (``p_test``, labels ``y_test``) and on the generated ones (``p_generated``):
+    :func:`classifier_score` of both, the confidence of both, the class entropy of the generated
+    ones and the classifier's test accuracy."""
+    real, fake = classifier_score(p_test), classifier_score(p_generated)
+    return {"classifier_test_accuracy": float(np.mean(np.asarray(p_test).argmax(1) == y_test)),
+            "classifier_score_generated": fake["score"], "classifier_score_test": real["score"],
+            "confidence_generated": fake["confidence"], "confidence_test": real["confidence"],
+            "class_entropy_generated": fake["class_entropy"]}
+
+
+def quality_row(args: argparse.Namespace, train_images: int, trained: Trained, parzen: dict,
+                classifier: dict | None) -> dict:
+    """The one row of quality.csv: the run's settings and training, then the Parzen columns, the
+    held-out curve's (with ``--parzen-every``), the classifier's (when scored) and the last epoch's
+    mean D(x), D(G(z)) and discriminator error E (``final_d_real``, ``final_d_fake``,
+    ``final_d_loss``)."""
+    row = {"generator_loss": args.generator_loss, "k": args.k, "m": args.batch_size, "epochs": trained.epochs,
+           "train_images": train_images, "train_minutes": round(trained.seconds / 60.0, 1), **parzen}
+    if trained.held_out is not None:
+        row.update(trained.held_out)
+    if classifier is not None:
+        row.update(classifier)
+    h = trained.history  # the last epoch's training means: how near the game's equilibrium D = 1/2 it ends
+    row.update({"final_d_real": float(h["d_real"][-1]), "final_d_fake": float(h["d_fake"][-1]),
+                "final_d_loss": float(h["d_loss"][-1])})
+    return row
+
+
+def evaluate(args: argparse.Namespace, data: Data, trained: Trained) -> Evaluation:
+    """Score the trained generator (nothing is written): the Parzen window on ``--parzen-samples``
+    images whose z come from ``--seed`` + 1 alone, and the classifier score of the same images."""
+    print(f"[question F] Parzen window: {args.parzen_samples} samples, sigma from {len(args.sigmas)} values on "
+          f"{len(data.x_val)} held-out images, log-likelihood of {len(data.x_test)} test images", flush=True)
+    # z from the run's seed alone (not from the model's training stream): the same samples on every run
+    samples = data.display(trained.model.generate(args.parzen_samples, seed=args.seed + 1))
+    parzen, sigma_scores = parzen_evaluation(samples, data.x_val, data.x_test, args.sigmas)
+    print(f"[question F] Parzen log-likelihood {parzen['parzen_test_ll']:.1f} +- {parzen['parzen_test_ll_stderr']:.1f} "
+          f"nats (sigma {parzen['parzen_sigma']:g})", flush=True)
+    if parzen["parzen_sigma"] in (min(args.sigmas), max(args.sigmas)):
+        print(f"[question F] warning: the chosen sigma {parzen['parzen_sigma']:g} is at the edge of the grid; "
+              "widen --sigmas", flush=True)
+    classifier = None
+    if args.classifier_epochs:
+        clf = train_classifier(data.x_train, data.y_train, args.classifier_epochs, args.seed, args.strategy)
+        p_test = clf.predict(data.x_test, batch_size=1000, verbose=0)
+        classifier = classifier_evaluation(p_test, data.y_test, clf.predict(samples, batch_size=1000, verbose=0))
+        print(f"[question F] classifier score {classifier['classifier_score_generated']:.2f} on generated digits, "
+              f"{classifier['classifier_score_test']:.2f} on test digits (classifier test accuracy "
+              f"{classifier['classifier_test_accuracy']:.4f})", flush=True)
+    return Evaluation(quality_row(args, len(data.x_train), trained, parzen, classifier), sigma_scores)
+
+
+def write_figures(args: argparse.Namespace, data: Data, trained: Trained, ev: Evaluation) -> list[str]:
+    """The figures in the report's order: the sample grids, the samples over training (first 10
+    fixed z per snapshot), the losses, D's outputs, the held-out curve (with ``--parzen-every``)
+    and the Parzen sigma selection."""
+    from keras_ae.plots import plot_curves, plot_image_grid
+
+    out, h = args.output_dir, trained.history
+    figures = list(trained.sample_figures)
+    figures.append(plot_image_grid([(f"epoch {epoch}", rows[0][1]) for epoch, rows in trained.snapshots],
                                    os.path.join(out, "samples_over_training.png"),
                                    "Question F: G(z) for the same 10 fixed z over training"))
-    ep = list(range(1, epochs_trained + 1))
+    ep = list(range(1, trained.epochs + 1))
     g_label = "ln(1 - D(G(z)))" if args.generator_loss == "minimax" else "-ln D(G(z))"
     figures.append(plot_curves({"D: E (train)": (ep, h["d_loss"]),
                                 "D: E (held-out images, dropout off)": (ep, h["val_d_loss"]),
@@ -446,97 +602,218 @@ def run(args: argparse.Namespace) -> RunResult:
     figures.append(plot_curves({"mean D(x), real": (ep, h["d_real"]), "mean D(G(z)), generated": (ep, h["d_fake"])},
                                os.path.join(out, "discriminator_outputs.png"),
                                "Question F: discriminator outputs per epoch (train)", ylabel="D output"))
-    if tracker is not None and tracker.history:
-        rows = tracker.history
-        series = {f"{args.parzen_every_samples} samples, {min(args.parzen_every_points, len(x_val))} held-out "
+    if trained.parzen_validation:
+        rows, best = trained.parzen_validation, trained.held_out["parzen_validation_best_epoch"]
+        series = {f"{args.parzen_every_samples} samples, {min(args.parzen_every_points, len(data.x_val))} held-out "
                   "training images": ([r["epoch"] for r in rows], [r["parzen_validation_ll"] for r in rows]),
-                  f"best (epoch {tracker.best_epoch})": ([tracker.best_epoch], [tracker.best_value])}
+                  f"best (epoch {best})": ([best], [trained.held_out["parzen_validation_best_ll"]])}
         figures.append(plot_curves(series, os.path.join(out, "parzen_validation.png"),
                                    "Question F: held-out Parzen log-likelihood during training",
                                    ylabel="mean log-likelihood (nats)"))
-
-    print(f"[question F] Parzen window: {args.parzen_samples} samples, sigma from {len(args.sigmas)} values on "
-          f"{len(x_val)} held-out images, log-likelihood of {len(x_test)} test images", flush=True)
-    # z from the run's seed alone (not from the model's training stream): the same samples on every run
-    samples = to_display(model.generate(args.parzen_samples, seed=args.seed + 1))
-    with Timer() as parzen_timer:
-        sigma, sigma_scores = select_parzen_sigma(samples, x_val, args.sigmas)
-        _, ll = parzen_log_likelihood(samples, x_test, sigma, return_per_point=True)
+    sigma_scores = ev.sigma_scores
     figures.append(plot_curves({"validation": (list(sigma_scores), list(sigma_scores.values()))},
                                os.path.join(out, "parzen_sigma.png"),
                                "Question F: Parzen sigma selection (mean log-likelihood of held-out images)",
                                xlabel="sigma", ylabel="mean log-likelihood (nats)"))
-    row = {"generator_loss": args.generator_loss, "k": args.k, "m": args.batch_size, "epochs": epochs_trained,
-           "train_images": len(x_train), "train_minutes": round(minutes, 1), "parzen_sigma": sigma,
-           "parzen_test_ll": float(ll.mean()), "parzen_test_ll_stderr": float(ll.std(ddof=1) / np.sqrt(len(ll)))
-           if len(ll) > 1 else float("nan"), "parzen_seconds": round(parzen_timer.seconds, 1)}
-    if tracker is not None:
-        row.update({"parzen_validation_best_epoch": tracker.best_epoch,
-                    "parzen_validation_best_ll": tracker.best_value, "weights_of_epoch":
-                    tracker.best_epoch if args.keep_best and tracker.best_weights is not None else epochs_trained})
-    print(f"[question F] Parzen log-likelihood {row['parzen_test_ll']:.1f} +- {row['parzen_test_ll_stderr']:.1f} "
-          f"nats (sigma {sigma:g})", flush=True)
-    if sigma in (min(args.sigmas), max(args.sigmas)):
-        print(f"[question F] warning: the chosen sigma {sigma:g} is at the edge of the grid; widen --sigmas",
-              flush=True)
-    if args.classifier_epochs:
-        clf = train_classifier(x_train, y_train, args.classifier_epochs, args.seed, args.strategy)
-        p_test = clf.predict(x_test, batch_size=1000, verbose=0)
-        real = classifier_score(p_test)
-        fake = classifier_score(clf.predict(samples, batch_size=1000, verbose=0))
-        row.update({"classifier_test_accuracy": float(np.mean(p_test.argmax(1) == y_test)),
-                    "classifier_score_generated": fake["score"], "classifier_score_test": real["score"],
-                    "confidence_generated": fake["confidence"], "confidence_test": real["confidence"],
-                    "class_entropy_generated": fake["class_entropy"]})
-        print(f"[question F] classifier score {fake['score']:.2f} on generated digits, {real['score']:.2f} on "
-              f"test digits (classifier test accuracy {row['classifier_test_accuracy']:.4f})", flush=True)
-    trained = f"{epochs_trained} epochs"
-    if tracker is not None and "weights_of_epoch" in row and row["weights_of_epoch"] != epochs_trained:
-        trained += f" (the weights of epoch {row['weights_of_epoch']}, best held-out Parzen likelihood)"
+    return figures
+
+
+def write_tables(args: argparse.Namespace, data: Data, trained: Trained, ev: Evaluation) -> list[str]:
+    """quality (one row), parzen_sigma and, with ``--parzen-every``, the held-out curve's
+    parzen_validation (written during training)."""
+    from keras_ae.reporting import write_table
+
+    out, row = args.output_dir, ev.row
+    preset = f" (preset {args.preset})" if args.preset else ""
+    trained_text = f"{trained.epochs} epochs"
+    if trained.held_out is not None and row["weights_of_epoch"] != trained.epochs:
+        trained_text += f" (the weights of epoch {row['weights_of_epoch']}, best held-out Parzen likelihood)"
     table = write_table([row], os.path.join(out, "quality"), caption=(
-        f"Question F{preset}: quality of the GAN after {trained}. parzen_test_ll: mean over {len(x_test)} MNIST "
-        f"test images of the log-likelihood (nats) under a Gaussian Parzen window on {args.parzen_samples} "
+        f"Question F{preset}: quality of the GAN after {trained_text}. parzen_test_ll: mean over {len(data.x_test)} "
+        f"MNIST test images of the log-likelihood (nats) under a Gaussian Parzen window on {args.parzen_samples} "
         f"generated samples (Goodfellow et al. 2014's estimator; they report {GAN_PARZEN.value:g} +- "
         f"{GAN_PARZEN.std_error:g} for their GAN), sigma chosen on "
-        f"{len(x_val)} held-out training images; stderr = std / sqrt(N). classifier_score: exp(mean KL(p(y|x) || "
-        "p(y))) from an MLP digit classifier (1 to 10; the same number on real test digits for reference)."))
-    sigma_table = write_table([{"sigma": s, "validation_ll": v} for s, v in sigma_scores.items()],
+        f"{len(data.x_val)} held-out training images; stderr = std / sqrt(N). classifier_score: exp(mean KL(p(y|x) || "
+        "p(y))) from an MLP digit classifier (1 to 10; the same number on real test digits for reference). "
+        "final_d_real, final_d_fake, final_d_loss: mean D(x), D(G(z)) and the slides' error E over the last "
+        "epoch's training minibatches (1/2, 1/2 and 2 ln 2 = 1.386 at the game's equilibrium)."))
+    sigma_table = write_table([{"sigma": s, "validation_ll": v} for s, v in ev.sigma_scores.items()],
                               os.path.join(out, "parzen_sigma"),
                               caption="Question F: mean Parzen log-likelihood (nats) of the held-out images per sigma.")
+    curve_csv = os.path.join(out, "parzen_validation.csv")  # the held-out curve, a table of the run too
+    curve = [curve_csv] if trained.held_out is not None and os.path.exists(curve_csv) else []
+    return [*table, *sigma_table, *curve]
 
+
+def export_metadata(args: argparse.Namespace, data: Data, row: dict, epochs_trained: int) -> dict:
+    """metadata.json of the exported GAN: its value range, noise, conventions, settings and scores."""
+    unit = data.unit
+    range_text = ("MNIST-like digit, 784 values in [0, 1]: reshape to 28 x 28" if unit else
+                  "MNIST-like digit, 784 values in [-1, 1]: (x + 1) / 2 gives [0, 1], reshape to 28 x 28")
+    metadata = {
+        "question": "F", "value_range": "unit" if unit else "signed", "latent_dim": args.latent_dim,
+        "noise": "z ~ N(0, I)" if args.noise == "normal" else "z ~ U(-sqrt 3, sqrt 3) per component",
+        "output": range_text,
+        "discriminate_input": f"784 values in {'[0, 1]' if unit else '[-1, 1]'} (uint8 images are scaled by "
+                              "keras-ae)",
+        "label_convention": "discriminate(x) = probability that x is a real image (real = 1)",
+        "k": args.k, "generator_loss": args.generator_loss, "epochs": args.epochs, "seed": args.seed,
+        "parzen_test_ll": row["parzen_test_ll"], "parzen_sigma": row["parzen_sigma"],
+    }
+    held_out = "weights_of_epoch" in row
+    if args.preset or held_out:  # today's default run keeps its metadata as it was
+        metadata.update({"preset": args.preset, "updates": args.updates, "epochs_trained": epochs_trained,
+                         "parzen_test_ll_stderr": row["parzen_test_ll_stderr"],
+                         "parzen_samples": args.parzen_samples, "parzen_test_points": len(data.x_test),
+                         "parzen_sigma_validation_points": len(data.x_val)})
+        if held_out:
+            metadata.update({k: row[k] for k in ("parzen_validation_best_epoch", "parzen_validation_best_ll",
+                                                 "weights_of_epoch")})
+        if args.preset == "goodfellow2014":
+            metadata.update({"published_parzen_test_ll": GAN_PARZEN.value,
+                             "published_parzen_test_ll_stderr": GAN_PARZEN.std_error})
+    return metadata
+
+
+def write_outputs(args: argparse.Namespace, data: Data, trained: Trained, ev: Evaluation) -> RunResult:
+    """Figures, tables and the SavedModel export (unless ``--no-export``) of an evaluated run."""
+    from keras_ae.export import export_model
+
+    figures = write_figures(args, data, trained, ev)
+    tables = write_tables(args, data, trained, ev)
     exports = {}
     if not args.no_export:
-        range_text = ("MNIST-like digit, 784 values in [0, 1]: reshape to 28 x 28" if unit else
-                      "MNIST-like digit, 784 values in [-1, 1]: (x + 1) / 2 gives [0, 1], reshape to 28 x 28")
-        metadata = {
-            "question": "F", "value_range": "unit" if unit else "signed", "latent_dim": args.latent_dim,
-            "noise": "z ~ N(0, I)" if args.noise == "normal" else "z ~ U(-sqrt 3, sqrt 3) per component",
-            "output": range_text,
-            "discriminate_input": f"784 values in {'[0, 1]' if unit else '[-1, 1]'} (uint8 images are scaled by "
-                                  "keras-ae)",
-            "label_convention": "discriminate(x) = probability that x is a real image (real = 1)",
-            "k": args.k, "generator_loss": args.generator_loss, "epochs": args.epochs, "seed": args.seed,
-            "parzen_test_ll": row["parzen_test_ll"], "parzen_sigma": sigma,
-        }
-        if args.preset or tracker is not None:  # today's default run keeps its metadata as it was
-            metadata.update({"preset": args.preset, "updates": args.updates, "epochs_trained": epochs_trained,
-                             "parzen_test_ll_stderr": row["parzen_test_ll_stderr"],
-                             "parzen_samples": args.parzen_samples, "parzen_test_points": len(x_test),
-                             "parzen_sigma_validation_points": len(x_val)})
-            if tracker is not None:
-                metadata.update({k: row[k] for k in ("parzen_validation_best_epoch", "parzen_validation_best_ll",
-                                                     "weights_of_epoch")})
-            if args.preset == "goodfellow2014":
-                metadata.update({"published_parzen_test_ll": GAN_PARZEN.value,
-                                 "published_parzen_test_ll_stderr": GAN_PARZEN.std_error})
-        exports["gan"] = str(export_model(model, os.path.join(args.saved_models_dir, args.export_name),
-                                          metadata=metadata))
-    print(f"[question F] figures in {out}, table {table[0]}", flush=True)
-    curve_csv = os.path.join(out, "parzen_validation.csv")  # the held-out curve, a table of the run too
-    curve = [curve_csv] if tracker is not None and os.path.exists(curve_csv) else []
-    return RunResult.of(QUESTION, figures=figures, tables=[*table, *sigma_table, *curve], models=exports,
-                        details={"rows": [row], "history": h, "sigma_scores": sigma_scores,
-                                 "parzen_validation": list(tracker.history) if tracker is not None else []})
+        exports["gan"] = str(export_model(trained.model, os.path.join(args.saved_models_dir, args.export_name),
+                                          metadata=export_metadata(args, data, ev.row, trained.epochs)))
+    print(f"[question F] figures in {args.output_dir}, table {tables[0]}", flush=True)
+    return RunResult.of(QUESTION, figures=figures, tables=tables, models=exports,
+                        details={"rows": [ev.row], "history": trained.history, "sigma_scores": ev.sigma_scores,
+                                 "parzen_validation": trained.parzen_validation})
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    """Load the data, train, evaluate, write the outputs."""
+    check_options(args)
+    data = load_data(args)
+    trained = train(args, data)
+    return write_outputs(args, data, trained, evaluate(args, data, trained))
+
+
+# the last epoch counts as "near" the equilibrium when D(x) and D(G(z)) are both within this of 1/2
+EQUILIBRIUM_TOLERANCE = 0.05
+# generated digits "are digits" when their classifier score reaches this share of real test digits'; "partly" above
+# the second share
+DIGIT_SCORE_SHARES = (0.8, 0.5)
+# the classifier score says something only when the classifier itself recognises the real test digits
+CLASSIFIER_MIN_ACCURACY = 0.9
+
+
+def _classifier_share(row) -> tuple[float, float, float] | None:
+    """(score of generated digits, score of real test digits, their ratio), or None where not measured."""
+    generated, real = number(row.get("classifier_score_generated")), number(row.get("classifier_score_test"))
+    if generated is None or not real:
+        return None
+    return generated, real, generated / real
+
+
+def _classifier_trusted(row) -> bool:
+    """Whether the digit classifier recognises at least :data:`CLASSIFIER_MIN_ACCURACY` of the test digits."""
+    accuracy = number(row.get("classifier_test_accuracy"))
+    return accuracy is not None and accuracy >= CLASSIFIER_MIN_ACCURACY
+
+
+def _parzen_against_paper(row) -> tuple[str, str] | None:
+    """The test-set Parzen log-likelihood against Goodfellow et al.'s, in words and numbers."""
+    ll, se = number(row.get("parzen_test_ll")), number(row.get("parzen_test_ll_stderr"))
+    if ll is None:
+        return None
+    se = se if se is not None and math.isfinite(se) else 0.0
+    diff = against_reference(ll, se, GAN_PARZEN.value, GAN_PARZEN.std_error)
+    where = {"lower": "below", "higher": "above", "tie": "level with"}[diff.verdict]
+    sentence = (f"its Parzen log-likelihood of the test digits, {ll:.0f} +- {se:.0f} nats, is {where} Goodfellow "
+                f"et al.'s {GAN_PARZEN.value:g} +- {GAN_PARZEN.std_error:g}")
+    sigma = number(row.get("parzen_sigma"))
+    return sentence, (f"Parzen log-likelihood {ll:.1f} +- {se:.1f} nats (sigma {sigma:g}) against "
+                      f"{GAN_PARZEN.text('nats')}: {diff.text('.3g')}")
+
+
+def _generator_makes_digits(tables) -> Answer | None:
+    """From the quality row: the classifier score of generated digits against real test digits'
+    (their ratio decides), and the Parzen log-likelihood against the published GAN's."""
+    row = (tables.get("quality") or [{}])[0]
+    share, parzen = _classifier_share(row), _parzen_against_paper(row)
+    if share is None and parzen is None:
+        return None
+    evidence = []
+    if share is None:
+        verdict = "Not judged by a digit classifier in this run (--classifier-epochs 0)"
+    else:
+        generated, real, ratio = share
+        accuracy = number(row.get("classifier_test_accuracy"))
+        if not _classifier_trusted(row):
+            verdict = ("Cannot tell from the classifier score: the digit classifier itself recognises "
+                       + (f"only {accuracy:.0%} of" if accuracy is not None else "an unknown share of")
+                       + f" the test digits (at least {CLASSIFIER_MIN_ACCURACY:.0%} needed)")
+        elif ratio >= DIGIT_SCORE_SHARES[0]:
+            verdict = "Yes: a digit classifier finds confident digits of varied classes in the generated images"
+        elif ratio >= DIGIT_SCORE_SHARES[1]:
+            verdict = ("Partly: to a digit classifier the generated images are less clearly digits, or of fewer "
+                       "classes, than real ones")
+        else:
+            verdict = "No: to a digit classifier the generated images are not clearly digits of varied classes"
+        evidence.append(f"classifier score {generated:.2f} for generated digits against {real:.2f} for real test "
+                        f"digits ({ratio:.0%}; 'yes' from {DIGIT_SCORE_SHARES[0]:.0%}, 'partly' from "
+                        f"{DIGIT_SCORE_SHARES[1]:.0%})"
+                        + (f", the classifier's test accuracy {accuracy:.1%}" if accuracy is not None else ""))
+        confidence, entropy = number(row.get("confidence_generated")), number(row.get("class_entropy_generated"))
+        if confidence is not None and entropy is not None:
+            evidence.append(f"mean confidence {confidence:.2f} (real {number(row.get('confidence_test')):.2f}), "
+                            f"class entropy {entropy:.2f} nats (ln 10 = {math.log(10):.3f} for all ten equally often)")
+    if parzen is not None:
+        evidence.append(parzen[1])
+    answer = f"{verdict}; {parzen[0]}." if parzen is not None else f"{verdict}."
+    return Answer(answer, "; ".join(evidence) + ".")
+
+
+def _reaches_equilibrium(tables) -> Answer | None:
+    """From the quality row: the last epoch's mean D(x), D(G(z)) and E against the equilibrium's
+    1/2, 1/2 and 2 ln 2, checked against the classifier score (at the equilibrium G's images are
+    distributed as the data, so they must score like real digits)."""
+    row = (tables.get("quality") or [{}])[0]
+    d_real, d_fake, error = (number(row.get(c)) for c in ("final_d_real", "final_d_fake", "final_d_loss"))
+    if d_real is None or d_fake is None or error is None:
+        return None
+    off_real, off_fake = abs(d_real - 0.5), abs(d_fake - 0.5)
+    share = _classifier_share(row) if _classifier_trusted(row) else None
+    outputs = f"D(x) = {d_real:.3f}, D(G(z)) = {d_fake:.3f}"
+    if max(off_real, off_fake) > EQUILIBRIUM_TOLERANCE:
+        side = ("D still tells real from generated images" if d_real > d_fake else
+                "D rates generated images as real as real ones or more")
+        answer = f"No: on the last epoch {side} ({outputs}, not both within {EQUILIBRIUM_TOLERANCE:g} of 1/2)."
+    elif share is not None and share[2] < DIGIT_SCORE_SHARES[0]:
+        answer = (f"Only in appearance: D outputs about 1/2 on the last epoch ({outputs}), but at the equilibrium "
+                  f"G's images are distributed as the data, and a digit classifier scores these at {share[2]:.0%} of "
+                  "real digits: D has stopped telling them apart without G matching the data.")
+    else:
+        check = "" if share is not None else " (and no reliable classifier score checks G's images here)"
+        answer = (f"Near it on the last epoch: {outputs}, both within {EQUILIBRIUM_TOLERANCE:g} of 1/2{check}; "
+                  "one epoch's means near 1/2 agree with the equilibrium but do not prove that G's distribution "
+                  "is the data's.")
+    evidence = [f"last epoch's means over the training minibatches: D(x) {d_real:.3f} ({off_real:.3f} from 1/2), "
+                f"D(G(z)) {d_fake:.3f} ({off_fake:.3f} from 1/2)",
+                f"error E {error:.3f} nats (2 ln 2 = {2 * math.log(2):.3f} when D = 1/2 everywhere)"]
+    if share is not None:
+        evidence.append(f"classifier score {share[0]:.2f} for generated digits against {share[1]:.2f} for real ones")
+    return Answer(answer, "; ".join(evidence) + ".")
+
+
+ASKS = (
+    Ask("004 slides 'GAN', 'The learning algorithm'", "Does the generator learn to produce digits?",
+        _generator_makes_digits),
+    Ask("004 slides 'GAN - error function', 'The learning algorithm'",
+        "Does training reach the game's equilibrium, where D cannot tell real from generated images "
+        "(D(x) = D(G(z)) = 1/2, E = 2 ln 2)?", _reaches_equilibrium),
+)
 
 
 def headline(tables) -> dict:
@@ -556,7 +833,9 @@ QUESTION = Question(
     metric_labels={"parzen_log_likelihood": "Parzen log-likelihood of the test digits (nats)",
                    "parzen_std_error": "its standard error (nats)",
                    "classifier_score_generated": "classifier score of generated digits"},
-    presets=PRESETS,
+    presets=PRESETS, asks=ASKS,
+    doc_figures=("samples_epoch*", "samples_over_training.png", "losses.png", "discriminator_outputs.png",
+                 "parzen_validation.png"),
 )
 main = QUESTION.main
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +38,9 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       add_common_arguments, add_preset_argument, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
                                       positive_int, seed_everything, verbosity)
-from keras_ae.questions.spec import Question, RunResult, pick, preset_help, row_where
+from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help, row_where
 from keras_ae.references import HINTON2006_DEEP_AUTOENCODER, HINTON2006_PCA
+from keras_ae.verdicts import Difference, against_reference
 
 PAPER_ERRORS = {"deep autoencoder": HINTON2006_DEEP_AUTOENCODER.value, "PCA": HINTON2006_PCA.value}
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE = 50, 128, 1e-3  # the network without pretraining
@@ -114,6 +117,20 @@ REFERENCE_NOTE = ("Hinton & Salakhutdinov (2006): average squared reconstruction
                   "for 30-component PCA.")
 
 
+PRESET_CAPTIONS = {"hinton2006": {
+    "reconstructions.png": "Test digits: original (top), the RBM-pretrained and fine-tuned deep autoencoder with a "
+                           "30-D code, the same network trained without pretraining, PCA with 30 components (bottom), "
+                           "as in Hinton & Salakhutdinov (2006), Fig. 2.",
+    "error_per_epoch.png": "Average squared reconstruction error per test image during fine-tuning of the "
+                           "RBM-pretrained autoencoder (epoch 0: the unrolled RBM stack) and during training of the "
+                           "network without pretraining, with PCA's value and the paper's numbers for reference.",
+    "rbm_pretraining.png": "Reconstruction error of each RBM of the stack per epoch of CD-1 pretraining (training "
+                           "rows, from the sampled hidden states, as the paper's code prints it).",
+}}
+
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = QuestionParser(prog="keras-ae run H", description=__doc__)
     parser.add_argument("--code-dim", type=positive_int, default=30, help="code size of both methods (paper: 30)")
@@ -167,16 +184,29 @@ def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, 
     return model, history, timer.seconds
 
 
-def run(args: argparse.Namespace) -> RunResult:
-    from keras_ae.baselines import fit_pca, pca_as_autoencoder, pca_reconstruct
+def layers_of(args: argparse.Namespace) -> str:
+    """``784-1000-500-250-30``: the encoder's sizes."""
+    return "784-" + "-".join(map(str, (*args.units, args.code_dim)))
+
+
+# ---- stage 1: load the data
+
+
+@dataclass(frozen=True)
+class Data:
+    """The run's MNIST images, flattened to 784 values in [0, 1]."""
+
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_data(args: argparse.Namespace) -> Data:
+    """The ``--train-limit`` / ``--test-limit`` slices of MNIST; options the data or an RBM cannot
+    take are refused (ConfigError) before the output folder is made."""
     from keras_ae.data import flatten, load_dataset, to_unit
     from keras_ae.errors import ConfigError
-    from keras_ae.export import export_model
-    from keras_ae.losses import cross_entropy_per_image
-    from keras_ae.plots import plot_curves, plot_image_grid
-    from keras_ae.reporting import write_table
 
-    out = args.output_dir
     train = load_dataset("mnist", "train", args.data_dir)
     test = load_dataset("mnist", "test", args.data_dir)
     x_train = flatten(to_unit(train.images[: args.train_limit]))
@@ -187,93 +217,53 @@ def run(args: argparse.Namespace) -> RunResult:
     if args.pretrain_epochs and args.hidden_activation != "sigmoid":
         raise ConfigError(f"--pretrain-epochs {args.pretrain_epochs} pretrains RBMs, whose hidden units are logistic: "
                           f"--hidden-activation {args.hidden_activation} has no RBM counterpart (use sigmoid)")
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(args.output_dir, exist_ok=True)
+    return Data(x_train, x_test, y_test)
 
-    print(f"[question H] PCA with {args.code_dim} components on {len(x_train)} training images", flush=True)
-    with Timer() as pca_timer:
-        pca = fit_pca(x_train, args.code_dim, seed=args.seed)
-        pca_test = pca_reconstruct(pca, x_test)
-        pca_train_error = average_squared_error(x_train, pca_reconstruct(pca, x_train))
-    pca_error = average_squared_error(x_test, pca_test)
-    print(f"[question H] PCA: test error {pca_error:.2f} per image ({pca_timer.seconds:.1f} s)", flush=True)
-    if args.pretrain_epochs:
-        pca_result = {"test": pca_test, "test_error": pca_error, "train_error": pca_train_error,
-                      "minutes": round(pca_timer.seconds / 60.0, 2)}
-        return run_hinton2006(args, x_train, x_test, y_test, pca_result)
 
-    layers = "784-" + "-".join(map(str, (*args.units, args.code_dim)))
-    print(f"[question H] deep autoencoder {layers} ({args.hidden_activation}, linear code), cross-entropy, "
+# ---- stage 2: train (PCA, then the network of the plain question or the paper's method)
+
+
+@dataclass(frozen=True)
+class PcaFit:
+    """PCA fitted on the training images: its reconstructions of the test images, its error on the
+    training images and the seconds of the fit (with both reconstructions)."""
+
+    pca: Any
+    test: np.ndarray
+    train_error: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Network:
+    """A trained network: the Keras model, its fit's per-epoch history and the seconds of the fit."""
+
+    model: Any
+    history: dict
+    seconds: float
+
+
+def fit_pca_baseline(args: argparse.Namespace, data: Data) -> PcaFit:
+    from keras_ae.baselines import fit_pca, pca_reconstruct
+
+    print(f"[question H] PCA with {args.code_dim} components on {len(data.x_train)} training images", flush=True)
+    with Timer() as timer:
+        pca = fit_pca(data.x_train, args.code_dim, seed=args.seed)
+        test = pca_reconstruct(pca, data.x_test)
+        train_error = average_squared_error(data.x_train, pca_reconstruct(pca, data.x_train))
+    print(f"[question H] PCA: test error {average_squared_error(data.x_test, test):.2f} per image "
+          f"({timer.seconds:.1f} s)", flush=True)
+    return PcaFit(pca, test, train_error, timer.seconds)
+
+
+def train_plain(args: argparse.Namespace, data: Data) -> Network:
+    """The plain question's network: the deep autoencoder from Glorot weights, ``--epochs`` of Adam."""
+    print(f"[question H] deep autoencoder {layers_of(args)} ({args.hidden_activation}, linear code), cross-entropy, "
           f"Adam lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} epochs", flush=True)
-    model, history, seconds = train_without_pretraining(args, x_train, x_test, out, args.epochs, args.batch_size,
-                                                        args.learning_rate, backup=args)
-    ae_test = model.predict(x_test, batch_size=1000, verbose=0)
-    ae_error = average_squared_error(x_test, ae_test)
-    ae_train_error = average_squared_error(x_train, model.predict(x_train, batch_size=1000, verbose=0))
-    minutes = seconds / 60.0
-    print(f"[question H] deep autoencoder: test error {ae_error:.2f} per image after {args.epochs} epochs "
-          f"({minutes:.1f} min, {seconds / args.epochs:.1f} s per epoch)", flush=True)
-
-    rows = [
-        {"method": f"deep autoencoder {layers}", "code_dim": args.code_dim, "test_error": ae_error,
-         "train_error": ae_train_error, "paper_test_error": PAPER_ERRORS["deep autoencoder"],
-         "test_cross_entropy": cross_entropy_per_image(x_test, ae_test), "epochs": args.epochs,
-         "minutes": round(minutes, 1)},
-        {"method": "PCA", "code_dim": args.code_dim, "test_error": pca_error, "train_error": pca_train_error,
-         "paper_test_error": PAPER_ERRORS["PCA"], "test_cross_entropy": cross_entropy_per_image(x_test, pca_test),
-         "epochs": "", "minutes": round(pca_timer.seconds / 60.0, 2)},
-    ]
-    table = write_table(rows, os.path.join(out, "reconstruction_errors"), caption=(
-        f"Question H: average squared reconstruction error per image (sum over the 784 pixels in [0, 1] of "
-        f"(x - x^)^2, mean over {len(x_test)} MNIST test images; train_error the same on the {len(x_train)} "
-        f"training images) with {args.code_dim}-dimensional codes. paper_test_error: Hinton & Salakhutdinov "
-        "(2006), RBM-pretrained autoencoder and PCA. The autoencoder here is trained end-to-end by Adam "
-        f"({args.hidden_activation} units) without pretraining; minutes: wall time of its training."))
-
-    enough = np.bincount(y_test, minlength=10).min() >= args.per_class
-    idx = one_per_class(y_test, args.per_class) if enough else np.arange(min(10, len(x_test)))
-    figure = plot_image_grid(
-        [("original", x_test[idx]), (f"deep AE ({ae_error:.2f})", ae_test[idx]),
-         (f"PCA ({pca_error:.2f})", pca_test[idx])],
-        os.path.join(out, "reconstructions.png"),
-        f"Question H: MNIST test digits and their reconstructions from {args.code_dim}-d codes "
-        "(average squared error per image in brackets)")
-    ep = list(range(1, args.epochs + 1))
-    curves = plot_curves({
-        "deep autoencoder, test": (ep, history.history["val_squared_error"]),
-        "deep autoencoder, train (running mean)": (ep, history.history["squared_error"]),
-        f"PCA ({args.code_dim} components), test: {pca_error:.2f}": (ep, [pca_error] * len(ep)),
-        f"paper: deep autoencoder {PAPER_ERRORS['deep autoencoder']:.2f}": (ep, [PAPER_ERRORS["deep autoencoder"]] * len(ep)),
-        f"paper: PCA {PAPER_ERRORS['PCA']:.2f}": (ep, [PAPER_ERRORS["PCA"]] * len(ep)),
-    }, os.path.join(out, "error_per_epoch.png"), "Question H: average squared error per image over training\n"
-        "(flat lines: PCA and the paper's numbers)",
-        ylabel="squared error per image", logy=True)
-
-    exports = {}
-    if not args.no_export:
-        meta = {"question": "H", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
-                "code_dim": args.code_dim, "seed": args.seed}
-        exports["deep_autoencoder"] = str(export_model(model, os.path.join(args.saved_models_dir,
-                                                                           "question_h_deep_autoencoder"), metadata={
-            **meta, "layers": layers, "hidden_activation": args.hidden_activation, "epochs": args.epochs,
-            "test_error": ae_error}))
-        exports["pca"] = str(export_model(pca_as_autoencoder(pca, name="question_h_pca"),
-                                          os.path.join(args.saved_models_dir, "question_h_pca"),
-                                          metadata={**meta, "method": "PCA (scikit-learn)", "test_error": pca_error}))
-    print(f"[question H] figure {figure}, table {table[0]}", flush=True)
-    return RunResult.of(QUESTION, figures=[figure, curves], tables=table, models=exports,
-                        details={"rows": rows, "history": history.history})
-
-
-PRESET_CAPTIONS = {"hinton2006": {
-    "reconstructions.png": "Test digits: original (top), the RBM-pretrained and fine-tuned deep autoencoder with a "
-                           "30-D code, the same network trained without pretraining, PCA with 30 components (bottom), "
-                           "as in Hinton & Salakhutdinov (2006), Fig. 2.",
-    "error_per_epoch.png": "Average squared reconstruction error per test image during fine-tuning of the "
-                           "RBM-pretrained autoencoder (epoch 0: the unrolled RBM stack) and during training of the "
-                           "network without pretraining, with PCA's value and the paper's numbers for reference.",
-    "rbm_pretraining.png": "Reconstruction error of each RBM of the stack per epoch of CD-1 pretraining (training "
-                           "rows, from the sampled hidden states, as the paper's code prints it).",
-}}
+    model, history, seconds = train_without_pretraining(args, data.x_train, data.x_test, args.output_dir, args.epochs,
+                                                        args.batch_size, args.learning_rate, backup=args)
+    return Network(model, history.history, seconds)
 
 
 def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float]:
@@ -321,95 +311,238 @@ def pretrain_rbm_stack(args, x_train, out: str) -> tuple[list, list[dict], float
     return rbms, summaries, resumed
 
 
-def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict) -> RunResult:
-    """Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning; with the network
-    without pretraining and PCA (``pca``: its test reconstructions and errors) beside it. Each
-    stage's fit keeps its finished backup until the end, so a run killed in a later stage resumes
-    there without training the finished stages again."""
-    from keras_ae.callbacks import discard_backups, resume_from, standard_callbacks
+def fine_tune(args: argparse.Namespace, model, data: Data) -> Network:
+    """``--epochs`` of Adam with the cross-entropy on the unrolled stack ``model`` (in place), with
+    its per-epoch backup in ``fine_tuning`` kept until the run completes."""
+    from keras_ae.callbacks import resume_from, standard_callbacks
     from keras_ae.data import make_dataset
-    from keras_ae.export import export_model
-    from keras_ae.losses import cross_entropy_per_image
-    from keras_ae.models.rbm import unroll_rbm_stack
-    from keras_ae.plots import plot_curves, plot_image_grid
-    from keras_ae.reporting import write_table
 
-    out = args.output_dir
-    layers = "784-" + "-".join(map(str, (*args.units, args.code_dim)))
+    callbacks = standard_callbacks(os.path.join(args.output_dir, "fine_tuning"), args.tensorboard,
+                                   backup={**vars(args), "stage": "fine_tuning"}, keep_finished=True)
+    start = resume_from(callbacks, model, args.epochs)
+    with Timer(callbacks) as timer:
+        history = model.fit(make_dataset(data.x_train, batch_size=args.batch_size, **data_options(args, start)),
+                            initial_epoch=start, epochs=args.epochs,
+                            validation_data=(data.x_test, data.x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
+                            callbacks=callbacks, shuffle=False, verbose=verbosity(args))
+    return Network(model, history.history, timer.seconds)
+
+
+@dataclass(frozen=True)
+class Hinton2006:
+    """What the paper's method trained: the RBMs and their summaries, the seconds of pretraining,
+    the unrolled stack's test reconstructions and training error before fine-tuning, the
+    fine-tuned network and the comparison network without pretraining."""
+
+    rbms: list
+    summaries: list
+    pretraining_seconds: float
+    unrolled_test: np.ndarray
+    unrolled_train_error: float
+    tuned: Network
+    baseline: Network
+
+
+def train_hinton2006(args: argparse.Namespace, data: Data) -> Hinton2006:
+    """RBM pretraining, unrolling, fine-tuning; then the network without pretraining, trained as the
+    plain question trains it. Each stage's fit keeps its finished backup until the end, so a run
+    killed in a later stage resumes there without training the finished stages again."""
+    from keras_ae.models.rbm import unroll_rbm_stack
+
+    layers = layers_of(args)
     print(f"[question H] Hinton & Salakhutdinov (2006): RBM pretraining of the deep autoencoder {layers}, "
           f"{len(args.units) + 1} RBMs of {args.pretrain_epochs} epochs each, then fine-tuning", flush=True)
     with Timer() as pretraining:
-        rbms, summaries, resumed = pretrain_rbm_stack(args, x_train, out)
+        rbms, summaries, resumed = pretrain_rbm_stack(args, data.x_train, args.output_dir)
     pretraining.seconds += resumed  # the RBM interrupted by a kill: its epochs before the resume
-
-    def errors(model):
-        test = model.predict(x_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
-        train = model.predict(x_train, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
-        return test, average_squared_error(x_test, test), average_squared_error(x_train, train)
-
     with distribution_strategy(args.strategy).scope():
         model = compile_model(unroll_rbm_stack(rbms, name=f"{SAVED_MODEL_PREFIX}_autoencoder",
                                                minibatch_size=fused_minibatch_size(args)),
                               args.learning_rate, jit_compile(args))
-    unrolled_test, unrolled_error, unrolled_train_error = errors(model)
-    print(f"[question H] unrolled RBM stack, before fine-tuning: test error {unrolled_error:.2f} per image; "
-          f"fine-tuning with the cross-entropy, Adam lr {args.learning_rate}, batch {args.batch_size}, "
-          f"{args.epochs} epochs", flush=True)
-    callbacks = standard_callbacks(os.path.join(out, "fine_tuning"), args.tensorboard,
-                                   backup={**vars(args), "stage": "fine_tuning"}, keep_finished=True)
-    start = resume_from(callbacks, model, args.epochs)
-    with Timer(callbacks) as fine_tuning:
-        history = model.fit(make_dataset(x_train, batch_size=args.batch_size, **data_options(args, start)),
-                            initial_epoch=start, epochs=args.epochs,
-                            validation_data=(x_test, x_test), validation_batch_size=EVALUATION_BATCH_SIZE,
-                            callbacks=callbacks, shuffle=False, verbose=verbosity(args))
-    ae_test, ae_error, ae_train_error = errors(model)
-    minutes = (pretraining.seconds + fine_tuning.seconds) / 60.0
-    print(f"[question H] RBM-pretrained deep autoencoder: test error {ae_error:.2f} per image after {args.epochs} "
-          f"epochs of fine-tuning ({pretraining.seconds / 60.0:.1f} min pretraining, {fine_tuning.seconds / 60.0:.1f} "
-          "min fine-tuning)", flush=True)
-
+    unrolled_test, unrolled_train_error = reconstruct(model, data)  # before fine-tuning changes the model
+    print(f"[question H] unrolled RBM stack, before fine-tuning: test error "
+          f"{average_squared_error(data.x_test, unrolled_test):.2f} per image; fine-tuning with the cross-entropy, "
+          f"Adam lr {args.learning_rate}, batch {args.batch_size}, {args.epochs} epochs", flush=True)
+    tuned = fine_tune(args, model, data)
+    print(f"[question H] RBM-pretrained deep autoencoder: {args.epochs} epochs of fine-tuning "
+          f"({pretraining.seconds / 60.0:.1f} min pretraining, {tuned.seconds / 60.0:.1f} min fine-tuning)", flush=True)
     print(f"[question H] comparison: the deep autoencoder {layers} without pretraining, trained as the plain question "
           f"trains it (Glorot weights, Adam lr {DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}, "
           f"{args.baseline_epochs} epochs)", flush=True)
-    baseline, baseline_history, baseline_seconds = train_without_pretraining(
-        args, x_train, x_test, os.path.join(out, "no_pretraining"), args.baseline_epochs, DEFAULT_BATCH_SIZE,
-        DEFAULT_LEARNING_RATE, backup={**vars(args), "stage": "no_pretraining"}, keep_finished=True)
-    baseline_test, baseline_error, baseline_train_error = errors(baseline)
-    print(f"[question H] without pretraining: test error {baseline_error:.2f} per image after {args.baseline_epochs} "
-          f"epochs ({baseline_seconds / 60.0:.1f} min)", flush=True)
+    model, history, seconds = train_without_pretraining(
+        args, data.x_train, data.x_test, os.path.join(args.output_dir, "no_pretraining"), args.baseline_epochs,
+        DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, backup={**vars(args), "stage": "no_pretraining"},
+        keep_finished=True)
+    return Hinton2006(rbms, summaries, pretraining.seconds, unrolled_test, unrolled_train_error, tuned,
+                      Network(model, history.history, seconds))
 
-    def row(method, test, error, train_error, paper, pretrain_epochs, epochs, minutes):
-        return {"method": method, "code_dim": args.code_dim, "test_error": error, "train_error": train_error,
-                "paper_test_error": paper, "test_cross_entropy": cross_entropy_per_image(x_test, test),
-                "pretrain_epochs": pretrain_epochs, "epochs": epochs, "minutes": minutes}
 
+# ---- stage 3: evaluate (the rows of reconstruction_errors: pure functions of arrays)
+
+
+def reconstruct(model, data: Data) -> tuple[np.ndarray, float]:
+    """The model's reconstructions of the test images and its error on the training images."""
+    test = model.predict(data.x_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+    train = model.predict(data.x_train, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+    return test, average_squared_error(data.x_train, train)
+
+
+def squared_errors(x, reconstruction) -> np.ndarray:
+    """Per image, the sum over pixels of (x - x^)^2 (float64): the values whose mean is
+    :func:`average_squared_error`."""
+    d = np.asarray(x, np.float64) - np.asarray(reconstruction, np.float64)
+    return np.sum(d.reshape(len(d), -1) ** 2, axis=1)
+
+
+def error_row(method: str, code_dim: int, x_test, test, train_error: float, paper, pca_test=None,
+              **training) -> dict:
+    """A row of reconstruction_errors: a method's ``test_error`` (the paper's error of its test
+    reconstructions ``test``), its ``train_error``, the paper's number (``""``: none), its
+    cross-entropy per test image, then ``training`` (epochs, minutes, ...) in the given order; then
+    the standard error of ``test_error`` over the test images and, given PCA's reconstructions of
+    the same images ``pca_test``, the paired difference: the mean over the test images of the
+    method's error minus PCA's on the same image, with its standard error (``""`` without)."""
+    from keras_ae.losses import cross_entropy_per_image
+    from keras_ae.verdicts import mean_std_error
+
+    errors = squared_errors(x_test, test)
+    paired = mean_std_error(errors - squared_errors(x_test, pca_test)) if pca_test is not None else ("", "")
+    return {"method": method, "code_dim": code_dim, "test_error": average_squared_error(x_test, test),
+            "train_error": train_error, "paper_test_error": paper,
+            "test_cross_entropy": cross_entropy_per_image(x_test, test), **training,
+            "test_error_std_error": mean_std_error(errors)[1], "test_error_minus_pca": paired[0],
+            "test_error_minus_pca_std_error": paired[1], "test_images": len(errors)}
+
+
+def pca_row(code_dim: int, x_test, pca: PcaFit, pretrain_epochs: bool = False) -> dict:
+    """PCA's row (with an empty ``pretrain_epochs`` where the table has that column)."""
+    extra = {"pretrain_epochs": ""} if pretrain_epochs else {}
+    return error_row("PCA", code_dim, x_test, pca.test, pca.train_error, PAPER_ERRORS["PCA"], **extra, epochs="",
+                     minutes=round(pca.seconds / 60.0, 2))
+
+
+def evaluate_plain(args: argparse.Namespace, data: Data, pca: PcaFit, network: Network) -> tuple[list[dict], dict]:
+    """The rows deep autoencoder / PCA and the test reconstructions of both (method -> array)."""
+    test, train_error = reconstruct(network.model, data)
+    rows = [error_row(f"deep autoencoder {layers_of(args)}", args.code_dim, data.x_test, test, train_error,
+                      PAPER_ERRORS["deep autoencoder"], pca.test, epochs=args.epochs,
+                      minutes=round(network.seconds / 60.0, 1)),
+            pca_row(args.code_dim, data.x_test, pca)]
+    print(f"[question H] deep autoencoder: test error {rows[0]['test_error']:.2f} per image after {args.epochs} "
+          f"epochs ({network.seconds / 60.0:.1f} min, {network.seconds / args.epochs:.1f} s per epoch)", flush=True)
+    return rows, {"deep autoencoder": test, "PCA": pca.test}
+
+
+def evaluate_hinton2006(args: argparse.Namespace, data: Data, pca: PcaFit,
+                        trained: Hinton2006) -> tuple[list[dict], dict]:
+    """The rows pretrained and fine-tuned / unrolled stack / without pretraining / PCA and the test
+    reconstructions of the three shown in the figure (method -> array)."""
+    layers = layers_of(args)
+    tuned_test, tuned_train_error = reconstruct(trained.tuned.model, data)
+    baseline_test, baseline_train_error = reconstruct(trained.baseline.model, data)
+    minutes = (trained.pretraining_seconds + trained.tuned.seconds) / 60.0
     rows = [
-        row(f"deep autoencoder {layers}, RBM-pretrained and fine-tuned", ae_test, ae_error, ae_train_error,
-            PAPER_ERRORS["deep autoencoder"], args.pretrain_epochs, args.epochs, round(minutes, 1)),
-        row(f"RBM stack {layers} unrolled, before fine-tuning", unrolled_test, unrolled_error, unrolled_train_error,
-            "", args.pretrain_epochs, 0, round(pretraining.seconds / 60.0, 1)),
-        row(f"deep autoencoder {layers} without pretraining", baseline_test, baseline_error, baseline_train_error,
-            "", "", args.baseline_epochs, round(baseline_seconds / 60.0, 1)),
-        row("PCA", pca["test"], pca["test_error"], pca["train_error"], PAPER_ERRORS["PCA"], "", "", pca["minutes"]),
+        error_row(f"deep autoencoder {layers}, RBM-pretrained and fine-tuned", args.code_dim, data.x_test, tuned_test,
+                  tuned_train_error, PAPER_ERRORS["deep autoencoder"], pca.test,
+                  pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, minutes=round(minutes, 1)),
+        error_row(f"RBM stack {layers} unrolled, before fine-tuning", args.code_dim, data.x_test,
+                  trained.unrolled_test, trained.unrolled_train_error, "", pca.test,
+                  pretrain_epochs=args.pretrain_epochs,
+                  epochs=0, minutes=round(trained.pretraining_seconds / 60.0, 1)),
+        error_row(f"deep autoencoder {layers} without pretraining", args.code_dim, data.x_test, baseline_test,
+                  baseline_train_error, "", pca.test, pretrain_epochs="", epochs=args.baseline_epochs,
+                  minutes=round(trained.baseline.seconds / 60.0, 1)),
+        pca_row(args.code_dim, data.x_test, pca, pretrain_epochs=True),
     ]
-    table = write_table(rows, os.path.join(out, "reconstruction_errors"), caption=(
-        f"Question H, Hinton & Salakhutdinov (2006)'s method: average squared reconstruction error per image (sum "
-        f"over the 784 pixels in [0, 1] of (x - x^)^2, mean over {len(x_test)} MNIST test images; train_error the "
-        f"same on the {len(x_train)} training images) with {args.code_dim}-dimensional codes. The RBM stack is "
-        f"pretrained with CD-1 for pretrain_epochs epochs per RBM, unrolled, and fine-tuned with the cross-entropy "
-        f"by Adam (lr {args.learning_rate}, batches of {args.batch_size}) for epochs epochs; the paper fine-tuned by "
-        "conjugate gradients for 200 epochs. The network without pretraining starts from Glorot weights (Adam lr "
-        f"{DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}). paper_test_error: Hinton & Salakhutdinov (2006). "
-        "minutes: wall time of pretraining plus fine-tuning, of pretraining alone, of the training without "
-        "pretraining, of PCA."))
+    print(f"[question H] RBM-pretrained deep autoencoder: test error {rows[0]['test_error']:.2f} per image; without "
+          f"pretraining: {rows[2]['test_error']:.2f} ({trained.baseline.seconds / 60.0:.1f} min)", flush=True)
+    return rows, {"pretrained": tuned_test, "no pretraining": baseline_test, "PCA": pca.test}
 
-    enough = np.bincount(y_test, minlength=10).min() >= args.per_class
-    idx = one_per_class(y_test, args.per_class) if enough else np.arange(min(10, len(x_test)))
+
+# ---- stage 4: write the table, figures and SavedModels
+
+
+UNCERTAINTY_COLUMNS = (
+    "test_error_std_error: the standard error of test_error over the test_images test images; test_error_minus_pca: "
+    "the mean over the same test images of the method's error minus PCA's on that image (a paired difference), "
+    "with its standard error test_error_minus_pca_std_error.")
+
+
+def figure_digits(y_test, per_class: int) -> np.ndarray:
+    """The test images the reconstruction figure shows: the first ``per_class`` of each digit, or
+    the first ten where some digit has fewer (a small ``--test-limit``)."""
+    enough = np.bincount(y_test, minlength=10).min() >= per_class
+    return one_per_class(y_test, per_class) if enough else np.arange(min(10, len(y_test)))
+
+
+def reference_curves(epochs: list, pca_error: float, code_dim: int) -> dict:
+    """The flat lines of the per-epoch figure: PCA's test error and the paper's two numbers."""
+    return {f"PCA ({code_dim} components), test: {pca_error:.2f}": (epochs, [pca_error] * len(epochs)),
+            **{f"paper: {method} {value:.2f}": (epochs, [value] * len(epochs))
+               for method, value in PAPER_ERRORS.items()}}
+
+
+def write_plain(args: argparse.Namespace, data: Data, pca: PcaFit, network: Network, rows: list[dict],
+                tests: dict) -> RunResult:
+    from keras_ae.baselines import pca_as_autoencoder
+    from keras_ae.export import export_model
+    from keras_ae.plots import plot_curves, plot_image_grid
+    from keras_ae.reporting import write_table
+
+    out, ae_error, pca_error = args.output_dir, rows[0]["test_error"], rows[1]["test_error"]
+    table = write_table(rows, os.path.join(out, "reconstruction_errors"), caption=(
+        f"Question H: average squared reconstruction error per image (sum over the 784 pixels in [0, 1] of "
+        f"(x - x^)^2, mean over {len(data.x_test)} MNIST test images; train_error the same on the "
+        f"{len(data.x_train)} training images) with {args.code_dim}-dimensional codes. paper_test_error: Hinton & "
+        "Salakhutdinov (2006), RBM-pretrained autoencoder and PCA. The autoencoder here is trained end-to-end by Adam "
+        f"({args.hidden_activation} units) without pretraining; minutes: wall time of its training. "
+        + UNCERTAINTY_COLUMNS))
+    idx = figure_digits(data.y_test, args.per_class)
     figure = plot_image_grid(
-        [("original", x_test[idx]), (f"pretrained\n({ae_error:.2f})", ae_test[idx]),
-         (f"no pretraining\n({baseline_error:.2f})", baseline_test[idx]),
-         (f"PCA ({pca['test_error']:.2f})", pca["test"][idx])],
+        [("original", data.x_test[idx]), (f"deep AE ({ae_error:.2f})", tests["deep autoencoder"][idx]),
+         (f"PCA ({pca_error:.2f})", tests["PCA"][idx])],
+        os.path.join(out, "reconstructions.png"),
+        f"Question H: MNIST test digits and their reconstructions from {args.code_dim}-d codes "
+        "(average squared error per image in brackets)")
+    ep = list(range(1, args.epochs + 1))
+    curves = plot_curves({
+        "deep autoencoder, test": (ep, network.history["val_squared_error"]),
+        "deep autoencoder, train (running mean)": (ep, network.history["squared_error"]),
+        **reference_curves(ep, pca_error, args.code_dim),
+    }, os.path.join(out, "error_per_epoch.png"), "Question H: average squared error per image over training\n"
+        "(flat lines: PCA and the paper's numbers)",
+        ylabel="squared error per image", logy=True)
+
+    exports = {}
+    if not args.no_export:
+        meta = {"question": "H", "value_range": "unit", "input": "MNIST digit flattened to 784 values in [0, 1]",
+                "code_dim": args.code_dim, "seed": args.seed}
+        exports["deep_autoencoder"] = str(export_model(network.model, os.path.join(
+            args.saved_models_dir, "question_h_deep_autoencoder"), metadata={
+            **meta, "layers": layers_of(args), "hidden_activation": args.hidden_activation, "epochs": args.epochs,
+            "test_error": ae_error}))
+        exports["pca"] = str(export_model(pca_as_autoencoder(pca.pca, name="question_h_pca"),
+                                          os.path.join(args.saved_models_dir, "question_h_pca"),
+                                          metadata={**meta, "method": "PCA (scikit-learn)", "test_error": pca_error}))
+    print(f"[question H] figure {figure}, table {table[0]}", flush=True)
+    return RunResult.of(QUESTION, figures=[figure, curves], tables=table, models=exports,
+                        details={"rows": rows, "history": network.history})
+
+
+def write_hinton2006_figures(args: argparse.Namespace, data: Data, trained: Hinton2006, rows: list[dict],
+                             tests: dict) -> list[str]:
+    """reconstructions.png (original / pretrained / no pretraining / PCA), error_per_epoch.png and
+    rbm_pretraining.png."""
+    from keras_ae.plots import plot_curves, plot_image_grid
+
+    out = args.output_dir
+    errors = {"pretrained": rows[0]["test_error"], "no pretraining": rows[2]["test_error"],
+              "PCA": rows[3]["test_error"]}
+    idx = figure_digits(data.y_test, args.per_class)
+    figure = plot_image_grid(
+        [("original", data.x_test[idx]), (f"pretrained\n({errors['pretrained']:.2f})", tests["pretrained"][idx]),
+         (f"no pretraining\n({errors['no pretraining']:.2f})", tests["no pretraining"][idx]),
+         (f"PCA ({errors['PCA']:.2f})", tests["PCA"][idx])],
         os.path.join(out, "reconstructions.png"),
         f"Question H, Hinton & Salakhutdinov (2006): MNIST test digits and their reconstructions from "
         f"{args.code_dim}-d codes by the RBM-pretrained deep autoencoder, the same network without pretraining "
@@ -419,51 +552,169 @@ def run_hinton2006(args: argparse.Namespace, x_train, x_test, y_test, pca: dict)
     span = list(range(0, max(args.epochs, args.baseline_epochs) + 1))
     curves = plot_curves({
         "RBM-pretrained, fine-tuning, test (epoch 0: unrolled stack)": (
-            tuned, [unrolled_error, *history.history["val_squared_error"]]),
-        "RBM-pretrained, fine-tuning, train (running mean)": (tuned[1:], history.history["squared_error"]),
-        "no pretraining, test": (plain, baseline_history.history["val_squared_error"]),
-        f"PCA ({args.code_dim} components), test: {pca['test_error']:.2f}": (span, [pca["test_error"]] * len(span)),
-        f"paper: deep autoencoder {PAPER_ERRORS['deep autoencoder']:.2f}": (span, [PAPER_ERRORS["deep autoencoder"]] * len(span)),
-        f"paper: PCA {PAPER_ERRORS['PCA']:.2f}": (span, [PAPER_ERRORS["PCA"]] * len(span)),
+            tuned, [rows[1]["test_error"], *trained.tuned.history["val_squared_error"]]),
+        "RBM-pretrained, fine-tuning, train (running mean)": (tuned[1:], trained.tuned.history["squared_error"]),
+        "no pretraining, test": (plain, trained.baseline.history["val_squared_error"]),
+        **reference_curves(span, errors["PCA"], args.code_dim),
     }, os.path.join(out, "error_per_epoch.png"), "Question H, Hinton & Salakhutdinov (2006): average squared error "
         "per image\n(flat lines: PCA and the paper's numbers)", ylabel="squared error per image", logy=True)
     pretraining_curves = plot_curves(
         {f"RBM {s['rbm']} {s['layers']} ({s['hidden_units']})":
          (list(range(1, len(s["history"]["reconstruction_error"]) + 1)), s["history"]["reconstruction_error"])
-         for s in summaries},
+         for s in trained.summaries},
         os.path.join(out, "rbm_pretraining.png"), "Question H: CD-1 pretraining of the RBM stack\n"
         "(reconstruction error from sampled hidden states, training rows)",
         ylabel="squared error per row", logy=True)
+    return [figure, curves, pretraining_curves]
 
-    exports = {}
-    if not args.no_export:
-        meta = {"question": "H", "preset": args.preset, "value_range": "unit", "seed": args.seed,
-                "method": "Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning"}
-        exports["autoencoder"] = str(export_model(model, os.path.join(args.saved_models_dir,
-                                                                      f"{SAVED_MODEL_PREFIX}_autoencoder"), metadata={
-            **meta, "input": "MNIST digit flattened to 784 values in [0, 1]", "code_dim": args.code_dim,
-            "layers": layers, "pretrain_epochs": args.pretrain_epochs, "epochs": args.epochs,
-            "batch_size": args.batch_size, "learning_rate": args.learning_rate, "optimizer": "Adam",
-            "test_error": ae_error, "test_error_before_fine_tuning": unrolled_error}))
-        for rbm, summary in zip(rbms, summaries):
-            k = summary["rbm"]
-            below = ("MNIST digit flattened to 784 values in [0, 1]" if k == 1 else
-                     f"the hidden probabilities (encode) of {SAVED_MODEL_PREFIX}_rbm_{k - 1}, {rbm.visible_units} "
-                     "values in [0, 1]")
-            exports[f"rbm_{k}"] = str(export_model(rbm, os.path.join(args.saved_models_dir,
-                                                                     f"{SAVED_MODEL_PREFIX}_rbm_{k}"), metadata={
-                **meta, "input": below, "code_dim": rbm.hidden_units, "layer": k, "layers": summary["layers"],
-                "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs,
-                "learning_rate": summary["learning_rate"], "weight_cost": rbm.weight_cost,
-                "train_reconstruction_error": summary["reconstruction_error"]}))
+
+def export_hinton2006(args: argparse.Namespace, trained: Hinton2006, rows: list[dict]) -> dict:
+    """SavedModels of the fine-tuned autoencoder and of each RBM (name -> folder)."""
+    from keras_ae.export import export_model
+
+    meta = {"question": "H", "preset": args.preset, "value_range": "unit", "seed": args.seed,
+            "method": "Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning"}
+    exports = {"autoencoder": str(export_model(trained.tuned.model, os.path.join(
+        args.saved_models_dir, f"{SAVED_MODEL_PREFIX}_autoencoder"), metadata={
+        **meta, "input": "MNIST digit flattened to 784 values in [0, 1]", "code_dim": args.code_dim,
+        "layers": layers_of(args), "pretrain_epochs": args.pretrain_epochs, "epochs": args.epochs,
+        "batch_size": args.batch_size, "learning_rate": args.learning_rate, "optimizer": "Adam",
+        "test_error": rows[0]["test_error"], "test_error_before_fine_tuning": rows[1]["test_error"]}))}
+    for rbm, summary in zip(trained.rbms, trained.summaries):
+        k = summary["rbm"]
+        below = ("MNIST digit flattened to 784 values in [0, 1]" if k == 1 else
+                 f"the hidden probabilities (encode) of {SAVED_MODEL_PREFIX}_rbm_{k - 1}, {rbm.visible_units} "
+                 "values in [0, 1]")
+        exports[f"rbm_{k}"] = str(export_model(rbm, os.path.join(args.saved_models_dir,
+                                                                 f"{SAVED_MODEL_PREFIX}_rbm_{k}"), metadata={
+            **meta, "input": below, "code_dim": rbm.hidden_units, "layer": k, "layers": summary["layers"],
+            "hidden_units": rbm.hidden_type, "epochs": args.pretrain_epochs,
+            "learning_rate": summary["learning_rate"], "weight_cost": rbm.weight_cost,
+            "train_reconstruction_error": summary["reconstruction_error"]}))
+    return exports
+
+
+def write_hinton2006(args: argparse.Namespace, data: Data, trained: Hinton2006, rows: list[dict],
+                     tests: dict) -> RunResult:
+    from keras_ae.callbacks import discard_backups
+    from keras_ae.reporting import write_table
+
+    out = args.output_dir
+    table = write_table(rows, os.path.join(out, "reconstruction_errors"), caption=(
+        f"Question H, Hinton & Salakhutdinov (2006)'s method: average squared reconstruction error per image (sum "
+        f"over the 784 pixels in [0, 1] of (x - x^)^2, mean over {len(data.x_test)} MNIST test images; train_error "
+        f"the same on the {len(data.x_train)} training images) with {args.code_dim}-dimensional codes. The RBM stack "
+        f"is pretrained with CD-1 for pretrain_epochs epochs per RBM, unrolled, and fine-tuned with the cross-entropy "
+        f"by Adam (lr {args.learning_rate}, batches of {args.batch_size}) for epochs epochs; the paper fine-tuned by "
+        "conjugate gradients for 200 epochs. The network without pretraining starts from Glorot weights (Adam lr "
+        f"{DEFAULT_LEARNING_RATE}, batch {DEFAULT_BATCH_SIZE}). paper_test_error: Hinton & Salakhutdinov (2006). "
+        "minutes: wall time of pretraining plus fine-tuning, of pretraining alone, of the training without "
+        "pretraining, of PCA. " + UNCERTAINTY_COLUMNS))
+    figures = write_hinton2006_figures(args, data, trained, rows, tests)
+    exports = {} if args.no_export else export_hinton2006(args, trained, rows)
     # every stage's output is written: their finished backups are no longer needed
-    discard_backups(*[os.path.join(out, f"rbm_{k}") for k in range(1, len(rbms) + 1)],
+    discard_backups(*[os.path.join(out, f"rbm_{k}") for k in range(1, len(trained.rbms) + 1)],
                     os.path.join(out, "fine_tuning"), os.path.join(out, "no_pretraining"))
-    print(f"[question H] figure {figure}, table {table[0]}", flush=True)
-    return RunResult.of(QUESTION, figures=[figure, curves, pretraining_curves], tables=table, models=exports,
-                        details={"rows": rows, "history": history.history,
-                                 "baseline_history": baseline_history.history,
-                                 "pretraining": [{k: v for k, v in s.items() if k != "history"} for s in summaries]})
+    print(f"[question H] figure {figures[0]}, table {table[0]}", flush=True)
+    return RunResult.of(QUESTION, figures=figures, tables=table, models=exports,
+                        details={"rows": rows, "history": trained.tuned.history,
+                                 "baseline_history": trained.baseline.history,
+                                 "pretraining": [{k: v for k, v in s.items() if k != "history"}
+                                                 for s in trained.summaries]})
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    """PCA and the deep autoencoder (``--pretrain-epochs`` above 0: the paper's method, beside the
+    network without pretraining): load -> train -> evaluate -> write."""
+    data = load_data(args)
+    pca = fit_pca_baseline(args, data)
+    if args.pretrain_epochs:
+        return run_hinton2006(args, data, pca)
+    network = train_plain(args, data)
+    rows, tests = evaluate_plain(args, data, pca, network)
+    return write_plain(args, data, pca, network, rows, tests)
+
+
+def run_hinton2006(args: argparse.Namespace, data: Data, pca: PcaFit) -> RunResult:
+    """Hinton & Salakhutdinov (2006): RBM pretraining, unrolling, fine-tuning, with the network
+    without pretraining and PCA beside it."""
+    trained = train_hinton2006(args, data)
+    rows, tests = evaluate_hinton2006(args, data, pca, trained)
+    return write_hinton2006(args, data, trained, rows, tests)
+
+
+def _networks_and_pca(tables) -> tuple[list[dict], dict]:
+    """The deep autoencoder rows of reconstruction_errors that carry the paired difference from PCA
+    (the headline network first), and PCA's row."""
+    rows = tables.get("reconstruction_errors", [])
+    networks = [r for r in rows if str(r.get("method", "")).startswith("deep autoencoder")
+                and number(r.get("test_error_minus_pca")) is not None
+                and number(r.get("test_error_minus_pca_std_error")) is not None]
+    return networks, row_where(rows, "method", "PCA")
+
+
+def _better_than_pca(tables) -> Answer | None:
+    """Each deep autoencoder against PCA on the same test images: the mean of the per-image
+    difference of their squared errors, with a 95 % interval from its standard error."""
+    networks, pca = _networks_and_pca(tables)
+    pca_error, pca_se = number(pca.get("test_error")), number(pca.get("test_error_std_error"))
+    if not networks or pca_error is None or pca_se is None:
+        return None
+    parts, evidence = [], []
+    for row in networks:
+        d = Difference(number(row["test_error_minus_pca"]), number(row["test_error_minus_pca_std_error"]))
+        if not parts:  # the headline network
+            code = f"the same {row.get('code_dim') or '?'}-d code"
+            parts.append({"lower": f"Yes: {row['method']} reconstructs the test digits better than PCA with {code}",
+                          "higher": f"No: PCA reconstructs the test digits better than {row['method']} with {code}",
+                          "tie": f"Not shown: {row['method']} and PCA with {code} differ by less than the "
+                                 "uncertainty"}[d.verdict])
+        else:
+            parts.append(f"{row['method']}: " + {"lower": "better than PCA", "higher": "worse than PCA",
+                                                  "tie": "no difference from PCA shown"}[d.verdict])
+        evidence.append(f"{row['method']} {number(row['test_error']):.3g} +- "
+                        f"{number(row.get('test_error_std_error')) or 0:.2g}, paired per-image {d.text('.3g')}")
+    return Answer("; ".join(parts) + ".",
+                  f"squared error per test image (sum over pixels, standard error over the "
+                  f"{pca.get('test_images') or '?'} test images): PCA {pca_error:.3g} +- {pca_se:.2g}; "
+                  + "; ".join(evidence) + " (autoencoder minus PCA, image by image).")
+
+
+def _against_the_paper(tables) -> Answer | None:
+    """The headline network's and PCA's test errors against Hinton & Salakhutdinov's 3.00 and 13.87:
+    above, below or within the 95 % interval of the measurement (the paper gives no uncertainty)."""
+    rows = tables.get("reconstruction_errors", [])
+    parts, evidence, code_dims = [], [], set()
+    for prefix, label, reference in (("deep autoencoder", "the deep autoencoder", HINTON2006_DEEP_AUTOENCODER),
+                                     ("PCA", "PCA", HINTON2006_PCA)):
+        row = row_where(rows, "method", prefix)
+        error, se = number(row.get("test_error")), number(row.get("test_error_std_error"))
+        if error is None or se is None:
+            continue
+        d, paper = against_reference(error, se, reference.value, reference.std_error), reference.value
+        parts.append(f"{label}: {error:.2f} per test image, " + {
+            "lower": f"{paper - error:.2f} below the paper's {paper:.2f} (better, beyond the uncertainty)",
+            "higher": f"{error - paper:.2f} above the paper's {paper:.2f} (worse, beyond the uncertainty)",
+            "tie": f"within the uncertainty of the paper's {paper:.2f}"}[d.verdict])
+        evidence.append(f"{row['method']} {error:.3g} +- {se:.2g} against {reference.text()}: {d.text('.3g')}")
+        code_dims.add(row.get("code_dim"))
+    if not parts:
+        return None
+    text = "; ".join(parts)
+    other = sorted(str(c) for c in code_dims if number(c) != 30)
+    note = f" These codes have {', '.join(other)} dimensions, the paper's 30." if other else ""
+    return Answer(text[0].upper() + text[1:] + "." + note,
+                  "; ".join(evidence) + " (standard errors over the test images; the paper gives none).")
+
+
+ASKS = (
+    Ask("004 slides 'PCA vs autoencoders'",
+        "Does the deep autoencoder reconstruct better than PCA with the same 30-d code?",
+        _better_than_pca),
+    Ask("004 slides 'Deep MLP - dimensionality reduction'",
+        "How close are the errors to Hinton & Salakhutdinov's 3.00 (deep autoencoder) and 13.87 (PCA)?",
+        _against_the_paper),
+)
 
 
 def headline(tables) -> dict:
@@ -483,7 +734,7 @@ QUESTION = Question(
     readme_metrics=("deep_autoencoder_test_error", "pca_test_error"),
     metric_labels={"deep_autoencoder_test_error": "deep autoencoder: squared error per test image",
                    "pca_test_error": "PCA, 30 components: squared error per test image"},
-    presets=PRESETS, preset_captions=PRESET_CAPTIONS,
+    presets=PRESETS, preset_captions=PRESET_CAPTIONS, asks=ASKS,
 )
 main = QUESTION.main
 
