@@ -196,7 +196,7 @@ PRESETS = {
         "generator_loss": "non_saturating", "k": 1, "updates": "simultaneous", "batch_size": 100,
         "optimizer": "sgd", "learning_rate": 0.1, "d_learning_rate": 0.05, "momentum": 0.5, "final_momentum": 0.7,
         "momentum_saturate": 250, "lr_decay_factor": 1.000004, "min_learning_rate": 1e-6,
-        "epochs": 300, "parzen_every": 5, "patience": 50, "keep_best": True,
+        "epochs": 3000, "parzen_every": 5, "patience": 100, "keep_best": True,
         "sample_every": 25,
     },
     # today's network and training, five times as long: where the sheet's GAN gets (docs/question_f.md)
