@@ -193,13 +193,14 @@ def parzen_score(sample: Callable, sigma_points, score_points=None, sigmas: Sequ
     rows' range; draw them from a fixed seed, so every scoring decodes the same noise and the
     curve follows the model, not the draw), with its sigma as an extra.
 
-    sigma is the best of ``sigmas`` on ``sigma_points``; the score is the mean log-likelihood of
+    sigma is chosen on ``sigma_points`` as keras_ae's one estimator chooses it (the grid
+    ``sigmas``, then refined: :func:`refine_parzen_sigma`); the score is the mean log-likelihood of
     ``score_points`` at that sigma, or, with ``score_points=None``, of ``sigma_points`` (the
     optimistic best-sigma value, enough to compare epochs). Both must be held-out *training*
     rows, never the test set."""
     def score(model):
         samples = sample(model)
-        sigma, scores = select_parzen_sigma(samples, sigma_points, sigmas, batch_size=batch_size)
+        _, sigma, scores = refine_parzen_sigma(samples, sigma_points, sigmas, batch_size=batch_size)
         if score_points is None:
             return scores[sigma], {"sigma": sigma}
         return parzen_log_likelihood(samples, score_points, sigma, batch_size=batch_size).mean, {"sigma": sigma}

@@ -227,16 +227,13 @@ def test_user_data_is_scored_on_its_held_out_rows_and_says_so(tmp_path, mnist_sm
 
     np.save(tmp_path / "data.npy", (mnist_small[0][:400] * 255).round().astype(np.uint8))
     seen = {}
-    select, score = generative_metrics.select_parzen_sigma, generative_metrics.parzen_log_likelihood
+    estimate = generative_metrics.parzen_estimate
 
-    def spy(key, function):
-        def wrapped(samples, points, *a, **k):
-            seen[key] = points
-            return function(samples, points, *a, **k)
-        return wrapped
+    def spy(samples, validation, test, *a, **k):
+        seen["sigma_on"], seen["scored"] = validation, test
+        return estimate(samples, validation, test, *a, **k)
 
-    monkeypatch.setattr(generative_metrics, "select_parzen_sigma", spy("sigma_on", select))
-    monkeypatch.setattr(generative_metrics, "parzen_log_likelihood", spy("scored", score))
+    monkeypatch.setattr(generative_metrics, "parzen_estimate", spy)
     args, trained = _untrained(["--data", str(tmp_path / "data.npy"), "--output-dir", str(tmp_path / "out")])
     data = question_e.load_data(args)
     evaluation = question_e.evaluate(trained, data, args)
@@ -327,6 +324,12 @@ def test_short_run_writes_every_figure_and_table(short_run):
     # the headline numbers come from the tables written
     assert set(QUESTION.readme_metrics) <= set(result.metrics)
     assert result.metrics["parzen_log_likelihood"] == pytest.approx(parzen["mean"])
+    # the one estimator: the refined sigma's number, and the paper grid's beside it in the table
+    assert result.metrics["parzen_log_likelihood_paper_grid"] == pytest.approx(parzen["grid_mean"])
+    own = result.rows("parzen")[0]
+    assert float(own["paper_grid_sigma"]) == pytest.approx(parzen["grid_sigma"])
+    assert np.isclose(np.logspace(-1, 0, 10), float(own["paper_grid_sigma"])).any()
+    assert parzen["validation_ll"] >= parzen["grid_validation_ll"]
     assert result.metrics["val_squared_error"] == pytest.approx(summary["val_squared_error"])
     models = [row["model"] for row in result.rows("parzen")]
     assert models[0] == "this AAE" and any("Makhzani" in m for m in models[1:])  # MNIST's test set: published rows
@@ -348,6 +351,7 @@ def test_export_has_generate_and_matches_in_a_fresh_process(short_run, tmp_path)
     meta = json.loads(open(f"{path}/metadata.json").read())
     assert set(meta["endpoints"]) == {"encode", "decode", "reconstruct", "generate"}
     assert meta["parzen_log_likelihood"] == result.details["parzen"]["mean"] and "weights_of_epoch" not in meta
+    assert meta["parzen_paper_grid_log_likelihood"] == result.details["parzen"]["grid_mean"]
     rng = np.random.default_rng(0)
     x = rng.random((5, 784)).astype("float32")
     noise = rng.standard_normal((5, model.code_dim)).astype("float32")

@@ -206,7 +206,14 @@ def test_short_run_writes_figures_numbers_and_table(short_run):
             "discriminator_outputs.png", "parzen_sigma.png"} <= names
     row = result.details["rows"][0]
     assert row["k"] == 2 and row["train_images"] == 512
-    assert row["parzen_sigma"] in (0.1, 0.2, 0.3)
+    # keras_ae's one estimator: the grid's best, then refined between its neighbours (or beyond an edge by
+    # one grid step), never worse on the held-out images; the grid's number beside the refined one
+    assert row["parzen_paper_grid_sigma"] in (0.1, 0.2, 0.3)
+    assert 0.05 <= row["parzen_sigma"] <= 0.45
+    scores = result.details["sigma_scores"]
+    assert scores[row["parzen_sigma"]] >= scores[row["parzen_paper_grid_sigma"]] == max(scores[s] for s in (0.1, 0.2, 0.3))
+    assert list(scores) == sorted(scores)
+    assert result.metrics["parzen_log_likelihood_paper_grid"] == pytest.approx(row["parzen_paper_grid_test_ll"])
     assert np.isfinite(row["parzen_test_ll"]) and row["parzen_test_ll_stderr"] > 0
     assert 1.0 <= row["classifier_score_generated"] <= 10.0 and 1.0 <= row["classifier_score_test"] <= 10.0
     table = open(next(iter(result.tables.values()))[:-4] + ".md").read()

@@ -16,7 +16,7 @@ import pytest
 TODAYS_DEFAULTS = {
     "k": 1, "generator_loss": "minimax", "latent_dim": 100, "beta_1": 0.5, "dropout": 0.3, "sample_every": 5,
     "validation_size": 10000, "parzen_samples": 10000,
-    "sigmas": [0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5], "classifier_epochs": 3,
+    "sigmas": list(np.logspace(-1, 0, 10)), "classifier_epochs": 3,
     "fused_steps": 16, "xla": True, "no_backup": False, "data_dir": None, "output_dir": "results/question_f",
     "saved_models_dir": "saved_models", "no_export": False, "epochs": 30, "batch_size": 64, "learning_rate": 2e-4,
     "seed": 0, "train_limit": None, "test_limit": None, "tensorboard": False, "strategy": "none", "verbose": None,
@@ -346,7 +346,8 @@ def test_preset_runs_end_to_end_on_a_small_slice(tmp_path):
     assert meta["preset"] == "goodfellow2014" and meta["value_range"] == "unit" and meta["updates"] == "simultaneous"
     assert meta["parzen_test_ll"] == pytest.approx(row["parzen_test_ll"]) and np.isfinite(meta["parzen_test_ll"])
     assert meta["parzen_test_ll_stderr"] > 0
-    assert any(meta["parzen_sigma"] == pytest.approx(s) for s in np.logspace(-1, 0, 10))
+    assert any(meta["parzen_paper_grid_sigma"] == pytest.approx(s) for s in np.logspace(-1, 0, 10))
+    assert meta["parzen_paper_grid_test_ll"] == pytest.approx(row["parzen_paper_grid_test_ll"])
     points = (meta["parzen_samples"], meta["parzen_test_points"], meta["parzen_sigma_validation_points"])
     assert points == (200, 150, 300)
     assert (meta["published_parzen_test_ll"], meta["published_parzen_test_ll_stderr"]) == (225.0, 2.0)
