@@ -475,6 +475,7 @@ def test_makhzani2015_preset_reaches_the_model():
     mixed = question_e.build_parser().parse_args(["--preset", "makhzani2015", "--code-dim", "4",
                                                   "--encoder", "deterministic"])
     assert (mixed.code_dim, mixed.encoder, mixed.dropout) == (4, "deterministic", 0.2)
+    assert question_e.build_parser().parse_args(["--preset", "makhzani2015", "--no-keep-best"]).keep_best is False
 
 
 def test_learning_rate_drops_after_the_given_epochs_on_the_fused_path(mnist_small):

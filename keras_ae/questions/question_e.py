@@ -189,9 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "into the history (val_parzen_ll) and parzen_curve.png",
         points_help="validation rows to choose sigma on and as many others to score; half the validation split each "
                     "when it is smaller")
-    g.add_argument("--keep-best", action="store_true",
+    g.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=False,
                    help="with --parzen-every: evaluate and export the weights of the epoch with the best validation "
-                        "Parzen score (held-out training rows) instead of the last epoch's")
+                        "Parzen score (held-out training rows) instead of the last epoch's (default: off)")
     g.add_argument("--figure-every", type=positive_int, default=10, help="epochs between sample figures during training")
     add_speed_arguments(parser)
     add_backup_argument(parser)
