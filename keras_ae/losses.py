@@ -5,6 +5,8 @@
   per-image error that Hinton & Salakhutdinov report).
 - ``cross_entropy``: -sum_k [x_k log z_k + (1 - x_k) log(1 - z_k)] summed over the pixels of an
   image (L_H of sheet 003; sheet 000 drops the minus sign, which would be maximised).
+- ``cross_entropy_mean``: the same cross-entropy averaged over the pixels instead of summed
+  (``keras.losses.BinaryCrossentropy``; PyTorch's and Paddle's default ``binary_cross_entropy``).
 
 Keras losses average the per-image value over the batch.
 """
@@ -77,11 +79,12 @@ class SquaredError(keras.losses.Loss):
 
 
 def get_loss(name: str) -> keras.losses.Loss:
-    """A loss by its name in this package: mse, squared_error or cross_entropy."""
+    """A loss by its name in this package: mse, squared_error, cross_entropy or cross_entropy_mean."""
     losses = {
         "mse": lambda: keras.losses.MeanSquaredError(name="mse"),
         "squared_error": SquaredError,
         "cross_entropy": BernoulliCrossEntropy,
+        "cross_entropy_mean": lambda: keras.losses.BinaryCrossentropy(name="cross_entropy_mean"),
     }
     if name not in losses:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(losses)}")

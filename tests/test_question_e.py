@@ -398,7 +398,9 @@ DEFAULT_OPTIONS = {
 }
 # ... and the new options, off by default
 NEW_OPTIONS_OFF = {'preset': None, 'dropout': 0.0, 'discriminator_dropout': 0.0, 'init_stddev': None,
-                   'optimizer': 'adam', 'learning_rate_drops': [], 'parzen_every': 0, 'keep_best': False}
+                   'optimizer': 'adam', 'learning_rate_drops': [], 'parzen_every': 0, 'keep_best': False,
+                   'encoder': 'deterministic', 'encoder_noise_stddev': 1.0, 'generator_phase_discriminator': 'inference',
+                   'adam_epsilon': 1e-7}
 
 
 def _dense_units(net):
@@ -432,47 +434,48 @@ def test_default_run_options_and_model_are_unchanged():
     assert (float(rec.learning_rate), rec.beta_1) == (pytest.approx(1e-3), 0.9)
     for o in (disc, gen):
         assert (float(o.learning_rate), o.beta_1) == (pytest.approx(2e-4), 0.5)
-    assert model.generator_loss_mode == "saturating"
+    assert all(o.epsilon == 1e-7 for o in (rec, disc, gen))
+    assert model.generator_loss_mode == "saturating" and not model.generator_phase_discriminator_training
+    assert not model.gaussian_encoder and len(model.encoder.outputs) == 1
 
 
 def test_makhzani2015_preset_reaches_the_model():
-    """The preset's values reach the networks, the optimizers and their schedule, without training."""
+    """The preset's values (keil555/AAE_paddle's configuration) reach the networks, the phases and
+    the optimizers, without training."""
     import keras
 
     from keras_ae.questions import question_e
 
     args = question_e.build_parser().parse_args(["--preset", "makhzani2015"])
-    assert (args.preset, args.epochs, args.batch_size, args.parzen_every) == ("makhzani2015", 200, 100, 5)
+    assert (args.preset, args.epochs, args.batch_size, args.validation_size) == ("makhzani2015", 200, 100, 1000)
+    assert (args.parzen_every, args.keep_best) == (5, True)
     assert args.output_dir == "results/question_e_makhzani2015"
     assert question_e.saved_model_name(args) == "question_e_makhzani2015_adversarial_autoencoder"
-    model = question_e.compile_model(question_e.build_model(args), args, steps_per_epoch=500)
-    assert model.code_dim == 8 and model.prior_stddev == 5.0  # the paper's MNIST prior N(0, 5^2 I)
-    assert _dense_units(model.encoder) == [1000, 1000, 8]
-    assert _dense_units(model.decoder) == [1000, 1000, 784]
-    assert _dense_units(model.discriminator) == [1000, 1000, 1]
-    assert _dropout_rates(model.encoder) == _dropout_rates(model.decoder) == []
-    assert _dropout_rates(model.discriminator) == [0.5, 0.5]
-    kinds = [type(layer).__name__ for layer in model.discriminator.layers[1:]]
-    assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]  # after each hidden layer
-    for net in (model.encoder, model.decoder, model.discriminator):  # N(0, 0.01^2) weights, zero biases
-        for layer in net.layers:
-            if isinstance(layer, keras.layers.Dense) and layer.kernel.shape[0] * layer.kernel.shape[1] > 5000:
-                assert abs(float(np.std(layer.kernel.numpy())) - 0.01) < 0.0005, layer.name
-            if isinstance(layer, keras.layers.Dense):
-                assert not np.any(layer.bias.numpy()), layer.name
+    model = question_e.compile_model(question_e.build_model(args), args, steps_per_epoch=590)
+    assert model.code_dim == 8 and model.prior_stddev == 5.0  # prior N(0, 5^2 I) in 8 dimensions
+    assert model.gaussian_encoder and model.encoder_noise_stddev == 5.0
+    assert [layer.name for layer in model.encoder.layers[1:]] == [
+        "encoder_dense_0", "encoder_dropout_0", "encoder_dense_1", "encoder_dropout_1", "encoder_dense_2",
+        "encoder_log_var"]
+    assert _dense_units(model.encoder) == [1200, 1200, 8, 8]  # the mean and log-variance heads
+    assert _dense_units(model.decoder) == [1200, 1200, 784]
+    assert _dense_units(model.discriminator) == [1200, 1200, 1]
+    for net in (model.encoder, model.decoder, model.discriminator):  # dropout 0.2 after every hidden layer
+        assert _dropout_rates(net) == [0.2, 0.2], net.name
+        dense = [layer for layer in net.layers if isinstance(layer, keras.layers.Dense)]
+        assert isinstance(dense[0].kernel_initializer, keras.initializers.GlorotUniform)  # Paddle's default Xavier
     rec, disc, gen = model.reconstruction_optimizer, model.discriminator_optimizer, model.generator_optimizer
-    assert all(type(o) is keras.optimizers.SGD for o in (rec, disc, gen))
-    assert (rec.momentum, disc.momentum, gen.momentum) == (0.9, 0.1, 0.1)
-    drop = 50 * 500  # the first step of epoch 51
-    for optimizer, rate in ((rec, 0.01), (disc, 0.1), (gen, 0.1)):
-        schedule = optimizer._learning_rate
-        assert isinstance(schedule, keras.optimizers.schedules.PiecewiseConstantDecay)
-        assert float(schedule(0)) == pytest.approx(rate) and float(schedule(drop - 1)) == pytest.approx(rate)
-        assert float(schedule(drop)) == pytest.approx(rate / 10)
-    assert model.generator_loss_mode == "non_saturating" and model.reconstruction_loss_name == "squared_error"
+    assert all(type(o) is keras.optimizers.Adam for o in (rec, disc, gen))
+    assert (float(rec.learning_rate), float(disc.learning_rate), float(gen.learning_rate)) == (
+        pytest.approx(2e-4), pytest.approx(1e-4), pytest.approx(1e-4))
+    assert all((o.beta_1, o.beta_2, o.epsilon) == (0.9, 0.999, 1e-8) for o in (rec, disc, gen))  # Paddle's Adam
+    assert model.generator_loss_mode == "non_saturating" and model.reconstruction_loss_name == "cross_entropy_mean"
+    assert model.generator_phase_discriminator_training
     # explicit options win over the preset
-    mixed = question_e.build_parser().parse_args(["--preset", "makhzani2015", "--code-dim", "4", "--optimizer", "adam"])
-    assert (mixed.code_dim, mixed.optimizer, mixed.init_stddev) == (4, "adam", 0.01)
+    mixed = question_e.build_parser().parse_args(["--preset", "makhzani2015", "--code-dim", "4",
+                                                  "--encoder", "deterministic"])
+    assert (mixed.code_dim, mixed.encoder, mixed.dropout) == (4, "deterministic", 0.2)
+    assert question_e.build_parser().parse_args(["--preset", "makhzani2015", "--no-keep-best"]).keep_best is False
 
 
 def test_learning_rate_drops_after_the_given_epochs_on_the_fused_path(mnist_small):
@@ -665,11 +668,185 @@ def test_makhzani2015_preset_with_keep_best_evaluates_and_exports_the_best_epoch
         parzen["mean"], parzen["std_error"], parzen["sigma"])
     assert meta["parzen_scored_on"].startswith("the MNIST test set (100 digits)")
     assert meta["published_parzen"]["mean"] == 340.0 and meta["published_parzen"]["std_error"] == 2.0
-    assert meta["training"]["optimizer"] == "momentum" and meta["training"]["code_dim"] == 8
-    assert meta["training"]["discriminator_dropout"] == 0.5 and meta["training"]["init_stddev"] == 0.01
+    assert meta["training"]["optimizer"] == "adam" and meta["training"]["code_dim"] == 8
+    assert meta["training"]["encoder"] == "gaussian" and meta["training"]["discriminator_dropout"] == 0.2
+    assert meta["training"]["reconstruction_loss"] == "cross_entropy_mean"
+    assert set(meta["endpoints"]) == {"encode", "encode_distribution", "decode", "reconstruct", "generate"}
     assert result.details["history"]["val_parzen_ll"] == [5.0, 9.0, 1.0]
     with open(tmp_path / "results" / "history.csv") as fh:
         assert [float(row["val_parzen_ll"]) for row in csv.DictReader(fh)] == [5.0, 9.0, 1.0]
     assert [float(r["val_parzen_ll"]) for r in result.rows("parzen_validation")] == [5.0, 9.0, 1.0]
     with open(result.figures["parzen_curve"], "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- the Gaussian encoder and the preset's options
+
+def _gaussian_aae(seed: int = 0, noise_stddev: float = 1.0, discriminator_dropout: float = 0.0,
+                  discriminator_rate: float = 1e-3, **compile_kwargs):
+    import keras
+
+    from keras_ae.models import build_adversarial_autoencoder
+
+    keras.utils.set_random_seed(seed)
+    model = build_adversarial_autoencoder(784, 3, (32,), (32,), prior_stddev=noise_stddev, seed=seed,
+                                          encoder="gaussian", encoder_noise_stddev=noise_stddev, dropout=0.2,
+                                          discriminator_dropout=discriminator_dropout)
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(discriminator_rate), keras.optimizers.Adam(1e-3),
+                  **compile_kwargs)
+    return model
+
+
+def _set_encoder_output(model, mean: float, log_var: float):
+    """Make q(z|x) = N(mean, exp(log_var)) for every x: zero kernels, constant biases."""
+    for name, value in (("encoder_dense_1", mean), ("encoder_log_var", log_var)):
+        layer = model.encoder.get_layer(name)
+        layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
+        layer.bias.assign(np.full(layer.bias.shape, value, np.float32))
+
+
+def test_gaussian_encoder_draws_codes_in_every_phase_and_gives_its_mean_otherwise(mnist_small):
+    """q(z|x) = N(mean, exp(log_var)): encode(sample=True) draws mean + exp(log_var / 2) * eps with
+    eps ~ N(0, s^2); encode() and predict give the mean. Phase (b) sees drawn codes: with
+    q(z|x) = N(0, s^2) for every x the codes ARE prior draws and the discriminator cannot tell
+    them apart (fed the means, all 0, it learns to within these steps: loss about 0.5)."""
+    from keras import ops
+
+    model = _gaussian_aae(seed=4, noise_stddev=2.0, discriminator_rate=1e-2)
+    x = mnist_small[0][:500]
+    _set_encoder_output(model, mean=1.0, log_var=np.log(9.0))  # posterior std 3 * 2 = 6
+    draws = np.asarray(model.encode(x, training=True, sample=True))
+    assert draws.shape == (500, 3) and abs(draws.mean() - 1.0) < 0.6 and abs(draws.std() - 6.0) < 0.4
+    assert not np.allclose(draws, np.asarray(model.encode(x, training=True, sample=True)))  # fresh eps
+    np.testing.assert_allclose(np.asarray(model.encode(x)), 1.0, atol=1e-6)  # the mean
+    np.testing.assert_allclose(model.predict(x[:4], verbose=0), np.asarray(model.decoder(np.ones((4, 3)))),
+                               atol=1e-6)
+    _set_encoder_output(model, mean=0.0, log_var=0.0)  # q(z|x) = N(0, 2^2) = the prior
+    losses = [float(model.discriminator_step(x[:128])) for _ in range(60)]
+    d_prior = float(ops.mean(model.discriminate(model.sample_prior(1000))))
+    d_codes = float(ops.mean(model.discriminate(model.encode(x, sample=True))))
+    loss = np.mean(losses[-10:])  # 2 ln 2 = 1.386: a discriminator that cannot tell them apart
+    assert loss > 1.2 and abs(d_prior - d_codes) < 0.1, (loss, d_prior, d_codes)
+
+
+def test_generator_phase_runs_the_discriminator_in_training_mode_only_when_asked(mnist_small):
+    """Phase (c) with a zero learning rate and the encoder's dropout off: the same loss twice when the
+    discriminator runs in inference mode; different losses (its dropout masks) in training mode."""
+    import keras
+
+    from keras_ae.models import build_adversarial_autoencoder
+
+    x = mnist_small[0][:64]
+    for training in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_adversarial_autoencoder(784, 3, (32,), (32, 32), seed=0, discriminator_dropout=0.5)
+        model.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0),
+                      generator_phase_discriminator_training=training)
+        losses = [float(model.generator_step(x)) for _ in range(2)]
+        assert (losses[0] != losses[1]) == training, (training, losses)
+
+
+def test_cross_entropy_mean_equals_a_numpy_reference_and_keeps_the_logits_gradient():
+    """--reconstruction-loss cross_entropy_mean: the pixels' binary cross-entropy averaged over the
+    pixels and the batch, computed from the logits behind a sigmoid output: a saturated wrong pixel
+    (logit -30, target 1) costs 30 nats, not the 16.1 of a clipped probability, and keeps its gradient."""
+    import keras
+    import tensorflow as tf
+
+    from keras_ae.losses import get_loss
+
+    logits = np.array([[-30.0, 0.0, 2.0, -1.5], [4.0, -0.5, 0.3, 30.0]], np.float32)
+    x = np.array([[1.0, 0.5, 1.0, 0.0], [0.2, 0.0, 1.0, 1.0]], np.float32)
+    l64 = logits.astype(np.float64)
+    want = np.mean(x * np.logaddexp(0.0, -l64) + (1.0 - x) * np.logaddexp(0.0, l64))
+    loss = get_loss("cross_entropy_mean")
+    l = tf.constant(logits)
+    with tf.GradientTape() as tape:
+        tape.watch(l)
+        value = loss(x, keras.layers.Activation("sigmoid")(l))
+    np.testing.assert_allclose(float(value), want, rtol=1e-6)
+    grad = tape.gradient(value, l).numpy()
+    np.testing.assert_allclose(grad, (1.0 / (1.0 + np.exp(-l64)) - x) / x.size, rtol=1e-5, atol=1e-7)
+    assert abs(grad[0, 0] + 1.0 / x.size) < 1e-7  # the saturated wrong pixel: full gradient
+
+
+def test_gaussian_options_survive_a_keras_round_trip(mnist_small, tmp_path):
+    import keras
+
+    from keras_ae.data import make_dataset
+
+    model = _gaussian_aae(noise_stddev=5.0, discriminator_dropout=0.2, reconstruction_loss="cross_entropy_mean",
+                          generator_loss="non_saturating", generator_phase_discriminator_training=True)
+    model.fit(make_dataset(mnist_small[0][:128], batch_size=64), epochs=1, verbose=0, shuffle=False)
+    model.save(tmp_path / "aae.keras")
+    loaded = keras.saving.load_model(tmp_path / "aae.keras")
+    assert loaded.gaussian_encoder and loaded.encoder_noise_stddev == 5.0 and loaded.prior_stddev == 5.0
+    assert loaded.generator_phase_discriminator_training and loaded.reconstruction_loss_name == "cross_entropy_mean"
+    assert [layer.name for layer in loaded.encoder.layers[1:]] == [layer.name for layer in model.encoder.layers[1:]]
+    x = mnist_small[0][:8]
+    for name in ("encode", "__call__"):
+        np.testing.assert_allclose(np.asarray(getattr(loaded, name)(x)), np.asarray(getattr(model, name)(x)),
+                                   atol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded.encoder(x)[1]), np.asarray(model.encoder(x)[1]), atol=1e-6)
+    loaded.fit(make_dataset(x, batch_size=8), epochs=1, verbose=0, shuffle=False)  # training resumes
+    assert int(loaded.generator_optimizer.iterations.numpy()) == 3
+
+
+def test_gaussian_encoder_export_serves_the_mean_and_the_distribution_in_a_fresh_process(tmp_path):
+    from keras_ae.export import export_model
+
+    model = _gaussian_aae(noise_stddev=5.0)
+    path = export_model(model, tmp_path / "aae")
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 784)).astype("float32")
+    noise = rng.standard_normal((5, 3)).astype("float32")
+    mean, log_var = (np.asarray(t) for t in model.encoder(x))
+    expected = {"encode.codes": mean, "encode_distribution.mean": mean, "encode_distribution.log_var": log_var,
+                "reconstruct.reconstruction": np.asarray(model.decoder(mean)),
+                "generate.images": np.asarray(model.decoder(5.0 * noise))}
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "noise.npy", noise)
+    for key, value in expected.items():
+        np.save(tmp_path / f"{key}.npy", value)
+    out = run_python(f"""
+import numpy as np, tensorflow as tf
+d = {str(tmp_path)!r}
+m = tf.saved_model.load(d + "/aae")
+inputs = {{"encode": "x", "encode_distribution": "x", "reconstruct": "x", "generate": "noise"}}
+for key in ("encode.codes", "encode_distribution.mean", "encode_distribution.log_var",
+            "reconstruct.reconstruction", "generate.images"):
+    name, output = key.split(".")
+    first = getattr(m, name)(np.load(d + "/" + inputs[name] + ".npy"))[output].numpy()
+    again = getattr(m, name)(np.load(d + "/" + inputs[name] + ".npy"))[output].numpy()
+    print(key, float(np.max(np.abs(first - np.load(d + "/" + key + ".npy")))), float(np.max(np.abs(first - again))))
+""")
+    diffs = {key: (float(a), float(b)) for key, a, b in (line.split() for line in out.strip().splitlines())}
+    assert set(diffs) == set(expected) and all(a < 1e-5 and b == 0.0 for a, b in diffs.values()), diffs
+
+
+def test_gaussian_encoder_fused_steps_equal_plain_fit(mnist_small):
+    """Fused steps (three phases, Gaussian draws, dropout in all three networks, phase (c) with the
+    discriminator in training mode) make plain fit's updates, random streams included."""
+    import keras
+
+    from keras_ae.data import make_dataset
+    from keras_ae.models import build_adversarial_autoencoder
+
+    x = mnist_small[0][:300]
+    models = []
+    for fused in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_adversarial_autoencoder(784, 3, (32,), (16,), seed=5, encoder="gaussian", dropout=0.2,
+                                              discriminator_dropout=0.2, encoder_noise_stddev=2.0,
+                                              minibatch_size=64 if fused else None)
+        model.compile(reconstruction_loss="cross_entropy_mean", generator_loss="non_saturating",
+                      generator_phase_discriminator_training=True, jit_compile=False)
+        history = model.fit(make_dataset(x, batch_size=64, seed=0, steps_per_batch=3 if fused else 1), epochs=1,
+                            verbose=0, shuffle=False).history
+        models.append((model, history))
+    (plain, h_plain), (fused, h_fused) = models
+    assert int(fused.generator_optimizer.iterations.numpy()) == int(plain.generator_optimizer.iterations.numpy()) == 5
+    for key in h_plain:
+        assert h_fused[key] == pytest.approx(h_plain[key], rel=1e-4, abs=1e-6), key
+    for a, b in zip(plain.weights, fused.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=2e-5, err_msg=a.path)
