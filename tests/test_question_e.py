@@ -796,7 +796,7 @@ def test_gaussian_encoder_export_serves_the_mean_and_the_distribution_in_a_fresh
     from keras_ae.export import export_model
 
     model = _gaussian_aae(noise_stddev=5.0)
-    path = export_model(model, tmp_path / "aae")
+    assert str(export_model(model, tmp_path / "aae")) == str(tmp_path / "aae")
     rng = np.random.default_rng(0)
     x = rng.random((5, 784)).astype("float32")
     noise = rng.standard_normal((5, 3)).astype("float32")
