@@ -294,7 +294,9 @@ with mirrored.scope():
 draws = mirrored.experimental_local_results(tf.function(
     lambda: mirrored.run(lambda: keras.random.normal((4,), seed=generator)))())
 noise_differs = not np.allclose(draws[0], draws[1])
-# ... so the trajectories are compared with constant "noise"
+# ... so the trajectories are compared with constant "noise" (the real one back afterwards: the
+# worker process is shared with other tests)
+real_normal = keras.random.normal
 keras.random.normal = lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: (
     ops.full(shape, 0.5 * stddev + mean, dtype=dtype))
 x = flatten(to_unit(load_dataset("mnist", "train").images[:256]))
@@ -337,7 +339,10 @@ def train(case, name):
     return {"replicas": strategy.num_replicas_in_sync, "history": h.history, "evaluation": evaluation,
             "weights": [float(np.abs(w).sum()) for w in model.get_weights()]}
 
-result = {case: {"single": train(case, "none"), "mirrored": train(case, "mirrored")} for case in %r}
+try:
+    result = {case: {"single": train(case, "none"), "mirrored": train(case, "mirrored")} for case in %r}
+finally:
+    keras.random.normal = real_normal
 result["noise_differs"] = noise_differs
 print(json.dumps(result))
 """ % (CUSTOM_STEP_CASES,), process="two_cpus")
