@@ -594,7 +594,7 @@ def write_outputs(args: argparse.Namespace, data: Splits, rows: list[dict], runs
         figures.insert(0, plot_curves(
             series, os.path.join(out, f"test_accuracy_{head_init}_head.png"),
             f"Question I: pretraining vs random init, {HEAD_NAMES[head_init]} head\n"
-            f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seeds)",
+            f"(MNIST test accuracy, mean +- std over {len(args.seeds)} seed{'' if len(args.seeds) == 1 else 's'})",
             xlabel="labelled training images (log scale)", ylabel="test accuracy", logx=True))
     selection_table = _write_selection(args, choice, len(data.x_val), out)
     return [*table, *runs_table, *selection_table], figures
