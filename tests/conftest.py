@@ -1,4 +1,5 @@
-"""Shared fixtures. One process runs the whole suite; TensorFlow is imported once.
+"""Shared fixtures. pytest-xdist runs the suite in two processes (setup.cfg: ``-n 2 --dist loadfile``),
+each file whole in one of them; TensorFlow is imported once per process.
 
 Tests read the real data from ../shared/data (or $KERAS_AE_DATA_DIR) and train small models on
 small slices for a few steps. Built caches (MNIST-M) go to a temporary folder.
