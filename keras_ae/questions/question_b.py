@@ -118,6 +118,7 @@ QUESTION = Question(
     id="B", title="Fashion-MNIST fully-connected autoencoder, t-SNE of the codes", sheet="001 question 2",
     build_parser=build_parser, run=run,
     quick_args=("--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--test-every", "1"),
+    doc_figures=("reconstructions_epoch*", "loss_curves.png", "tsne_codes.png"),
     captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
     reference_note="Sheet 001 asks for the figures and a description only; no reference numbers.",
     headline=headline, readme_metrics=("test_mse", "knn_test_accuracy"), asks=ASKS,

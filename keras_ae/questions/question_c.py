@@ -406,6 +406,7 @@ QUESTION = Question(
     id="C", title="denoising autoencoder on Fashion-MNIST, t-SNE compared with B", sheet="001 question 3",
     build_parser=build_parser, run=run,
     quick_args=("--epochs", "2", "--train-limit", "5000", "--test-limit", "1000", "--test-every", "1"),
+    doc_figures=("reconstructions_epoch*", "loss_curves.png", "tsne_codes.png", "tsne_b_vs_c.png"),
     captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
     reference_note="Sheet 001 asks for the figures and a comparison with question B; no reference numbers.",
     headline=headline, readme_metrics=("test_mse_noisy", "noisy_input_mse"),

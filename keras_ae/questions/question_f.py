@@ -179,6 +179,8 @@ CAPTIONS = {
     "losses.png": "Discriminator error E of the slides and the generator's objective over training.",
     "discriminator_outputs.png": "Mean D(x) on real images and D(G(z)) on generated ones over training.",
     "parzen_sigma.png": "Parzen-window bandwidth selection: mean log-likelihood of held-out images per sigma.",
+    "parzen_validation.png": "Held-out Parzen log-likelihood during training (training images held out, never the "
+                             "test set), with the best epoch, whose weights --keep-best evaluates and exports.",
 }
 REFERENCE_NOTE = f"Parzen-window log-likelihood on the MNIST test set: {GAN_PARZEN.text('nats')}."
 DEFAULT_EXPORT_NAME = "question_f_gan"

@@ -318,8 +318,12 @@ QUICK_ARGS = ["--epochs", "1", "--train-limit", "5000", "--test-limit", "1000", 
 CAPTIONS = {
     "pretraining_loss.png": "Reconstruction loss of the autoencoder during unsupervised pretraining.",
     "reconstructions.png": "Test digits and the pretrained autoencoder's reconstructions.",
-    "test_accuracy_*": "Test accuracy against the number of labelled images, pretrained encoder vs the same "
-                       "network from random weights (mean and spread over seeds).",
+    "test_accuracy_zeros_head.png": "Test accuracy against the number of labelled images, pretrained encoder vs "
+                                    "the same network from random weights, softmax head initialised to zeros (mean "
+                                    "and spread over seeds).",
+    "test_accuracy_glorot_head.png": "Test accuracy against the number of labelled images, pretrained encoder vs "
+                                     "the same network from random weights, softmax head initialised Glorot-uniform "
+                                     "(mean and spread over seeds).",
 }
 REFERENCE_NOTE = "The slides describe the method only (no numbers)."
 
@@ -712,7 +716,10 @@ def headline(tables) -> dict:
 QUESTION = Question(
     id="I", title="unsupervised pretraining on MNIST, fine-tuning with 100 / 1,000 labels",
     sheet="004 slides 'Autoencoders - Pretraining'", build_parser=build_parser, run=run,
-    quick_args=tuple(QUICK_ARGS), captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
+    quick_args=tuple(QUICK_ARGS),
+    doc_figures=("test_accuracy_zeros_head.png", "test_accuracy_glorot_head.png", "pretraining_loss.png",
+                 "reconstructions.png"),
+    captions=CAPTIONS, summary=__doc__.strip().split("\n\n")[0],
     reference_note=REFERENCE_NOTE, headline=headline,
     readme_metrics=("100_labels_glorot_pretrained_test_accuracy", "100_labels_glorot_scratch_test_accuracy"),
     asks=ASKS,
