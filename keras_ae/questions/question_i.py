@@ -318,12 +318,9 @@ QUICK_ARGS = ["--epochs", "1", "--train-limit", "5000", "--test-limit", "1000", 
 CAPTIONS = {
     "pretraining_loss.png": "Reconstruction loss of the autoencoder during unsupervised pretraining.",
     "reconstructions.png": "Test digits and the pretrained autoencoder's reconstructions.",
-    "test_accuracy_zeros_head.png": "Test accuracy against the number of labelled images, pretrained encoder vs "
-                                    "the same network from random weights, softmax head initialised to zeros (mean "
-                                    "and spread over seeds).",
-    "test_accuracy_glorot_head.png": "Test accuracy against the number of labelled images, pretrained encoder vs "
-                                     "the same network from random weights, softmax head initialised Glorot-uniform "
-                                     "(mean and spread over seeds).",
+    **{f"test_accuracy_{head}_head.png": f"Test accuracy against the number of labelled images, pretrained encoder "
+                                         f"vs the same network from random weights, {name} softmax head (mean and "
+                                         f"spread over seeds)." for head, name in HEAD_NAMES.items()},
 }
 REFERENCE_NOTE = "The slides describe the method only (no numbers)."
 

@@ -162,6 +162,11 @@ def _no_headline(tables: Mapping[str, list]) -> dict:
     return {}
 
 
+def fallback_caption(name: str) -> str:
+    """The caption of a figure that no question declares one for: its file name made into words."""
+    return os.path.basename(name).rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
+
+
 @dataclass(frozen=True)
 class Question:
     """One assignment question, declared once (``QUESTION`` at the end of its module).
@@ -237,7 +242,7 @@ class Question:
         for key, text in captions.items():
             if name == key or (key.endswith("*") and name.startswith(key[:-1])):
                 return text
-        return name.rsplit(".", 1)[0].replace("_", " ").capitalize() + "."
+        return fallback_caption(name)
 
     def label(self, metric: str) -> str:
         """The words a reader knows for ``metric`` (the metric's name where none is declared)."""
