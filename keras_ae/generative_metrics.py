@@ -186,6 +186,27 @@ def parzen_estimate(samples, validation_points, test_points, sigmas: Sequence[fl
                           len(_as_2d("validation_points", validation_points)))
 
 
+def describe_parzen(sigma: float, grid_sigma: float | None = None, grid_ll: float | None = None,
+                    sigmas_tried: Sequence[float] = (), samples: int | None = None) -> str:
+    """The Parzen estimate behind a reported number, in words, from what its run recorded: the
+    refined sigma with the paper-grid number beside it (:func:`parzen_estimate`), or, for a run made
+    before keras_ae had one estimator (no paper-grid number), the grid its sigma came from
+    (``sigmas_tried``, the run's sigma table)."""
+    window = f"Parzen window on {int(samples)} samples" if samples else "Parzen window"
+    if grid_sigma is not None and grid_ll is not None:
+        return (f"{window}; sigma {sigma:.3g} chosen on held-out training rows, the grid logspace(-1, 0, 10) "
+                f"then refined; on the grid alone {grid_ll:.1f} (sigma {grid_sigma:.3g})")
+    tried = sorted(float(s) for s in sigmas_tried)
+    if len(tried) == len(DEFAULT_SIGMAS) and np.allclose(tried, DEFAULT_SIGMAS):
+        grid = "the grid logspace(-1, 0, 10)"
+    elif tried:
+        grid = f"an older grid of {len(tried)} values ({tried[0]:g} to {tried[-1]:g})"
+    else:
+        grid = "a grid not recorded"
+    return (f"{window}; sigma {sigma:.3g} from {grid} on held-out training rows, not refined (a run made "
+            "before the one estimator)")
+
+
 def parzen_score(sample: Callable, sigma_points, score_points=None, sigmas: Sequence[float] = DEFAULT_SIGMAS,
                  batch_size: int = 500) -> Callable:
     """``score(model)`` for :class:`keras_ae.callbacks.BestValidationScore`: the mean Parzen-window

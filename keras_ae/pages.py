@@ -119,9 +119,11 @@ def page_block(qid: str, report: dict, manifest: dict, figures_rel: str = "figur
                     if r.get("date") == q.get("run_date")), report.get("run", {}))
         title = "The sheet's configuration" if not q.get("preset") else f"Preset `{q['preset']}`"
         lines += [f"### {title}: run of {run.get('date', '?')} (`{run.get('command', 'keras-ae run all')}`)", ""]
+        against = against_paper_lines(q, report)
         for a in q.get("answers", []):
             lines += [f"- **{a['item']}: {a['asks']}** {a['answer']} _Evidence:_ {a['evidence']}"]
-        if q.get("answers"):
+        lines += against
+        if q.get("answers") or against:
             lines.append("")
         if not q.get("answers") and not manifest.get(key, {}).get("figures"):
             lines += ["_Nothing to show from this run: its tables lack what the answers need (a run made before "
@@ -132,6 +134,22 @@ def page_block(qid: str, report: dict, manifest: dict, figures_rel: str = "figur
                       f"**Figure {key}.{k}.** {fig['caption']}", ""]
     lines.append(PAGE_END)
     return "\n".join(lines)
+
+
+def against_paper_lines(q: dict, report: dict) -> list[str]:
+    """One bullet per published number the run ``q`` is held against: the measured value with its
+    standard error, the paper's, their difference with its 95 % interval, the estimator and the
+    epochs (the rows of :func:`keras_ae.results.published_comparison`)."""
+    from keras_ae.reporting import format_cell
+    from keras_ae.results import published_comparison
+
+    lines = []
+    for row in published_comparison({"questions": [q], "metrics": report.get("metrics", {})}):
+        se = f" +- {format_cell(row['std_error'])}" if row["std_error"] != "" else ""
+        lines.append(f"- **Against the paper: {row['metric']}.** {format_cell(row['measured'])}{se} against "
+                     f"{format_cell(row['published'])} ({row['source']}): {row['difference (95 % interval)']}. "
+                     f"_Estimator:_ {row['estimator']}. _Epochs:_ {row['epochs'] or 'not recorded'}.")
+    return lines
 
 
 def update_pages(report: dict, docs_dir: str, manifest: dict) -> list[str]:

@@ -189,7 +189,7 @@ def run_all(qids=None, output_root: str = "results", saved_models_dir: str = "sa
         settings, run_id = None, uuid.uuid4().hex
         try:
             question = get_question(qid)
-            entry.title = question.title
+            entry.title = question.title_of(preset)
             parser = question.build_parser()
             argv = question_argv(question, output_root, saved_models_dir, quick, data_dir, seed, preset)
             if verbose is not None:

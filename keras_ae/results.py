@@ -108,7 +108,10 @@ def render_results(report: dict, before: dict | None = None) -> str:
     if published_rows:
         lines += ["", "## Published numbers", "",
                   "Each paper's number beside the measured ones: the sheet's configuration (`default`) and, where it was "
-                  "run (`keras-ae run all --presets`), the paper's own configuration (`preset`).", "",
+                  "run (`keras-ae run all --presets`), the paper's own configuration (`preset`). The difference is "
+                  "measured minus published with its 95 % interval (the run's standard error and the paper's), and "
+                  "says whether the number is below, above or level with the paper's; the estimator and the epochs "
+                  "are as the run recorded them.", "",
                   _md_table(published_rows)]
     if before:
         lines += ["", f"Minutes per question against an earlier run ({before.get('run', {}).get('date', '?')}, "
@@ -117,8 +120,10 @@ def render_results(report: dict, before: dict | None = None) -> str:
     for q in questions:
         qid = q["question"]
         lines += ["", f"## {_title(q)}", ""]
-        if q.get("title"):
-            lines += [q["title"][0].upper() + q["title"][1:] + ".", ""]
+        question = question_of(_key(q))
+        title = question.title_of(q.get("preset")) if question is not None else q.get("title", "")
+        if title:
+            lines += [title[0].upper() + title[1:] + ".", ""]
         if q["status"] != "ok":
             lines += [f"Failed: `{q.get('error', '').splitlines()[0] if q.get('error') else 'unknown error'}`", ""]
         headline = metrics.get(_key(q), {})
@@ -160,17 +165,34 @@ def _anchor(q: dict) -> str:
 
 def published_comparison(report: dict) -> list[dict]:
     """One row per published reference (:func:`published`) and run that measured it: the sheet's
-    configuration and every preset run of the question, with its minutes."""
+    configuration and every preset run of the question, with its standard error, the difference
+    from the paper's number (95 % interval and verdict), the estimator, the epochs and the minutes
+    (:attr:`~keras_ae.questions.spec.Question.provenance` of the run's tables)."""
+    from keras_ae.verdicts import against_reference
+
     metrics = report.get("metrics", {})
     rows = []
     for q in report.get("questions", []):
+        question = question_of(_key(q))
+        how = question.provenance(q.get("tables", {})) if question is not None else {}
         for order, (name, ref) in enumerate(published(q["question"]).items()):
             measured = metrics.get(_key(q), {}).get(name)
-            if measured is not None:
-                rows.append({"question": q["question"], "configuration": q.get("preset") or "default",
-                             "metric": metric_label(q["question"], name), "measured": measured,
-                             "published": ref.value, "source": ref.source, "order": order,
-                             "minutes": round(q["seconds"] / 60, 1)})
+            if measured is None:
+                continue
+            prov = how.get(name)
+            se = prov.std_error if prov is not None and prov.std_error is not None else None
+            if se is not None:
+                diff = against_reference(measured, se, ref.value, ref.std_error)
+                low, high = diff.interval
+                against = f"{diff.difference:+.3g} ({low:+.3g} to {high:+.3g}): {diff.relation} it"
+            else:
+                against = f"{measured - ref.value:+.3g} (no standard error recorded)"
+            rows.append({"question": q["question"], "configuration": q.get("preset") or "default",
+                         "metric": metric_label(q["question"], name), "measured": measured,
+                         "std_error": se if se is not None else "", "published": ref.value,
+                         "difference (95 % interval)": against, "estimator": prov.estimator if prov else "",
+                         "epochs": prov.epochs if prov else "", "source": ref.source, "order": order,
+                         "minutes": round(q["seconds"] / 60, 1)})
     rows.sort(key=lambda r: (r["question"], r["order"], r["configuration"] != "default"))
     return [{k: v for k, v in r.items() if k != "order"} for r in rows]
 

@@ -31,6 +31,11 @@ class Difference:
         low, high = self.interval
         return "lower" if high < 0 else "higher" if low > 0 else "tie"
 
+    @property
+    def relation(self) -> str:
+        """The verdict in words, a against b: ``"below"``, ``"above"`` or ``"level with"``."""
+        return {"lower": "below", "higher": "above", "tie": "level with"}[self.verdict]
+
     def text(self, fmt: str = ".3g") -> str:
         low, high = self.interval
         return f"difference {self.difference:{fmt}} (95 % interval {low:{fmt}} to {high:{fmt}})"

@@ -261,7 +261,7 @@ def test_results_put_preset_runs_beside_the_default_and_the_paper(tmp_path):
     text = render_results(report)
     assert "## Published numbers" in text and "## Question H, preset hinton2006" in text
     assert "(#question-h-preset-hinton2006)" in text
-    assert f"| H | hinton2006 | {deep} | 2.95 | 3 |" in text
+    assert f"| H | hinton2006 | {deep} | 2.95 |  | 3 |" in text
     block = render_readme_block(report)
     assert f"| [H `--preset hinton2006` (20 min)](docs/question_h.md) | {deep} | 2.95 | 3 |" in block
     assert f"| [H](docs/question_h.md) | {deep} | 11.45 | 3 |" in block
@@ -332,7 +332,7 @@ def test_results_combine_a_full_run_with_a_later_preset_run(tmp_path):
     assert "| questions | A (also H: another run's shown) | H H:hinton2006 |" in text
     assert "| [H](#question-h) | ok | 5.2 |" in text  # the later run's H
     deep = "deep autoencoder: squared error per test image"
-    assert f"| H | hinton2006 | {deep} | 2.7 | 3 |" in text
+    assert f"| H | hinton2006 | {deep} | 2.7 |  | 3 |" in text
     block = readme.read_text()
     assert f"| [H](docs/question_h.md) | {deep} | 11.4 | 3 |" in block
     assert "| [H `--preset hinton2006` (30 min)](docs/question_h.md) |" in block
@@ -400,3 +400,54 @@ def test_every_figure_a_page_shows_has_its_own_caption_and_i_shows_its_accuracy_
     assert i.pick_doc_figures(figures) == figures
     zeros, glorot = (i.caption(f) for f in figures[:2])
     assert zeros != glorot and "zero" in zeros and "Glorot" in glorot
+
+
+def _e_preset_report(ll: float, se: float, grid=True) -> dict:
+    """A report with one E makhzani2015 run whose tables hold a Parzen number ``ll`` +- ``se``."""
+    parzen = {"model": "this AAE", "log_likelihood": str(ll), "std_error": str(se), "sigma": "0.153",
+              "samples": "10000", "test_points": "10000"}
+    if grid:
+        parzen.update(paper_grid_log_likelihood=str(ll - 3), paper_grid_sigma="0.1668")
+    tables = {"parzen": [parzen], "summary": [{"epochs": "200", "weights_of_epoch": "55", "parzen_ll": str(ll),
+                                                "parzen_std_error": str(se)}]}
+    return {"run": {"command": "keras-ae run all --only E:makhzani2015", "date": "2026-12-06 01:37 UTC"},
+            "questions": [{"question": "E", "key": "E:makhzani2015", "preset": "makhzani2015", "title": "old title",
+                           "status": "ok", "seconds": 6000.0, "tables": tables}],
+            "metrics": {"E:makhzani2015": {"parzen_log_likelihood": ll, "parzen_std_error": se}}}
+
+
+def test_the_published_numbers_table_says_how_each_number_was_measured_and_whether_it_reaches_the_paper():
+    """Each row of results.md's published-numbers table carries the run's standard error, the
+    difference from the paper's number with its 95 % interval and a verdict that flips with the
+    numbers, the estimator (refined sigma and the paper-grid number, or the older grid of a run made
+    before the one estimator) and the epochs trained; a preset's section and page are titled with
+    the preset's own line, not the default run's."""
+    from keras_ae.pages import page_block
+    from keras_ae.questions import get_question
+    from keras_ae.results import published_comparison, render_results
+
+    verdicts = {ll: published_comparison(_e_preset_report(ll, 1.0))[0]["difference (95 % interval)"]
+                for ll in (345.0, 340.5, 330.0)}  # against Makhzani et al.'s 340 +- 2
+    assert verdicts[345.0].endswith("above it") and verdicts[330.0].endswith("below it")
+    assert verdicts[340.5].endswith("level with it") and verdicts[345.0].startswith("+5 (")
+    row = published_comparison(_e_preset_report(345.0, 1.0))[0]
+    assert row["std_error"] == 1.0 and row["epochs"] == "200, weights of epoch 55 (best held-out score)"
+    assert "sigma 0.153" in row["estimator"] and "then refined" in row["estimator"]
+    assert "on the grid alone 342.0 (sigma 0.167)" in row["estimator"]
+    old = published_comparison(_e_preset_report(345.0, 1.0, grid=False))[0]["estimator"]
+    assert "not refined" in old and "then refined" not in old
+    text = render_results(_e_preset_report(345.0, 1.0))
+    assert get_question("E").title_of("makhzani2015")[1:] in text and "old title" not in text
+    assert "| E | makhzani2015 |" in text and "above it" in text
+    page = page_block("E", _e_preset_report(330.0, 1.0), {})
+    assert "**Against the paper: Parzen log-likelihood of the test digits (nats).** 330 +- 1 against 340" in page
+    assert "below it" in page and "_Epochs:_ 200, weights of epoch 55" in page
+
+
+def test_the_parzen_estimator_is_described_by_what_the_run_recorded():
+    from keras_ae.generative_metrics import DEFAULT_SIGMAS, describe_parzen
+
+    assert "then refined; on the grid alone 120.0 (sigma 0.215)" in describe_parzen(0.2, 0.2154, 120.0)
+    assert "from the grid logspace(-1, 0, 10)" in describe_parzen(0.1668, sigmas_tried=DEFAULT_SIGMAS)
+    older = describe_parzen(0.18, sigmas_tried=[0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5])
+    assert "an older grid of 11 values (0.05 to 0.5)" in older and "not refined" in older

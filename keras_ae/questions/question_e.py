@@ -49,7 +49,7 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
                                       jit_compile, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help
+from keras_ae.questions.spec import Answer, Ask, Provenance, Question, RunResult, number, pick, preset_help
 from keras_ae.references import AAE_PARZEN, PARZEN_TABLE
 
 
@@ -64,6 +64,17 @@ CAPTIONS = {
     "codes_vs_prior.png": "Per-dimension mean and standard deviation of the codes against the prior's (0 and 1).",
     "samples_epoch*": "Validation inputs, their reconstructions and decoded fixed prior samples during training.",
 }
+# the curve every run with --parzen-every draws (the preset's), and the figures whose words differ for the preset
+PARZEN_CURVE_CAPTION = ("Parzen log-likelihood of held-out training digits over training (cheap points: fewer "
+                        "samples, sigma chosen on other held-out digits), the final test-set estimate and, for a "
+                        "paper's preset, the published number.")
+CAPTIONS["parzen_curve.png"] = PARZEN_CURVE_CAPTION
+PRESET_CAPTIONS = {"makhzani2015": {
+    "tsne_codes.png": "(a) t-SNE of the 8-d codes of training digits (one drawn code per digit), coloured by digit.",
+    "prior_samples.png": "(c) Decoded samples of the preset's N(0, 5^2 I) prior, reshaped to 28x28.",
+    "codes_vs_prior.png": "Per-dimension mean and standard deviation of the codes against the prior's (0 and 5), "
+                          "and the pooled code values against the prior's density.",
+}}
 REFERENCE_NOTE = ("Parzen-window log-likelihood on the MNIST test set: "
                   + "; ".join(r.text("nats") for r in PARZEN_TABLE) + ".")
 
@@ -105,6 +116,12 @@ def random_stream(seed: int, purpose: str) -> np.random.Generator:
     """The numpy generator of ``purpose`` (a key of :data:`STREAMS`) in a run seeded with ``seed``:
     ``numpy.random.default_rng([seed, STREAMS[purpose]])``."""
     return np.random.default_rng([int(seed), STREAMS[purpose]])
+
+
+# what each --preset is, in one line (its --preset help, its heading in the report and results.md)
+PRESET_TITLES = {
+    "makhzani2015": f"the likelihood experiment of Makhzani et al. 2015 ({AAE_PARZEN.text('nats')} on MNIST's "
+                    "test set) as the public run keil555/AAE_paddle trains it"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,9 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_backup_argument(parser)
     add_common_arguments(parser, "question_e", epochs=30, batch_size=100, learning_rate=1e-3)
-    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
-        "makhzani2015": f"the likelihood experiment of Makhzani et al. 2015 ({AAE_PARZEN.text('nats')} on MNIST's "
-                        "test set) as the public run keil555/AAE_paddle trains it"}))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, PRESET_TITLES))
 
 
 def saved_model_name(args: argparse.Namespace) -> str:
@@ -862,6 +877,31 @@ def headline(tables) -> dict:
                                            "gaussian_kl_to_prior": "gaussian_kl_to_prior"})
 
 
+def epochs_text(row) -> str:
+    """How long a run trained, and which epoch's weights it measured (from a table row with
+    ``epochs`` and, with ``--keep-best``, ``weights_of_epoch``)."""
+    epochs, kept = number(row.get("epochs")), number(row.get("weights_of_epoch"))
+    if epochs is None:
+        return ""
+    return f"{epochs:.0f}" + (f", weights of epoch {kept:.0f} (best held-out score)" if kept is not None else "")
+
+
+def provenance(tables) -> dict:
+    """How the run measured its Parzen number: its standard error, the estimator and the epochs."""
+    from keras_ae.generative_metrics import describe_parzen
+
+    summary = (tables.get("summary") or [{}])[-1]
+    parzen = next((r for r in tables.get("parzen", []) if str(r.get("model", "")).startswith("this")), {})
+    sigma = number(parzen.get("sigma"))
+    if sigma is None:
+        return {}
+    return {"parzen_log_likelihood": Provenance(
+        number(parzen.get("std_error")),
+        describe_parzen(sigma, number(parzen.get("paper_grid_sigma")), number(parzen.get("paper_grid_log_likelihood")),
+                        samples=number(parzen.get("samples"))),
+        epochs_text(summary))}
+
+
 QUESTION = Question(
     id="E", title="adversarial autoencoder with a 100-d N(0, I) prior, three-phase training", sheet="002 problem 2",
     build_parser=build_parser, run=run, quick_args=tuple(QUICK_ARGS), captions=CAPTIONS,
@@ -872,7 +912,7 @@ QUESTION = Question(
                    "parzen_log_likelihood_paper_grid": "the same on the papers' sigma grid, unrefined (nats)",
                    "val_squared_error": "validation squared error per image",
                    "gaussian_kl_to_prior": "KL(Gaussian fit of the codes || prior)"},
-    presets=PRESETS,
+    presets=PRESETS, preset_titles=PRESET_TITLES, preset_captions=PRESET_CAPTIONS, provenance=provenance,
 )
 main = QUESTION.main
 

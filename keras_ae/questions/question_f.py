@@ -54,7 +54,7 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help
+from keras_ae.questions.spec import Answer, Ask, Provenance, Question, RunResult, number, pick, preset_help
 from keras_ae.references import GAN_PARZEN
 from keras_ae.verdicts import against_reference
 
@@ -217,6 +217,13 @@ def decay_factor(text: str) -> float:
     return value
 
 
+# what each --preset is, in one line (its --preset help, its heading in the report and results.md)
+PRESET_TITLES = {
+    "goodfellow2014": f"Goodfellow et al. 2014's MNIST GAN from their pylearn2 mnist.yaml (published "
+                      f"{GAN_PARZEN.text('nats')}), trained while the held-out Parzen likelihood still rises",
+    "long": "today's GAN and training, longer, the best held-out epoch's weights evaluated"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = QuestionParser(prog="keras-ae run F", description=__doc__)
     parser.add_argument("--k", type=positive_int, default=1,
@@ -309,10 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_arguments(parser)
     add_backup_argument(parser)
     add_common_arguments(parser, "question_f", epochs=30, batch_size=64, learning_rate=2e-4)
-    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
-        "goodfellow2014": f"Goodfellow et al. 2014's MNIST GAN from their pylearn2 mnist.yaml (published "
-                          f"{GAN_PARZEN.text('nats')}), trained while the held-out Parzen likelihood still rises",
-        "long": "today's GAN and training, longer, the best held-out epoch's weights evaluated"}))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, PRESET_TITLES))
 
 
 def model_from_args(args: argparse.Namespace, train_images: np.ndarray, steps_per_epoch: int):
@@ -740,8 +744,7 @@ def _parzen_against_paper(row) -> tuple[str, str] | None:
         return None
     se = se if se is not None and math.isfinite(se) else 0.0
     diff = against_reference(ll, se, GAN_PARZEN.value, GAN_PARZEN.std_error)
-    where = {"lower": "below", "higher": "above", "tie": "level with"}[diff.verdict]
-    sentence = (f"its Parzen log-likelihood of the test digits, {ll:.0f} +- {se:.0f} nats, is {where} Goodfellow "
+    sentence = (f"its Parzen log-likelihood of the test digits, {ll:.0f} +- {se:.0f} nats, is {diff.relation} Goodfellow "
                 f"et al.'s {GAN_PARZEN.value:g} +- {GAN_PARZEN.std_error:g}")
     sigma = number(row.get("parzen_sigma"))
     return sentence, (f"Parzen log-likelihood {ll:.1f} +- {se:.1f} nats (sigma {sigma:g}) against "
@@ -836,6 +839,24 @@ def headline(tables) -> dict:
                                           "classifier_score_generated": "classifier_score_generated"})
 
 
+def provenance(tables) -> dict:
+    """How the run measured its Parzen number: its standard error, the estimator (from the quality
+    row and the sigma table) and the epochs."""
+    from keras_ae.generative_metrics import describe_parzen
+    from keras_ae.questions.question_e import epochs_text
+
+    row = (tables.get("quality") or [{}])[0]
+    sigma = number(row.get("parzen_sigma"))
+    if sigma is None:
+        return {}
+    tried = [number(r.get("sigma")) for r in tables.get("parzen_sigma", []) if number(r.get("sigma")) is not None]
+    return {"parzen_log_likelihood": Provenance(
+        number(row.get("parzen_test_ll_stderr")),
+        describe_parzen(sigma, number(row.get("parzen_paper_grid_sigma")), number(row.get("parzen_paper_grid_test_ll")),
+                        tried),
+        epochs_text(row))}
+
+
 QUESTION = Question(
     id="F", title="GAN on MNIST: the slides' k discriminator steps per generator step",
     sheet="004 slides 'GAN', 'The learning algorithm'", build_parser=build_parser, run=run,
@@ -846,7 +867,7 @@ QUESTION = Question(
                    "parzen_std_error": "its standard error (nats)",
                    "parzen_log_likelihood_paper_grid": "the same on the papers' sigma grid, unrefined (nats)",
                    "classifier_score_generated": "classifier score of generated digits"},
-    presets=PRESETS, asks=ASKS,
+    presets=PRESETS, preset_titles=PRESET_TITLES, asks=ASKS, provenance=provenance,
     doc_figures=("samples_epoch*", "samples_over_training.png", "losses.png", "discriminator_outputs.png",
                  "parzen_validation.png"),
 )

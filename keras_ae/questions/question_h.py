@@ -38,7 +38,8 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       add_common_arguments, add_preset_argument, add_speed_arguments,
                                       distribution_strategy, fused_minibatch_size, jit_compile, nonnegative_int,
                                       positive_int, seed_everything, verbosity)
-from keras_ae.questions.spec import Answer, Ask, Question, RunResult, number, pick, preset_help, row_where
+from keras_ae.questions.spec import (Answer, Ask, Provenance, Question, RunResult, number, pick, preset_help,
+                                     row_where)
 from keras_ae.references import HINTON2006_DEEP_AUTOENCODER, HINTON2006_PCA
 from keras_ae.verdicts import Difference, against_reference
 
@@ -131,6 +132,13 @@ PRESET_CAPTIONS = {"hinton2006": {
 
 
 
+# what each --preset is, in one line (its --preset help, its heading in the report and results.md)
+PRESET_TITLES = {
+    "hinton2006": "Hinton & Salakhutdinov 2006's method, RBM pretraining then fine-tuning (Adam on the paper's "
+                  f"batches of 1,000 instead of conjugate gradients; published "
+                  f"{HINTON2006_DEEP_AUTOENCODER.value:.2f} per test image), {SAVED_MODEL_PREFIX}_* SavedModels"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = QuestionParser(prog="keras-ae run H", description=__doc__)
     parser.add_argument("--code-dim", type=positive_int, default=30, help="code size of both methods (paper: 30)")
@@ -155,10 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_argument(parser)
     add_common_arguments(parser, "question_h", epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
                          learning_rate=DEFAULT_LEARNING_RATE)
-    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, {
-        "hinton2006": "Hinton & Salakhutdinov 2006's method, RBM pretraining then fine-tuning (Adam on the paper's "
-                      f"batches of 1,000 instead of conjugate gradients; published "
-                      f"{HINTON2006_DEEP_AUTOENCODER.value:.2f} per test image), {SAVED_MODEL_PREFIX}_* SavedModels"}))
+    return add_preset_argument(parser, PRESETS, help=preset_help(PRESETS, PRESET_TITLES))
 
 
 def train_without_pretraining(args, x_train, x_test, run_dir: str, epochs: int, batch_size: int,
@@ -725,6 +730,24 @@ def headline(tables) -> dict:
     return out
 
 
+def provenance(tables) -> dict:
+    """How the run measured its two numbers: standard errors over the test images, the error's
+    definition and the training epochs (RBM pretraining, then fine-tuning)."""
+    rows = tables.get("reconstruction_errors", [])
+    out = {}
+    for metric, prefix in (("deep_autoencoder_test_error", "deep autoencoder"), ("pca_test_error", "PCA")):
+        row = row_where(rows, "method", prefix)
+        if not row:
+            continue
+        pretrain, epochs = number(row.get("pretrain_epochs")), number(row.get("epochs"))
+        trained = ", ".join(([f"{pretrain:.0f} per RBM"] if pretrain else [])
+                            + ([f"{epochs:.0f} fine-tuning" if pretrain else f"{epochs:.0f}"] if epochs else []))
+        out[metric] = Provenance(number(row.get("test_error_std_error")),
+                                 "squared error summed over the 784 pixels, mean over the 10,000 test images",
+                                 trained or ("closed form (no training)" if prefix == "PCA" else ""))
+    return out
+
+
 QUESTION = Question(
     id="H", title="PCA vs deep 784-1000-500-250-30 autoencoder (Hinton & Salakhutdinov 2006)",
     sheet="004 slides 'PCA vs autoencoders', 'Deep MLP - dimensionality reduction'", build_parser=build_parser,
@@ -734,7 +757,8 @@ QUESTION = Question(
     readme_metrics=("deep_autoencoder_test_error", "pca_test_error"),
     metric_labels={"deep_autoencoder_test_error": "deep autoencoder: squared error per test image",
                    "pca_test_error": "PCA, 30 components: squared error per test image"},
-    presets=PRESETS, preset_captions=PRESET_CAPTIONS, asks=ASKS,
+    presets=PRESETS, preset_titles=PRESET_TITLES, preset_captions=PRESET_CAPTIONS, asks=ASKS,
+    provenance=provenance,
 )
 main = QUESTION.main
 

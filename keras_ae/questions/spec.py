@@ -158,6 +158,17 @@ class Ask:
     answer: Callable[[Mapping[str, list]], Answer | None]
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """How a run measured one headline number, as its tables record it: ``std_error`` (None where the
+    run gives none), ``estimator`` (the estimate in words, e.g. the Parzen window's sigma and how it
+    was chosen) and ``epochs`` (how long it trained, and which epoch's weights were measured)."""
+
+    std_error: float | None = None
+    estimator: str = ""
+    epochs: str = ""
+
+
 def _no_headline(tables: Mapping[str, list]) -> dict:
     return {}
 
@@ -183,7 +194,10 @@ class Question:
     ``readme_metrics``: the one or two the README shows; ``metric_labels``: metric -> words a reader
     knows; ``run_all_args(output_root)``: extra options inside ``run all`` (C reads B's folder);
     ``asks``: the questions its sheet asks, each answered from the run's tables (:class:`Ask`);
-    ``doc_figures``: the figures ``keras-ae results`` copies into ``docs/figures`` for its page.
+    ``doc_figures``: the figures ``keras-ae results`` copies into ``docs/figures`` for its page;
+    ``provenance(tables)``: metric -> :class:`Provenance`, how the run measured each headline number
+    held against a paper (the published-numbers table shows it); ``preset_titles``: preset -> the
+    one line that says what it is (the ``--preset`` help, the report and results.md).
     """
 
     id: str
@@ -204,6 +218,12 @@ class Question:
     run_all_args: Callable[[str], list[str]] | None = None
     asks: tuple[Ask, ...] = ()
     doc_figures: tuple[str, ...] = ()
+    provenance: Callable[[Mapping[str, list]], Mapping[str, Provenance]] = _no_headline
+    preset_titles: Mapping[str, str] = field(default_factory=dict)
+
+    def title_of(self, preset: str | None = None) -> str:
+        """The one line of the question's run, or of its preset ``preset``'s run."""
+        return self.preset_titles.get(preset, self.title) if preset else self.title
 
     def answers(self, tables: Mapping[str, list]) -> list[dict]:
         """``[{item, asks, answer, evidence}]``: every declared :class:`Ask` answered from ``tables``
