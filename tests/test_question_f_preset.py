@@ -59,6 +59,18 @@ def test_preset_long_is_todays_run_for_longer_with_the_held_out_curve():
     assert args["patience"] == 0  # never stops early: the whole curve
 
 
+def test_preset_goodfellow2014_gaussian_differs_only_in_the_noise_and_where_it_writes():
+    from keras_ae.questions import question_f
+
+    uniform = vars(question_f.build_parser().parse_args(["--preset", "goodfellow2014"]))
+    gaussian = vars(question_f.build_parser().parse_args(["--preset", "goodfellow2014_gaussian"]))
+    differ = {k for k in uniform if uniform[k] != gaussian[k]}
+    assert differ == {"noise", "output_dir", "export_name", "preset"}
+    assert (uniform["noise"], gaussian["noise"]) == ("uniform", "normal")
+    assert gaussian["output_dir"] == "results/question_f_goodfellow2014_gaussian"
+    assert "goodfellow2014_gaussian" in question_f.QUESTION.preset_titles
+
+
 def test_maxout_output_is_the_numpy_max_over_each_units_pieces():
     from keras_ae.models.gan import Maxout
 

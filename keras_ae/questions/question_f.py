@@ -207,6 +207,10 @@ PRESETS = {
         "epochs": 150, "parzen_every": 5, "patience": 0, "keep_best": True, "sample_every": 25,
     },
 }
+# the same with Gaussian z: mnist.yaml's noise was Gaussian for a day in June 2014 before uniform came back
+PRESETS["goodfellow2014_gaussian"] = {**PRESETS["goodfellow2014"], "noise": "normal",
+                                      "output_dir": "results/question_f_goodfellow2014_gaussian",
+                                      "export_name": "question_f_goodfellow2014_gaussian_gan"}
 
 
 def decay_factor(text: str) -> float:
@@ -221,7 +225,9 @@ def decay_factor(text: str) -> float:
 PRESET_TITLES = {
     "goodfellow2014": f"Goodfellow et al. 2014's MNIST GAN from their pylearn2 mnist.yaml (published "
                       f"{GAN_PARZEN.text('nats')}), trained while the held-out Parzen likelihood still rises",
-    "long": "today's GAN and training, longer, the best held-out epoch's weights evaluated"}
+    "long": "today's GAN and training, longer, the best held-out epoch's weights evaluated",
+    "goodfellow2014_gaussian": "goodfellow2014 with z ~ N(0, I) instead of uniform z (the other noise mnist.yaml "
+                               "had in its history)"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -684,7 +690,7 @@ def export_metadata(args: argparse.Namespace, data: Data, row: dict, epochs_trai
         if held_out:
             metadata.update({k: row[k] for k in ("parzen_validation_best_epoch", "parzen_validation_best_ll",
                                                  "weights_of_epoch")})
-        if args.preset == "goodfellow2014":
+        if args.preset in ("goodfellow2014", "goodfellow2014_gaussian"):
             metadata.update({"published_parzen_test_ll": GAN_PARZEN.value,
                              "published_parzen_test_ll_stderr": GAN_PARZEN.std_error})
     return metadata
