@@ -137,19 +137,11 @@ def page_block(qid: str, report: dict, manifest: dict, figures_rel: str = "figur
 
 
 def against_paper_lines(q: dict, report: dict) -> list[str]:
-    """One bullet per published number the run ``q`` is held against: the measured value with its
-    standard error, the paper's, their difference with its 95 % interval, the estimator and the
-    epochs (the rows of :func:`keras_ae.results.published_comparison`)."""
-    from keras_ae.reporting import format_cell
-    from keras_ae.results import published_comparison
+    """One bullet per published number the run ``q`` is held against
+    (:func:`keras_ae.results.against_paper`)."""
+    from keras_ae.results import against_paper
 
-    lines = []
-    for row in published_comparison({"questions": [q], "metrics": report.get("metrics", {})}):
-        se = f" +- {format_cell(row['std_error'])}" if row["std_error"] != "" else ""
-        lines.append(f"- **Against the paper: {row['metric']}.** {format_cell(row['measured'])}{se} against "
-                     f"{format_cell(row['published'])} ({row['source']}): {row['difference (95 % interval)']}. "
-                     f"_Estimator:_ {row['estimator']}. _Epochs:_ {row['epochs'] or 'not recorded'}.")
-    return lines
+    return [f"- **Against the paper: {label}.** {text}" for label, text in against_paper(q, report.get("metrics", {}))]
 
 
 def update_pages(report: dict, docs_dir: str, manifest: dict) -> list[str]:

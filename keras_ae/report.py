@@ -327,7 +327,15 @@ def _question_section(n: int, entry: QuestionResult) -> str:
     if entry.status == "ok":
         from keras_ae.results import read_tables
 
-        parts.append(_answers_html(_answers(entry.qid, read_tables(_tables(entry.result)))))
+        from keras_ae.results import against_paper
+
+        tables = read_tables(_tables(entry.result))
+        parts.append(_answers_html(_answers(entry.qid, tables)))
+        lines = against_paper({"question": entry.qid, "key": entry.key, "preset": entry.preset,
+                               "seconds": entry.seconds, "tables": tables}, {entry.key: entry.result.metrics})
+        if lines:
+            items = "".join(f"<li><b>{html.escape(label)}</b>: {html.escape(text)}</li>" for label, text in lines)
+            parts.append(f'<div class="published"><p><b>Against the paper</b>:</p><ul>{items}</ul></div>')
     for table in _tables(entry.result):
         caption = _caption_of_table(table[:-4] + ".md")
         parts.append(f'<div class="scroll">{_csv_table(table)}</div><p><i>{html.escape(caption)}</i></p>')

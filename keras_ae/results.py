@@ -197,6 +197,20 @@ def published_comparison(report: dict) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "order"} for r in rows]
 
 
+def against_paper(q: dict, metrics: dict) -> list[tuple[str, str]]:
+    """``[(metric label, sentence)]`` for each published number the run ``q`` (a report entry) is
+    held against: the measured value with its standard error, the paper's, their difference with
+    its 95 % interval and verdict, the estimator and the epochs (the rows of
+    :func:`published_comparison`); the pages and the HTML report show them."""
+    out = []
+    for row in published_comparison({"questions": [q], "metrics": metrics}):
+        se = f" +- {format_cell(row['std_error'])}" if row["std_error"] != "" else ""
+        out.append((row["metric"], f"{format_cell(row['measured'])}{se} against {format_cell(row['published'])} "
+                                   f"({row['source']}): {row['difference (95 % interval)']}. Estimator: "
+                                   f"{row['estimator']}. Epochs: {row['epochs'] or 'not recorded'}."))
+    return out
+
+
 def render_readme_block(report: dict, before: dict | None = None) -> str:
     """The README's headline table (between its ``results`` markers): a line or two per question;
     with ``before`` (an earlier run's report), a line of each question's minutes then and now."""

@@ -39,7 +39,7 @@ def stub_questions():
 
     from keras_ae.plots import save_figure
     from keras_ae.questions import Question, RunResult
-    from keras_ae.questions.spec import Answer, Ask
+    from keras_ae.questions.spec import Answer, Ask, Provenance
     from keras_ae.references import HINTON2006_PCA
     from keras_ae.reporting import write_table
 
@@ -74,7 +74,8 @@ def stub_questions():
                           reference_note="A stub's reference.", references={"pca_test_error": HINTON2006_PCA},
                           headline=headline, readme_metrics=("pca_test_error",),
                           metric_labels={"pca_test_error": "stub: PCA squared error per test image"},
-                          asks=(Ask("stub sheet 1(a)", "Is the error below the paper's?", below_the_paper),))
+                          asks=(Ask("stub sheet 1(a)", "Is the error below the paper's?", below_the_paper),),
+                          provenance=lambda tables: {"pca_test_error": Provenance(0.1, "a stub's estimator", "3")})
     return [Question(id="X", title="a question that always fails", sheet="none", build_parser=parser, run=broken),
             QUESTION_Y]
 
@@ -109,6 +110,9 @@ def test_quick_report_embeds_every_figure_with_a_caption(quick_report):
     assert len(images) == len(figures) == len(captions)
     assert "A stub&#x27;s curve, falling." in html  # the declared caption, by file name
     assert "Published reference" in html and "A stub&#x27;s reference." in html and "<table>" in html
+    # the run against the paper's number: 13.5 +- 0.1 against 13.87, with the estimator and epochs
+    assert "Against the paper" in html and "13.5 +- 0.1 against 13.87" in html and "below it" in html
+    assert "Estimator: a stub&#x27;s estimator. Epochs: 3." in html
     assert "src=\"http" not in html and "src=\"/" not in html  # self-contained
 
 
@@ -441,7 +445,7 @@ def test_the_published_numbers_table_says_how_each_number_was_measured_and_wheth
     assert "| E | makhzani2015 |" in text and "above it" in text
     page = page_block("E", _e_preset_report(330.0, 1.0), {})
     assert "**Against the paper: Parzen log-likelihood of the test digits (nats).** 330 +- 1 against 340" in page
-    assert "below it" in page and "_Epochs:_ 200, weights of epoch 55" in page
+    assert "below it" in page and "Epochs: 200, weights of epoch 55" in page
 
 
 def test_the_parzen_estimator_is_described_by_what_the_run_recorded():
