@@ -325,9 +325,7 @@ def _question_section(n: int, entry: QuestionResult) -> str:
     if question is not None and question.reference_note:
         parts.append(f'<p class="published"><b>Published reference.</b> {html.escape(question.reference_note)}</p>')
     if entry.status == "ok":
-        from keras_ae.results import read_tables
-
-        from keras_ae.results import against_paper
+        from keras_ae.results import against_paper, read_tables
 
         tables = read_tables(_tables(entry.result))
         parts.append(_answers_html(_answers(entry.qid, tables)))

@@ -180,7 +180,7 @@ def published_comparison(report: dict) -> list[dict]:
             if measured is None:
                 continue
             prov = how.get(name)
-            se = prov.std_error if prov is not None and prov.std_error is not None else None
+            se = prov.std_error if prov else None
             if se is not None:
                 diff = against_reference(measured, se, ref.value, ref.std_error)
                 low, high = diff.interval

@@ -49,7 +49,8 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, int_at_least,
                                       jit_compile, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Answer, Ask, Provenance, Question, RunResult, number, pick, preset_help
+from keras_ae.questions.spec import (Answer, Ask, Provenance, Question, RunResult, epochs_text, number, pick,
+                                     preset_help)
 from keras_ae.references import AAE_PARZEN, PARZEN_TABLE
 
 
@@ -63,12 +64,11 @@ CAPTIONS = {
     "latent_walks.png": "(c) Straight-line walks in code space between the codes of two digits, decoded.",
     "codes_vs_prior.png": "Per-dimension mean and standard deviation of the codes against the prior's (0 and 1).",
     "samples_epoch*": "Validation inputs, their reconstructions and decoded fixed prior samples during training.",
-}
-# the curve every run with --parzen-every draws (the preset's), and the figures whose words differ for the preset
-PARZEN_CURVE_CAPTION = ("Parzen log-likelihood of held-out training digits over training (cheap points: fewer "
+    "parzen_curve.png": "Parzen log-likelihood of held-out training digits over training (cheap points: fewer "
                         "samples, sigma chosen on other held-out digits), the final test-set estimate and, for a "
-                        "paper's preset, the published number.")
-CAPTIONS["parzen_curve.png"] = PARZEN_CURVE_CAPTION
+                        "paper's preset, the published number.",
+}
+# the figures whose words differ for the preset
 PRESET_CAPTIONS = {"makhzani2015": {
     "tsne_codes.png": "(a) t-SNE of the 8-d codes of training digits (one drawn code per digit), coloured by digit.",
     "prior_samples.png": "(c) Decoded samples of the preset's N(0, 5^2 I) prior, reshaped to 28x28.",
@@ -875,15 +875,6 @@ def headline(tables) -> dict:
                                            "parzen_log_likelihood_paper_grid": "parzen_paper_grid_ll",
                                            "val_squared_error": "val_squared_error",
                                            "gaussian_kl_to_prior": "gaussian_kl_to_prior"})
-
-
-def epochs_text(row) -> str:
-    """How long a run trained, and which epoch's weights it measured (from a table row with
-    ``epochs`` and, with ``--keep-best``, ``weights_of_epoch``)."""
-    epochs, kept = number(row.get("epochs")), number(row.get("weights_of_epoch"))
-    if epochs is None:
-        return ""
-    return f"{epochs:.0f}" + (f", weights of epoch {kept:.0f} (best held-out score)" if kept is not None else "")
 
 
 def provenance(tables) -> dict:

@@ -54,7 +54,8 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import Answer, Ask, Provenance, Question, RunResult, number, pick, preset_help
+from keras_ae.questions.spec import (Answer, Ask, Provenance, Question, RunResult, epochs_text, number, pick,
+                                     preset_help)
 from keras_ae.references import GAN_PARZEN
 from keras_ae.verdicts import against_reference
 
@@ -849,7 +850,6 @@ def provenance(tables) -> dict:
     """How the run measured its Parzen number: its standard error, the estimator (from the quality
     row and the sigma table) and the epochs."""
     from keras_ae.generative_metrics import describe_parzen
-    from keras_ae.questions.question_e import epochs_text
 
     row = (tables.get("quality") or [{}])[0]
     sigma = number(row.get("parzen_sigma"))

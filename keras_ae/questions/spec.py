@@ -130,6 +130,15 @@ def pick(row: Mapping, names: Mapping[str, str]) -> dict:
     return out
 
 
+def epochs_text(row: Mapping) -> str:
+    """How long a run trained, and which epoch's weights it measured, from a table row with
+    ``epochs`` and (with ``--keep-best``) ``weights_of_epoch``: a :class:`Provenance`'s ``epochs``."""
+    epochs, kept = number(row.get("epochs")), number(row.get("weights_of_epoch"))
+    if epochs is None:
+        return ""
+    return f"{epochs:.0f}" + (f", weights of epoch {kept:.0f} (best held-out score)" if kept is not None else "")
+
+
 def row_where(rows, column: str, prefix: str) -> dict:
     """The first row whose ``column`` starts with ``prefix`` (an empty dict where none does)."""
     for row in rows:
