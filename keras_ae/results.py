@@ -113,6 +113,12 @@ def render_results(report: dict, before: dict | None = None) -> str:
                   "says whether the number is below, above or level with the paper's; the estimator and the epochs "
                   "are as the run recorded them.", "",
                   _md_table(published_rows)]
+    between = between_runs(report)
+    if between:
+        lines += ["", "## Between runs", "",
+                  "Questions asked of two runs of one question, answered from their headline numbers: the "
+                  "difference of the two with its 95 % interval (both runs' standard errors).", ""]
+        lines += [answer_line(a, f"{a['question']}, ") for a in between]
     if before:
         lines += ["", f"Minutes per question against an earlier run ({before.get('run', {}).get('date', '?')}, "
                       f"{before.get('run', {}).get('machine', '?')}, commit of its own):", "",
@@ -136,7 +142,7 @@ def render_results(report: dict, before: dict | None = None) -> str:
             lines += ["Headline numbers:", "", _md_table(rows, columns)]
         if q.get("answers"):
             lines += ["Answers (computed from the numbers below):", ""]
-            lines += [f"- **{a['item']}: {a['asks']}** {a['answer']} _Evidence:_ {a['evidence']}" for a in q["answers"]]
+            lines += [answer_line(a) for a in q["answers"]]
             lines.append("")
         for name, rows in q.get("tables", {}).items():
             if not rows:
@@ -195,6 +201,20 @@ def published_comparison(report: dict) -> list[dict]:
                          "minutes": round(q["seconds"] / 60, 1)})
     rows.sort(key=lambda r: (r["question"], r["order"], r["configuration"] != "default"))
     return [{k: v for k, v in r.items() if k != "order"} for r in rows]
+
+
+def answer_line(a: dict, prefix: str = "") -> str:
+    """An answer (``{item, asks, answer, evidence}``) as one Markdown bullet."""
+    return f"- **{prefix}{a['item']}: {a['asks']}** {a['answer']} _Evidence:_ {a['evidence']}"
+
+
+def between_runs(report: dict, qid: str | None = None) -> list[dict]:
+    """The answers of every question's :attr:`~keras_ae.questions.spec.Question.between` (of question
+    ``qid`` alone when given) whose two runs are in ``report``, each with its ``question``."""
+    from keras_ae.questions import all_questions
+
+    return [dict(a, question=question.id) for question in all_questions() if qid in (None, question.id)
+            for a in question.answers_between(report.get("metrics", {}))]
 
 
 def against_paper(q: dict, metrics: dict) -> list[tuple[str, str]]:

@@ -455,3 +455,34 @@ def test_the_parzen_estimator_is_described_by_what_the_run_recorded():
     assert "from the grid logspace(-1, 0, 10)" in describe_parzen(0.1668, sigmas_tried=DEFAULT_SIGMAS)
     older = describe_parzen(0.18, sigmas_tried=[0.05, 0.08, 0.1, 0.12, 0.15, 0.18, 0.2, 0.25, 0.3, 0.4, 0.5])
     assert "an older grid of 11 values (0.05 to 0.5)" in older and "not refined" in older
+
+
+def _f_noise_report(uniform: float, gaussian: float | None) -> dict:
+    """A report with F goodfellow2014 (Parzen ``uniform`` +- 2) and, unless None, its Gaussian-z
+    twin (``gaussian`` +- 2)."""
+    runs = {"goodfellow2014": uniform} if gaussian is None else {"goodfellow2014": uniform,
+                                                                 "goodfellow2014_gaussian": gaussian}
+    return {"run": {"command": "keras-ae run all --only F:goodfellow2014", "date": "2026-12-06 05:42 UTC"},
+            "questions": [{"question": "F", "key": f"F:{p}", "preset": p, "status": "ok", "seconds": 60.0,
+                           "tables": {}} for p in runs],
+            "metrics": {f"F:{p}": {"parzen_log_likelihood": ll, "parzen_std_error": 2.0} for p, ll in runs.items()}}
+
+
+def test_two_runs_of_one_question_are_compared_by_their_difference_and_its_interval():
+    """F declares one question between two runs (uniform against Gaussian z under goodfellow2014):
+    results.md and F's page answer it from both runs' numbers, the verdict flips when they do, and
+    with only one of the runs it is not asked."""
+    from keras_ae.pages import page_block
+    from keras_ae.results import between_runs, render_results
+
+    level, apart = between_runs(_f_noise_report(201.7, 203.0)), between_runs(_f_noise_report(201.7, 215.0))
+    assert level[0]["answer"].startswith("No difference shown: uniform z is level with Gaussian z")
+    assert apart[0]["answer"].startswith("Yes: uniform z scores below Gaussian z")
+    assert between_runs(_f_noise_report(215.0, 201.7))[0]["answer"].startswith("Yes: uniform z scores above")
+    assert "difference -13.3 (95 % interval -18.8 to -7.76)" in apart[0]["evidence"]
+    assert between_runs(_f_noise_report(201.7, None)) == [] and between_runs(_f_noise_report(201.7, 215.0), "E") == []
+    text = render_results(_f_noise_report(201.7, 215.0))
+    assert "## Between runs" in text and "**F, Preset goodfellow2014, mnist.yaml's noise: Do uniform" in text
+    assert "## Between runs" not in render_results(_f_noise_report(201.7, None))
+    page = page_block("F", _f_noise_report(201.7, 203.0), {})
+    assert "### Between runs" in page and "level with Gaussian z" in page

@@ -54,8 +54,8 @@ from keras_ae.questions.common import (data_options, EVALUATION_BATCH_SIZE, Ques
                                       distribution_strategy, fraction_below_one, fused_minibatch_size, jit_compile,
                                       nonnegative_float, nonnegative_int, positive_float, positive_int,
                                       seed_everything, verbosity)
-from keras_ae.questions.spec import (Answer, Ask, Provenance, Question, RunResult, epochs_text, number, pick,
-                                     preset_help)
+from keras_ae.questions.spec import (Answer, Ask, Between, Provenance, Question, RunResult, epochs_text, number,
+                                     pick, preset_help)
 from keras_ae.references import GAN_PARZEN
 from keras_ae.verdicts import against_reference
 
@@ -836,6 +836,13 @@ ASKS = (
         "(D(x) = D(G(z)) = 1/2, E = 2 ln 2)?", _reaches_equilibrium),
 )
 
+# the brief's "if uniform and Gaussian z differ, report both": mnist.yaml had each noise in its history
+BETWEEN = (
+    Between("Preset goodfellow2014, mnist.yaml's noise", "Do uniform and Gaussian z give different Parzen "
+            "log-likelihoods under the published configuration?", ("F:goodfellow2014", "F:goodfellow2014_gaussian"),
+            ("uniform z", "Gaussian z"), "parzen_log_likelihood", "parzen_std_error"),
+)
+
 
 def headline(tables) -> dict:
     """``parzen_log_likelihood`` and ``parzen_std_error`` (nats, MNIST test set), ``classifier_score_generated``."""
@@ -873,7 +880,7 @@ QUESTION = Question(
                    "parzen_std_error": "its standard error (nats)",
                    "parzen_log_likelihood_paper_grid": "the same on the papers' sigma grid, unrefined (nats)",
                    "classifier_score_generated": "classifier score of generated digits"},
-    presets=PRESETS, preset_titles=PRESET_TITLES, asks=ASKS, provenance=provenance,
+    presets=PRESETS, preset_titles=PRESET_TITLES, asks=ASKS, provenance=provenance, between=BETWEEN,
     doc_figures=("samples_epoch*", "samples_over_training.png", "losses.png", "discriminator_outputs.png",
                  "parzen_validation.png"),
 )

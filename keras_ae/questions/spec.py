@@ -178,6 +178,54 @@ class Provenance:
     epochs: str = ""
 
 
+@dataclass(frozen=True)
+class Between:
+    """A question asked of two runs of one question (two presets, or the sheet's configuration and a
+    preset), answered from their headline numbers when both are in the rendered reports: ``item``
+    (where it is asked), ``asks``; ``runs``: the two runs' keys (``"F:goodfellow2014"``; the sheet's
+    configuration is the bare id), ``names``: each run in words; ``metric`` and ``std_error``: the
+    headline numbers compared, as the question's ``headline`` names them."""
+
+    item: str
+    asks: str
+    runs: tuple[str, str]
+    names: tuple[str, str]
+    metric: str
+    std_error: str
+
+    def answer(self, metrics: Mapping[str, Mapping[str, float]]) -> Answer | None:
+        """The answer from ``metrics`` (run key -> headline numbers): whether the two runs' numbers
+        differ (the 95 % interval of their difference excludes 0) and which is higher; None where
+        either run or a standard error is missing."""
+        from keras_ae.verdicts import difference
+
+        found = [metrics.get(key, {}) for key in self.runs]
+        values = [(number(m.get(self.metric)), number(m.get(self.std_error))) for m in found]
+        if any(v is None or se is None for v, se in values):
+            return None
+        (a, a_se), (b, b_se) = values
+        diff = difference(a, a_se, b, b_se)
+        first, second = self.names
+        if diff.verdict == "tie":
+            answer = (f"No difference shown: {first} is level with {second} (the 95 % interval of the difference "
+                      f"holds 0), so neither is preferred and both are reported.")
+        else:
+            answer = f"Yes: {first} scores {diff.relation} {second} (the 95 % interval of the difference excludes 0)."
+        return Answer(answer, f"{first} {a:.4g} +- {a_se:.2g}, {second} {b:.4g} +- {b_se:.2g} "
+                              f"(runs {self.runs[0]} and {self.runs[1]}); {diff.text()}.")
+
+
+def _answered(asks, numbers) -> list[dict]:
+    """``[{item, asks, answer, evidence}]`` of each of ``asks`` (:class:`Ask` or :class:`Between`)
+    answered from ``numbers``; one whose numbers are missing is left out."""
+    out = []
+    for ask in asks:
+        found = ask.answer(numbers)
+        if found is not None:
+            out.append({"item": ask.item, "asks": ask.asks, "answer": found.answer, "evidence": found.evidence})
+    return out
+
+
 def _no_headline(tables: Mapping[str, list]) -> dict:
     return {}
 
@@ -206,7 +254,8 @@ class Question:
     ``doc_figures``: the figures ``keras-ae results`` copies into ``docs/figures`` for its page;
     ``provenance(tables)``: metric -> :class:`Provenance`, how the run measured each headline number
     held against a paper (the published-numbers table shows it); ``preset_titles``: preset -> the
-    one line that says what it is (the ``--preset`` help, the report and results.md).
+    one line that says what it is (the ``--preset`` help, the report and results.md); ``between``:
+    questions asked of two of its runs (:class:`Between`), answered in results.md and on its page.
     """
 
     id: str
@@ -229,6 +278,7 @@ class Question:
     doc_figures: tuple[str, ...] = ()
     provenance: Callable[[Mapping[str, list]], Mapping[str, Provenance]] = _no_headline
     preset_titles: Mapping[str, str] = field(default_factory=dict)
+    between: tuple[Between, ...] = ()
 
     def title_of(self, preset: str | None = None) -> str:
         """The one line of the question's run, or of its preset ``preset``'s run."""
@@ -237,12 +287,12 @@ class Question:
     def answers(self, tables: Mapping[str, list]) -> list[dict]:
         """``[{item, asks, answer, evidence}]``: every declared :class:`Ask` answered from ``tables``
         (an ask whose numbers the run lacks is left out)."""
-        out = []
-        for ask in self.asks:
-            found = ask.answer(tables)
-            if found is not None:
-                out.append({"item": ask.item, "asks": ask.asks, "answer": found.answer, "evidence": found.evidence})
-        return out
+        return _answered(self.asks, tables)
+
+    def answers_between(self, metrics: Mapping[str, Mapping[str, float]]) -> list[dict]:
+        """``[{item, asks, answer, evidence}]``: every :class:`Between` whose two runs are in
+        ``metrics`` (run key -> headline numbers), answered from their numbers."""
+        return _answered(self.between, metrics)
 
     def pick_doc_figures(self, figures) -> list[str]:
         """The figures of a run that the docs show (of ``figures``, paths in the run's order): those
