@@ -149,7 +149,9 @@ def test_generate_draws_its_noise_from_the_seed_alone():
     gan = tiny_gan()
     first = gan.generate(7, seed=5)
     gan.sample_noise(100)  # the training stream moves on, as training moves it
-    np.testing.assert_array_equal(gan.generate(7, seed=5, batch_size=3), first)
+    # Another batch size runs other matmul kernels: the same z gives last-bit differences only
+    # (another z would differ by about 0.1), so compare to float precision, not bit for bit.
+    np.testing.assert_allclose(gan.generate(7, seed=5, batch_size=3), first, rtol=1e-5, atol=1e-6)
     z = np.random.default_rng(5).standard_normal((7, 4)).astype("float32")
     np.testing.assert_allclose(first, gan.generator.predict(z, verbose=0), rtol=1e-6, atol=1e-7)
     assert not np.allclose(gan.generate(7, seed=6), first)
